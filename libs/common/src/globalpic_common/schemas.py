@@ -1,0 +1,98 @@
+"""Pydantic schemas shared by the CLI's ``--json``, the REST API, SSE progress and NATS events.
+
+One set of models, so a report printed by ``globalpic clean --json`` has exactly the shape the
+API will return for the same image.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Point = tuple[float, float]
+
+
+class TextLine(BaseModel):
+    """One line of text as a detector reports it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    box: list[Point] = Field(description="Quadrilateral, 4 (x, y) points clockwise from top-left")
+    text: str
+    confidence: float = Field(ge=0.0, le=1.0)
+
+
+class TextKind(StrEnum):
+    """Where a text line lives: added on top of the photo, or part of what was photographed."""
+
+    OVERLAY = "overlay"  # badge, sticker, banner, price tag, watermark: added after the shot
+    PRODUCT = "product"  # printed on the product or its packaging
+    SCENE = "scene"  # physically in the scene (a sign, a menu board)
+
+
+class TextAction(StrEnum):
+    ERASED = "erased"
+    KEPT = "kept"
+
+
+class TextMode(StrEnum):
+    """``clean --text``: which text to erase."""
+
+    OVERLAY = "overlay"
+    ALL = "all"
+
+
+class TextRegion(BaseModel):
+    """A detected line with the decision taken on it."""
+
+    box: list[Point]
+    text: str
+    confidence: float
+    kind: TextKind
+    action: TextAction
+    overlay_score: float = Field(
+        description="Classifier score in [0, 1]; >= 0.5 means overlay", ge=0.0, le=1.0
+    )
+    cues: dict[str, float] = Field(
+        default_factory=dict, description="Measured cues behind the decision"
+    )
+
+
+class ImageStatus(StrEnum):
+    OK = "ok"
+    BAD_INPUT = "bad_input"
+    FAILED = "failed"
+
+
+class ErrorInfo(BaseModel):
+    code: str
+    message: str
+
+
+class ImageReport(BaseModel):
+    """What happened to one input image."""
+
+    input: str
+    output: str | None = None
+    status: ImageStatus = ImageStatus.OK
+    width: int | None = None
+    height: int | None = None
+    texts: list[TextRegion] = Field(default_factory=list)
+    residual_passes: int = Field(0, description="Extra OCR re-check passes that found residuals")
+    erased_fraction: float = Field(0.0, description="Share of the image's pixels rebuilt")
+    inpainter: str | None = None
+    seconds: dict[str, float] = Field(
+        default_factory=dict, description="Wall seconds per stage (decode, ocr, segment, ...)"
+    )
+    error: ErrorInfo | None = None
+
+
+class BatchReport(BaseModel):
+    """The ``--json`` report of one CLI call."""
+
+    op: str
+    images: list[ImageReport]
+    ok: int
+    failed: int
+    seconds: float

@@ -1,0 +1,1 @@
+"""GlobalPic pipeline: the ops in order, composed from the service interfaces; and the CLI."""

@@ -1,0 +1,1 @@
+"""GlobalPic generation service: erase overlays and rebuild the background (CPU backends)."""

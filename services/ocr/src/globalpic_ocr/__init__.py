@@ -1,0 +1,1 @@
+"""GlobalPic OCR service: text detection and overlay-vs-product classification."""

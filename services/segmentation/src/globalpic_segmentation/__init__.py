@@ -1,0 +1,1 @@
+"""GlobalPic segmentation service: where the product is."""
