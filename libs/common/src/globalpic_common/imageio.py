@@ -9,6 +9,7 @@ never leaves a half-written file behind.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import tempfile
@@ -22,6 +23,7 @@ from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 from globalpic_common import errors
 from globalpic_common.errors import BadInputError
 from globalpic_common.interfaces import ImageArray, MaskArray
+from globalpic_common.settings import ServiceSettings, settings_config
 
 SUPPORTED_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 OUTPUT_FORMATS = ("png", "jpg", "webp")
@@ -61,13 +63,14 @@ def _open_checked(data: bytes, name: str, limits: ImageLimits) -> Image.Image:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(io.BytesIO(data))
-            img.MAX_IMAGE_PIXELS = limits.max_pixels
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise BadInputError(f"{name}: image is too large to decode safely ({exc})",
-                            code=errors.IMAGE_TOO_LARGE) from exc
+        raise BadInputError(
+            f"{name}: image is too large to decode safely ({exc})", code=errors.IMAGE_TOO_LARGE
+        ) from exc
     except UnidentifiedImageError as exc:
-        raise BadInputError(f"{name}: not an image Pillow can read",
-                            code=errors.UNSUPPORTED_FORMAT) from exc
+        raise BadInputError(
+            f"{name}: not an image Pillow can read", code=errors.UNSUPPORTED_FORMAT
+        ) from exc
     if img.format not in SUPPORTED_FORMATS:
         raise BadInputError(
             f"{name}: format {img.format} not supported (use JPEG, PNG or WEBP)",
@@ -82,8 +85,9 @@ def _open_checked(data: bytes, name: str, limits: ImageLimits) -> Image.Image:
     try:
         img.load()
     except (OSError, SyntaxError, ValueError) as exc:
-        raise BadInputError(f"{name}: corrupt or truncated image ({exc})",
-                            code=errors.CORRUPT_IMAGE) from exc
+        raise BadInputError(
+            f"{name}: corrupt or truncated image ({exc})", code=errors.CORRUPT_IMAGE
+        ) from exc
     return img
 
 
@@ -97,9 +101,7 @@ def _to_srgb(img: Image.Image) -> Image.Image:
     elif img.mode == "F":
         arr = np.asarray(img, dtype=np.float64)
         img = Image.fromarray(np.clip(arr * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
-    has_alpha = img.mode in ("RGBA", "LA", "PA") or (
-        img.mode == "P" and "transparency" in img.info
-    )
+    has_alpha = img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
     icc = img.info.get("icc_profile")
     if img.mode == "P":
         img = img.convert("RGBA" if has_alpha else "RGB")
@@ -149,10 +151,9 @@ def decode_image(data: bytes, name: str, limits: ImageLimits | None = None) -> L
         )
     img = _open_checked(data, name, limits)
     fmt = SUPPORTED_FORMATS[str(img.format)]
-    try:
+    # Unreadable EXIF: keep the stored orientation rather than reject the photo.
+    with contextlib.suppress(OSError, ValueError, SyntaxError):
         img = ImageOps.exif_transpose(img) or img
-    except (OSError, ValueError, SyntaxError):
-        pass  # unreadable EXIF: keep the stored orientation rather than reject the photo
     w, h = img.size
     if min(w, h) < limits.min_side:
         raise BadInputError(
@@ -180,12 +181,13 @@ def load_mask(path: str | Path, size: tuple[int, int]) -> MaskArray:
     if not path.is_file():
         raise BadInputError(f"{path}: no such mask file", code=errors.FILE_NOT_FOUND)
     try:
-        img = Image.open(path)
-        img.load()
+        opened = Image.open(path)
+        opened.load()
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise BadInputError(f"{path.name}: mask is not a readable image",
-                            code=errors.BAD_MASK) from exc
-    img = ImageOps.exif_transpose(img) or img
+        raise BadInputError(
+            f"{path.name}: mask is not a readable image", code=errors.BAD_MASK
+        ) from exc
+    img: Image.Image = ImageOps.exif_transpose(opened) or opened
     w, h = size
     mw, mh = img.size
     if abs(mw / mh - w / h) > 0.01:
@@ -214,16 +216,20 @@ def encode_image(
     downscaled until it fits, because marketplaces reject the upload otherwise.
     """
     if fmt not in _PIL_FORMAT:
-        raise BadInputError(f"output format {fmt!r} not one of {', '.join(OUTPUT_FORMATS)}",
-                            code=errors.BAD_OPTION)
-    img = Image.fromarray(rgb, "RGB")
-    if alpha is not None and fmt != "jpg":
+        raise BadInputError(
+            f"output format {fmt!r} not one of {', '.join(OUTPUT_FORMATS)}", code=errors.BAD_OPTION
+        )
+    # A 2-D array is a mask or grayscale image and is written as such.
+    img = Image.fromarray(rgb, "L" if rgb.ndim == 2 else "RGB")
+    if alpha is not None and fmt != "jpg" and rgb.ndim == 3:
         img.putalpha(Image.fromarray(alpha, "L"))
     qualities = [jpeg_quality, 92, 90] if fmt in ("jpg", "webp") else [0]
     while True:
         for q in qualities:
             buf = io.BytesIO()
-            kwargs: dict[str, object] = {"icc_profile": _SRGB_ICC}
+            kwargs: dict[str, object] = {}
+            if img.mode != "L":
+                kwargs["icc_profile"] = _SRGB_ICC
             if fmt == "png":
                 kwargs["optimize"] = False
                 kwargs["compress_level"] = 6
@@ -266,3 +272,16 @@ def save_image(
     fmt = fmt or {".jpg": "jpg", ".jpeg": "jpg", ".webp": "webp"}.get(path.suffix.lower(), "png")
     write_atomic(path, encode_image(rgb, fmt, alpha=alpha, max_bytes=max_bytes))
     return path
+
+
+class InputLimitsSettings(ServiceSettings):
+    """Input limits from ``GLOBALPIC_INPUT__MAX_BYTES`` / ``__MIN_SIDE`` / ``__MAX_PIXELS``."""
+
+    model_config = settings_config("input")
+
+    max_bytes: int = ImageLimits.max_bytes
+    min_side: int = ImageLimits.min_side
+    max_pixels: int = ImageLimits.max_pixels
+
+    def limits(self) -> ImageLimits:
+        return ImageLimits(self.max_bytes, self.min_side, self.max_pixels)

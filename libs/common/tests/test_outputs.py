@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from globalpic_common.errors import BadInputError
+from globalpic_common.outputs import plan_outputs, unique_names
+
+
+def test_colliding_stems_get_suffixes() -> None:
+    assert unique_names(["a", "b", "a", "a"], "png") == ["a.png", "b.png", "a-2.png", "a-3.png"]
+
+
+def test_single_input_to_file_takes_its_format(tmp_path: Path) -> None:
+    paths, fmt = plan_outputs([Path("x/in.jpg")], tmp_path / "res.webp", None)
+    assert paths == [tmp_path / "res.webp"] and fmt == "webp"
+
+
+def test_single_input_to_directory(tmp_path: Path) -> None:
+    paths, fmt = plan_outputs([Path("x/in.jpg")], tmp_path / "outdir", "jpg")
+    assert paths == [tmp_path / "outdir" / "in.jpg"] and fmt == "jpg"
+
+
+def test_several_inputs_need_a_directory(tmp_path: Path) -> None:
+    with pytest.raises(BadInputError):
+        plan_outputs([Path("a.jpg"), Path("b.jpg")], tmp_path / "one.png", None)
+    paths, fmt = plan_outputs([Path("d1/a.jpg"), Path("d2/a.png")], tmp_path, None)
+    assert [p.name for p in paths] == ["a.png", "a-2.png"] and fmt == "png"
+
+
+def test_format_must_agree_with_file_suffix(tmp_path: Path) -> None:
+    with pytest.raises(BadInputError):
+        plan_outputs([Path("a.jpg")], tmp_path / "o.png", "jpg")

@@ -1,0 +1,118 @@
+"""The per-image loop every CLI subcommand shares: validation, progress, errors, report.
+
+One bad file never stops the batch: it gets one clear line on stderr and a ``bad_input`` entry
+in the report, and the others are still processed. Exit codes: 0 ok, 1 internal error, 2 bad
+input, 3 a check failed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from enum import IntEnum
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from globalpic_common.errors import BadInputError, GlobalPicError
+from globalpic_common.schemas import BatchReport, ErrorInfo, ImageReport, ImageStatus
+
+log = logging.getLogger("globalpic")
+
+INPUT_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    INTERNAL = 1
+    BAD_INPUT = 2
+    CHECK_FAILED = 3
+
+
+def expand_inputs(inputs: Sequence[Path]) -> list[Path]:
+    """Files as given; a directory stands for the images directly inside it, sorted."""
+    paths: list[Path] = []
+    for item in inputs:
+        if item.is_dir():
+            paths.extend(sorted(p for p in item.iterdir() if p.suffix.lower() in INPUT_SUFFIXES))
+        else:
+            paths.append(item)
+    return paths
+
+
+ProcessFn = Callable[[Path, Path], ImageReport]
+
+
+def run_batch(
+    op: str,
+    inputs: Sequence[Path],
+    outputs: Sequence[Path],
+    process: ProcessFn,
+    err: Console,
+    show_progress: bool,
+) -> BatchReport:
+    """Run ``process(input, output)`` for each pair; never raises for a single image."""
+    started = time.perf_counter()
+    reports: list[ImageReport] = []
+    progress = Progress(
+        TextColumn(f"[bold]{op}[/bold]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.description}"),
+        console=err,
+        disable=not show_progress,
+        transient=False,
+    )
+    with progress:
+        task = progress.add_task("", total=len(inputs))
+        for src, dst in zip(inputs, outputs, strict=True):
+            progress.update(task, description=src.name)
+            try:
+                report = process(src, dst)
+            except BadInputError as exc:
+                err.print(f"[red]error[/red] {src}: {exc.code}: {exc.message}", highlight=False)
+                report = ImageReport(
+                    input=str(src),
+                    status=ImageStatus.BAD_INPUT,
+                    error=ErrorInfo(code=exc.code, message=exc.message),
+                )
+            except GlobalPicError as exc:
+                err.print(f"[red]failed[/red] {src}: {exc.code}: {exc.message}", highlight=False)
+                report = ImageReport(
+                    input=str(src),
+                    status=ImageStatus.FAILED,
+                    error=ErrorInfo(code=exc.code, message=exc.message),
+                )
+            except Exception as exc:  # one broken image must not lose the rest of the batch
+                log.debug("internal error on %s", src, exc_info=True)
+                err.print(
+                    f"[red]failed[/red] {src}: internal_error: {type(exc).__name__}: {exc}",
+                    highlight=False,
+                )
+                report = ImageReport(
+                    input=str(src),
+                    status=ImageStatus.FAILED,
+                    error=ErrorInfo(code="internal_error", message=f"{type(exc).__name__}: {exc}"),
+                )
+            reports.append(report)
+            progress.advance(task)
+    ok = sum(r.status == ImageStatus.OK for r in reports)
+    return BatchReport(
+        op=op,
+        images=reports,
+        ok=ok,
+        failed=len(reports) - ok,
+        seconds=round(time.perf_counter() - started, 3),
+    )
+
+
+def exit_code(report: BatchReport) -> ExitCode:
+    statuses = {r.status for r in report.images}
+    if ImageStatus.FAILED in statuses:
+        return ExitCode.INTERNAL
+    if ImageStatus.BAD_INPUT in statuses:
+        return ExitCode.BAD_INPUT
+    return ExitCode.OK

@@ -1,0 +1,211 @@
+"""The ``clean`` op: find Chinese text, decide overlay vs product, erase overlays, rebuild.
+
+Composed only from the domain interfaces (``TextDetector``, ``Segmenter``, ``Inpainter``) plus
+two pure functions (the overlay classifier and the erase-mask builder), so the same code runs
+in-process (CLI, tests) and, later, against the gRPC clients of the services.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from globalpic_common.interfaces import (
+    AlphaArray,
+    ImageArray,
+    Inpainter,
+    MaskArray,
+    Segmenter,
+    TextDetector,
+)
+from globalpic_common.schemas import TextAction, TextKind, TextLine, TextMode, TextRegion
+from globalpic_common.timing import StageTimer
+from globalpic_generation.erase_mask import build_erase_mask
+from globalpic_ocr.overlay import LineDecision, classify_lines
+
+Classifier = Callable[[ImageArray, Sequence[TextLine], AlphaArray | None], list[LineDecision]]
+MaskBuilder = Callable[..., MaskArray]
+
+# A re-detected line counts as a residual of our erasing when this share of its box lies in
+# what we rebuilt; lower would re-erase product text that merely touches an erased badge.
+RESIDUAL_OVERLAP = 0.4
+# Seam tolerance: inpainters may blend this many pixels past the mask, never farther.
+SEAM_PX = 2
+
+
+@dataclass(frozen=True)
+class CleanOptions:
+    text_mode: TextMode = TextMode.OVERLAY
+    add_mask: MaskArray | None = None  # user-painted: erase this too
+    keep_mask: MaskArray | None = None  # user-painted: never touch this
+    max_residual_passes: int = 2
+
+
+@dataclass
+class CleanResult:
+    image: ImageArray
+    regions: list[TextRegion]
+    erase_mask: MaskArray
+    product_alpha: AlphaArray | None
+    residual_passes: int
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def quad_mask(shape: tuple[int, int], box: Sequence[tuple[float, float]]) -> MaskArray:
+    mask = np.zeros(shape, np.uint8)
+    pts = np.round(np.asarray(box, np.float64)).astype(np.int32).reshape(-1, 1, 2)
+    cv2.fillPoly(mask, [pts], 255)
+    return mask
+
+
+def _share_inside(box: Sequence[tuple[float, float]], mask: MaskArray) -> float:
+    q = quad_mask(mask.shape[:2], box)
+    area = int(np.count_nonzero(q))
+    if area == 0:
+        return 0.0
+    return float(np.count_nonzero(q & mask)) / area
+
+
+class Cleaner:
+    """Runs ``clean`` on one image at a time; models load once and are reused."""
+
+    def __init__(
+        self,
+        detector: TextDetector,
+        segmenter: Segmenter,
+        inpainter: Inpainter,
+        classify: Classifier = classify_lines,
+        build_mask: MaskBuilder = build_erase_mask,
+    ) -> None:
+        self.detector = detector
+        self.segmenter = segmenter
+        self.inpainter = inpainter
+        self.classify = classify
+        self.build_mask = build_mask
+
+    @classmethod
+    def from_settings(cls) -> Cleaner:
+        """The composition root for in-process use: backends chosen by settings."""
+        from globalpic_generation.inpaint import build_inpainter
+        from globalpic_ocr.detector import build_detector
+        from globalpic_segmentation.u2net import build_segmenter
+
+        return cls(build_detector(), build_segmenter(), build_inpainter())
+
+    def load(self) -> None:
+        """Load every model now (first image pays nothing; a missing model fails early)."""
+        for component in (self.detector, self.segmenter):
+            load = getattr(component, "load", None)
+            if callable(load):
+                load()
+
+    def clean(self, image: ImageArray, options: CleanOptions | None = None) -> CleanResult:
+        options = options or CleanOptions()
+        timer = StageTimer()
+        h, w = image.shape[:2]
+        keep = options.keep_mask
+
+        with timer.stage("ocr"):
+            lines = self.detector.detect(image)
+        with timer.stage("segment"):
+            alpha = self.segmenter.segment(image)
+        with timer.stage("classify"):
+            decisions = self.classify(image, lines, alpha)
+
+        to_erase: list[TextLine] = []
+        regions: list[TextRegion] = []
+        for line, decision in zip(lines, decisions, strict=True):
+            wanted = options.text_mode == TextMode.ALL or decision.kind == TextKind.OVERLAY
+            protected = keep is not None and _share_inside(line.box, keep) >= 0.5
+            erase = wanted and not protected
+            if erase:
+                to_erase.append(line)
+            regions.append(
+                TextRegion(
+                    box=line.box,
+                    text=line.text,
+                    confidence=line.confidence,
+                    kind=decision.kind,
+                    action=TextAction.ERASED if erase else TextAction.KEPT,
+                    overlay_score=decision.overlay_score,
+                    cues=decision.cues,
+                )
+            )
+
+        with timer.stage("mask"):
+            mask = (
+                self.build_mask(image, to_erase, protect=keep)
+                if to_erase
+                else np.zeros((h, w), np.uint8)
+            )
+            if options.add_mask is not None:
+                mask = np.maximum(mask, options.add_mask)
+                if keep is not None:
+                    mask[keep > 0] = 0
+
+        out = image.copy()
+        if mask.any():
+            with timer.stage("inpaint"):
+                out = self.inpainter.inpaint(image, mask)
+
+        passes = 0
+        for _ in range(options.max_residual_passes):
+            if not mask.any():
+                break
+            with timer.stage("recheck"):
+                residual = self._residual_lines(out, mask)
+            if not residual:
+                break
+            passes += 1
+            with timer.stage("mask"):
+                extra = self.build_mask(out, residual, protect=keep)
+            if not extra.any():
+                break
+            with timer.stage("inpaint"):
+                out = self.inpainter.inpaint(out, extra)
+            mask = np.maximum(mask, extra)
+            for line in residual:
+                regions.append(
+                    TextRegion(
+                        box=line.box,
+                        text=line.text,
+                        confidence=line.confidence,
+                        kind=TextKind.OVERLAY,
+                        action=TextAction.ERASED,
+                        overlay_score=1.0,
+                        cues={"residual_pass": float(passes)},
+                    )
+                )
+
+        # Whatever a backend does, pixels away from the erase mask are the original pixels.
+        seam = cv2.dilate(mask, np.ones((2 * SEAM_PX + 1,) * 2, np.uint8))
+        if keep is not None:
+            seam[keep > 0] = 0  # the user's keep-mask is never touched, seam included
+        out = np.where(seam[:, :, None] > 0, out, image).astype(np.uint8)
+        return CleanResult(
+            image=out,
+            regions=regions,
+            erase_mask=mask,
+            product_alpha=alpha,
+            residual_passes=passes,
+            seconds=timer.seconds,
+        )
+
+    def _residual_lines(self, out: ImageArray, mask: MaskArray) -> list[TextLine]:
+        """OCR only the rebuilt area (plus margin) and return lines that sit in it."""
+        ys, xs = np.nonzero(mask)
+        pad = 24
+        h, w = mask.shape
+        y0, y1 = max(0, int(ys.min()) - pad), min(h, int(ys.max()) + pad + 1)
+        x0, x1 = max(0, int(xs.min()) - pad), min(w, int(xs.max()) + pad + 1)
+        found = self.detector.detect(np.ascontiguousarray(out[y0:y1, x0:x1]))
+        grown = cv2.dilate(mask, np.ones((9, 9), np.uint8))
+        residual = []
+        for line in found:
+            box = [(x + x0, y + y0) for x, y in line.box]
+            if _share_inside(box, grown) >= RESIDUAL_OVERLAP:
+                residual.append(TextLine(box=box, text=line.text, confidence=line.confidence))
+        return residual
