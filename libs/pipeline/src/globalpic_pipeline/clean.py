@@ -202,7 +202,7 @@ class Cleaner:
         y0, y1 = max(0, int(ys.min()) - pad), min(h, int(ys.max()) + pad + 1)
         x0, x1 = max(0, int(xs.min()) - pad), min(w, int(xs.max()) + pad + 1)
         found = self.detector.detect(np.ascontiguousarray(out[y0:y1, x0:x1]))
-        grown = cv2.dilate(mask, np.ones((9, 9), np.uint8))
+        grown = np.asarray(cv2.dilate(mask, np.ones((9, 9), np.uint8)), dtype=np.uint8)
         residual = []
         for line in found:
             box = [(x + x0, y + y0) for x, y in line.box]
