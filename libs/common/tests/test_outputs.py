@@ -32,3 +32,14 @@ def test_several_inputs_need_a_directory(tmp_path: Path) -> None:
 def test_format_must_agree_with_file_suffix(tmp_path: Path) -> None:
     with pytest.raises(BadInputError):
         plan_outputs([Path("a.jpg")], tmp_path / "o.png", "jpg")
+
+
+def test_never_overwrites_an_input(tmp_path: Path) -> None:
+    src = tmp_path / "a.png"
+    src.write_bytes(b"x")
+    with pytest.raises(BadInputError, match="overwrite"):
+        plan_outputs([src], tmp_path, None)
+    with pytest.raises(BadInputError, match="overwrite"):
+        plan_outputs([src], src, None)
+    paths, _ = plan_outputs([src], tmp_path, "jpg")
+    assert paths == [tmp_path / "a.jpg"]

@@ -51,7 +51,21 @@ def plan_outputs(
                 f"-o {out} is a .{out_suffix.lstrip('.')} file but --format is {fmt}",
                 code=errors.BAD_OPTION,
             )
-        return [out], file_fmt
-    fmt = fmt or "png"
-    stems = [p.stem + suffix for p in inputs]
-    return [out / name for name in unique_names(stems, fmt)], fmt
+        paths, fmt = [out], file_fmt
+    else:
+        fmt = fmt or "png"
+        stems = [p.stem + suffix for p in inputs]
+        paths = [out / name for name in unique_names(stems, fmt)]
+    _refuse_overwriting_inputs(inputs, paths)
+    return paths, fmt
+
+
+def _refuse_overwriting_inputs(inputs: Sequence[Path], outputs: Sequence[Path]) -> None:
+    """Never lose the seller's original: an output may not be one of the inputs."""
+    originals = {p.resolve() for p in inputs}
+    for path in outputs:
+        if path.resolve() in originals:
+            raise BadInputError(
+                f"{path} would overwrite an input image; choose another -o or --format",
+                code=errors.BAD_OPTION,
+            )
