@@ -35,9 +35,12 @@ models: $(STAMP)
 	$(BIN)/globalpic-fetch-models
 
 demo: setup models
-	$(BIN)/globalpic clean samples/taobao_sample.jpg -o out/ --json > out-report.json || true
-	@mkdir -p out && mv -f out-report.json out/taobao_sample.report.json
-	@echo "cleaned image: out/taobao_sample.png   report: out/taobao_sample.report.json"
+	@mkdir -p out
+	$(BIN)/globalpic clean samples/taobao_sample.jpg -o out/ --masks out/masks --json \
+	  > out/taobao_sample.report.json
+	@echo "input:  samples/taobao_sample.jpg"
+	@echo "output: out/taobao_sample.png  (erase mask: out/masks/taobao_sample.png," \
+	      "report: out/taobao_sample.report.json)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,0 +1,1 @@
+"""Benchmarks: the synthetic evaluation set, the demo sample and ``make bench-clean``."""
