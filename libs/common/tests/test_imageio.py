@@ -202,3 +202,10 @@ def test_load_mask_scales_and_rejects_wrong_aspect(tmp_path: Path) -> None:
     with pytest.raises(BadInputError) as exc:
         load_mask(tmp_path / "m.png", (640, 640))
     assert _code(exc) == errors.BAD_MASK
+
+
+def test_recognised_header_then_junk_is_corrupt(tmp_path: Path) -> None:
+    (tmp_path / "b.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    with pytest.raises(BadInputError) as exc:
+        load_image(tmp_path / "b.jpg")
+    assert _code(exc) == errors.CORRUPT_IMAGE

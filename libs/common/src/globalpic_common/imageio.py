@@ -71,6 +71,10 @@ def _open_checked(data: bytes, name: str, limits: ImageLimits) -> Image.Image:
         raise BadInputError(
             f"{name}: not an image Pillow can read", code=errors.UNSUPPORTED_FORMAT
         ) from exc
+    except (OSError, SyntaxError, ValueError) as exc:  # a header Pillow recognises, then junk
+        raise BadInputError(
+            f"{name}: corrupt or truncated image ({exc})", code=errors.CORRUPT_IMAGE
+        ) from exc
     if img.format not in SUPPORTED_FORMATS:
         raise BadInputError(
             f"{name}: format {img.format} not supported (use JPEG, PNG or WEBP)",

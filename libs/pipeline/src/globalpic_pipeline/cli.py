@@ -31,7 +31,14 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # one error line per file, never wrapped
+
+
+@app.callback()
+def _root() -> None:
+    """Localize Chinese marketplace product photos for Western marketplaces."""
+    # An explicit callback keeps `globalpic <command>` a command group even while only one
+    # subcommand exists (Typer would otherwise fold it into the root).
 
 
 class OutputFormat(StrEnum):

@@ -41,7 +41,7 @@ class RapidOcrDetector:
             from rapidocr import RapidOCR  # imported late: loading the package costs ~1 s
 
             params: dict[str, Any] = {
-                "Global.log_level": "warning",
+                "Global.log_level": "error",  # "no text found" is not a warning for us
                 "Global.text_score": self.settings.min_confidence,
                 "Global.max_side_len": self.settings.max_side,
             }
