@@ -98,15 +98,20 @@ def quad_overlap(a: Sequence[tuple[float, float]], b: Sequence[tuple[float, floa
     return min(1.0, float(inter) / min(area_a, area_b))
 
 
-def matches(line: GtLine, detection: TextLine) -> bool:
-    """Whether ``detection`` reads (part of) the ground-truth ``line``."""
-    if quad_overlap(line.box, detection.box) < BOX_OVERLAP:
+def reads_at(box: Sequence[tuple[float, float]], text: str, detection: TextLine) -> bool:
+    """Whether ``detection`` reads (part of) ``text`` at ``box`` (shared by the real-photo eval)."""
+    if quad_overlap(box, detection.box) < BOX_OVERLAP:
         return False
-    gt, det = text_chars(line.text), text_chars(detection.text)
+    gt, det = text_chars(text), text_chars(detection.text)
     if not gt or not det:
         return False
     shared = len(gt & det)
     return shared / len(gt) >= GT_CHAR_SHARE or shared / len(det) >= DET_CHAR_SHARE
+
+
+def matches(line: GtLine, detection: TextLine) -> bool:
+    """Whether ``detection`` reads (part of) the ground-truth ``line``."""
+    return reads_at(line.box, line.text, detection)
 
 
 def found(line: GtLine, detections: Sequence[TextLine]) -> bool:

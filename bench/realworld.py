@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps
 
-from bench.clean_bench import quad_overlap, text_chars
+from bench.clean_bench import quad_overlap, reads_at
 from globalpic_common.interfaces import AlphaArray, ImageArray, Segmenter, TextDetector
 from globalpic_common.schemas import TextKind, TextLine, TextRegion
 
@@ -49,9 +49,6 @@ UNMATCHED = "unmatched"
 # A detection reads a labelled line when the quads overlap by this share of the smaller one
 # and they share enough characters (same rule as bench.clean_bench, so a line the detector
 # now merges with its neighbour, or reads as a fragment, still counts).
-BOX_OVERLAP = 0.5
-LINE_CHAR_SHARE = 0.3
-DET_CHAR_SHARE = 0.5
 # A reported region describes a labelled line when their quads overlap this much.
 REGION_OVERLAP = 0.5
 TARGETS = {"overlay_erased": 0.95, "keep_kept": 0.85}
@@ -110,13 +107,7 @@ def labelled_photos(
 
 def reads(line: LabelledLine, detection: TextLine) -> bool:
     """Whether ``detection`` reads (part of) the labelled ``line`` at its place."""
-    if quad_overlap(line.box, detection.box) < BOX_OVERLAP:
-        return False
-    want, got = text_chars(line.text), text_chars(detection.text)
-    if not want or not got:
-        return False
-    shared = len(want & got)
-    return shared / len(want) >= LINE_CHAR_SHARE or shared / len(got) >= DET_CHAR_SHARE
+    return reads_at(line.box, line.text, detection)
 
 
 def redetected(line: LabelledLine, detections: Sequence[TextLine]) -> bool:

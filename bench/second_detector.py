@@ -18,17 +18,13 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-import numpy as np
 
 from globalpic_common.errors import ModelUnavailableError
-from globalpic_common.interfaces import ImageArray
-from globalpic_common.schemas import TextLine
+from globalpic_ocr.detector import RapidOcrDetector
+from globalpic_ocr.settings import OcrSettings
 
 WHEEL_REQUIREMENT = "rapidocr-onnxruntime==1.4.4"
 # role -> (member inside the wheel, SHA-256 of its bytes)
@@ -130,13 +126,12 @@ def ensure_models(
     return paths
 
 
-def _quad(points: Any) -> list[tuple[float, float]]:
-    arr = np.asarray(points, dtype=np.float64).reshape(-1, 2)
-    return [(round(float(x), 1), round(float(y), 1)) for x, y in arr[:4]]
+class SecondDetector(RapidOcrDetector):
+    """PP-OCRv4 det + cls + rec on the ``rapidocr`` engine, at low thresholds.
 
-
-class SecondDetector:
-    """PP-OCRv4 det + cls + rec on the ``rapidocr`` engine, at low thresholds."""
+    The same engine wrapper as production (``RapidOcrDetector``), other model files: an
+    independent judge of what a reader still finds, not a second copy of our own detector.
+    """
 
     name = "ppocrv4-judge"
 
@@ -147,47 +142,26 @@ class SecondDetector:
         max_side: int = 2000,
         cache_dir: Path | None = None,
     ) -> None:
+        super().__init__(OcrSettings(min_confidence=text_score, max_side=max_side))
         self.box_thresh = box_thresh
-        self.text_score = text_score
-        self.max_side = max_side
         self.cache_dir = cache_dir
-        self._engine: Any = None
-        self._lock = threading.Lock()
 
     def load(self) -> None:
-        with self._lock:
-            if self._engine is not None:
-                return
+        if "Det.model_path" not in self._engine_params:
             paths = ensure_models(self.cache_dir)
-            # Imported late: loading the package costs ~1 s.
-            from rapidocr import RapidOCR
             from rapidocr.utils.typings import ModelType, OCRVersion
 
-            params: dict[str, Any] = {
-                "Global.log_level": "error",
-                "Global.text_score": self.text_score,
-                "Global.max_side_len": self.max_side,
-                "Det.ocr_version": OCRVersion.PPOCRV4,
-                "Det.model_type": ModelType.MOBILE,
-                "Det.model_path": str(paths["det"]),
-                "Det.box_thresh": self.box_thresh,
-                "Det.thresh": 0.2,  # pixel threshold: faint strokes still join a text region
-                "Cls.model_path": str(paths["cls"]),
-                "Rec.ocr_version": OCRVersion.PPOCRV4,
-                "Rec.model_type": ModelType.MOBILE,
-                "Rec.model_path": str(paths["rec"]),  # its character list is in the metadata
-            }
-            self._engine = RapidOCR(params=params)
-
-    def detect(self, image: ImageArray) -> list[TextLine]:
-        self.load()
-        result = self._engine(np.ascontiguousarray(image[:, :, ::-1]))  # engine wants BGR
-        if result.boxes is None or result.txts is None:
-            return []
-        lines = []
-        for box, text, score in zip(result.boxes, result.txts, result.scores, strict=True):
-            if not str(text).strip():
-                continue
-            conf = min(1.0, max(0.0, float(score)))
-            lines.append(TextLine(box=_quad(box), text=str(text), confidence=conf))
-        return lines
+            self._engine_params.update(
+                {
+                    "Det.ocr_version": OCRVersion.PPOCRV4,
+                    "Det.model_type": ModelType.MOBILE,
+                    "Det.model_path": str(paths["det"]),
+                    "Det.box_thresh": self.box_thresh,
+                    "Det.thresh": 0.2,  # pixel threshold: faint strokes still join a region
+                    "Cls.model_path": str(paths["cls"]),
+                    "Rec.ocr_version": OCRVersion.PPOCRV4,
+                    "Rec.model_type": ModelType.MOBILE,
+                    "Rec.model_path": str(paths["rec"]),  # its character list is in the metadata
+                }
+            )
+        super().load()
