@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import numpy as np
@@ -191,6 +192,10 @@ def test_png_keeps_alpha(tmp_path: Path) -> None:
 def test_save_is_atomic_no_temp_left(tmp_path: Path) -> None:
     save_image(tmp_path / "x.png", _photo())
     assert [p.name for p in tmp_path.iterdir()] == ["x.png"]
+    umask = os.umask(0)
+    os.umask(umask)
+    # Not mkstemp's private 0600: the permissions any new file gets under this umask.
+    assert (tmp_path / "x.png").stat().st_mode & 0o777 == 0o666 & ~umask
 
 
 def test_load_mask_scales_and_rejects_wrong_aspect(tmp_path: Path) -> None:

@@ -29,6 +29,8 @@ SUPPORTED_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 OUTPUT_FORMATS = ("png", "jpg", "webp")
 _PIL_FORMAT = {"png": "PNG", "jpg": "JPEG", "webp": "WEBP"}
 _SRGB_PROFILE = ImageCms.createProfile("sRGB")
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)  # read once at import: os.umask can only be read by setting it
 _SRGB_ICC = ImageCms.ImageCmsProfile(_SRGB_PROFILE).tobytes()
 
 
@@ -236,7 +238,7 @@ def encode_image(
                 kwargs["icc_profile"] = _SRGB_ICC
             if fmt == "png":
                 kwargs["optimize"] = False
-                kwargs["compress_level"] = 6
+                kwargs["compress_level"] = 3  # 0.13 s vs 0.32 s at 6 for 1024², 9% larger
             else:
                 kwargs["quality"] = q
             if fmt == "jpg":
@@ -259,6 +261,8 @@ def write_atomic(path: str | Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        # mkstemp creates 0600; a result file should get the usual permissions (umask).
+        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
