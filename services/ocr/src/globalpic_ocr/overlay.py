@@ -12,9 +12,9 @@ product mask, scene text when it does not. Every cue (and the raw measurements b
 returned with the decision, so a wrong call can be traced to the cue that caused it. A cue that
 cannot be measured (glyphs too small, no contrast) is left out and counts as neutral.
 
-The weights were set by hand, close to a logistic-regression fit on the labelled real photos in
-``bench/labels`` and rounded; ``services/ocr/README.md`` gives the measured accuracy and the
-known failure modes.
+The weights are a logistic-regression refit (rounded to 0.5) on the labelled real photos in
+``bench/labels`` plus synthetic tuning cases (``bench.synthetic``, seeds 0-29);
+``services/ocr/README.md`` gives the measured accuracy and the known failure modes.
 """
 
 from __future__ import annotations
@@ -44,26 +44,27 @@ class LineDecision:
 
 
 # Evidence weights: positive = "rendered on top", negative = "photographed".
-BIAS = -4.5
+BIAS = -4.0
 CUE_WEIGHTS: dict[str, float] = {
     # Where the line is.
     "off_product": 1.5,  # [-1, 1]: all on the product -1, all off it +1 (scaled by mask trust)
-    "crosses_product": 0.5,  # straddles the product outline: not printed on it
+    "crosses_product": 1.0,  # straddles the product outline: not printed on it
     "near_border": 2.0,  # within 6% of the image side from an edge or corner
-    "large": 2.0,  # glyphs 4-10% of the image side or more: a headline
+    "large": 2.5,  # glyphs 4-10% of the image side or more: a headline
     # How it was rendered.
     "crispness": 3.5,  # [-1, 1]: 1 px anti-aliased edges +1, edges blurred over 2.5 px -1
     "flat_backing": 1.5,  # the backing between glyphs is one flat colour (badge / banner)
-    "flat_glyphs": 1.0,  # glyph interiors are one flat colour (font fill)
-    "outline": 0.3,  # outline / glow / shadow ring (packaging prints outlines too: weak)
+    "flat_glyphs": 1.5,  # glyph interiors are one flat colour (font fill)
+    "outline": 0.5,  # outline / glow / shadow ring (packaging prints outlines too: weak)
     "transparency": 0.5,  # glyphs = blend of one colour and the backing (watermark): weak
-    "promo_colour": 1.5,  # saturated red / orange / yellow glyphs or backing
+    "promo_colour": 2.5,  # saturated red / orange / yellow glyphs or backing
     # How it sits in the frame.
-    "axis_aligned": 0.5,  # exactly level: placed in an editor
-    "skew": -2.0,  # tilted by a few degrees: a hand-held photo
-    "perspective": -1.5,  # quad not a rectangle: a photographed plane
+    "axis_aligned": 0.0,  # exactly level: reported only (level product shots are as common)
+    "skew": -2.5,  # tilted a few degrees, or like other lines: a hand-held photo
+    "lone_tilt": 1.0,  # tilted steeply, unlike the other lines: a designer's rotated sticker
+    "perspective": -2.0,  # quad not a rectangle: a photographed plane
     # What it says.
-    "promo_words": 2.5,  # promo vocabulary, a price or contact details (weak alone)
+    "promo_words": 3.5,  # promo vocabulary, a price or contact details (weak alone)
     "repetition": 1.5,  # the same text at the same size and angle elsewhere (tiled watermark)
 }
 DECIMALS = 3
@@ -99,6 +100,17 @@ _MIN_BACKING_VARIATION = 4.0
 _MIN_BLOB_SHARE = 0.2
 # A line with this many same-size, same-angle copies is a watermark tile.
 _MIN_TILE_COPIES = 2
+# Watermark tiles: fragments share this share of the shorter text's characters; glyph heights
+# and angles of one watermark's tiles agree within these (RapidOCR's box angles wobble ~3 deg).
+_FRAGMENT_SHARE = 0.6
+_TILE_SIZE_TOL = 0.15
+_TILE_ANGLE_DEG = 5.0
+# Tilts within this many degrees agree (one hand-held camera tilts all photographed text alike).
+_TILT_AGREE_DEG = 3.0
+# A tilt up to the first angle is plausible for a hand-held photo on its own; beyond the second
+# it counts as "photographed" only when _TILT_SUPPORT other lines share it.
+_SMALL_TILT_DEG = (6.0, 12.0)
+_TILT_SUPPORT = 2
 # Mask blobs are found at this long side: the segmenter's output is 320 px, upsampled.
 _BLOB_SIDE = 400
 
@@ -117,7 +129,10 @@ def classify_lines(
         return []
     context = _ImageContext.measure(image, lines, product_alpha)
     copies = [_copies(lines, i) for i in range(len(lines))]
-    all_cues = [_line_cues(image, context, lines, i, len(copies[i])) for i in range(len(lines))]
+    agree = [_agreeing_tilts(lines, i, copies[i]) for i in range(len(lines))]
+    all_cues = [
+        _line_cues(image, context, lines, i, len(copies[i]), agree[i]) for i in range(len(lines))
+    ]
     own = [overlay_score(cues) for cues in all_cues]
     for i, cues in enumerate(all_cues):
         # Tiles of one watermark are one overlay: a tile lying on the product (where its own
@@ -311,24 +326,57 @@ def _promo_words(text: str) -> float:
     return 1.0 if any(term in text for term in PROMO_TERMS) else 0.0
 
 
+def _same_words(a: str, b: str) -> bool:
+    """The same text, or fragments of one text: the OCR reads a faint watermark tile whole
+    once and in pieces (优选好 / 好物铺 of @优选好物铺) elsewhere. Both need 2+ characters, and
+    the shorter shares ``_FRAGMENT_SHARE`` of its distinct characters with the longer."""
+    ka, kb = _NORMALISE_RE.sub("", a).lower(), _NORMALISE_RE.sub("", b).lower()
+    if len(ka) < 2 or len(kb) < 2:
+        return False
+    if ka == kb:
+        return True
+    ca, cb = set(ka), set(kb)
+    return len(ca & cb) >= _FRAGMENT_SHARE * min(len(ca), len(cb)) and min(len(ca), len(cb)) >= 2
+
+
 def _copies(lines: Sequence[TextLine], index: int) -> list[int]:
-    """Other lines with the same text at the same size (+-10%) and angle (+-3 degrees)."""
-    key = _NORMALISE_RE.sub("", lines[index].text).lower()
-    if len(key) < 2:
-        return []
+    """Other lines with the same text (or a fragment of it) at the same glyph height
+    (+-``_TILE_SIZE_TOL``) and angle (+-``_TILE_ANGLE_DEG``)."""
+    text = lines[index].text
     q = _quad(lines[index])
     height = _side_lengths(q)[1]
     angle = _angle_degrees(q)
     found = []
     for j, other in enumerate(lines):
-        if j == index or _NORMALISE_RE.sub("", other.text).lower() != key:
+        if j == index or not _same_words(text, other.text):
             continue
         oq = _quad(other)
         turn = abs(_angle_degrees(oq) - angle) % 180.0
-        same_size = 0.9 <= _side_lengths(oq)[1] / max(height, 1e-6) <= 1.1
-        if same_size and min(turn, 180.0 - turn) <= 3.0:
+        ratio = _side_lengths(oq)[1] / max(height, 1e-6)
+        same_size = 1 - _TILE_SIZE_TOL <= ratio <= 1 + _TILE_SIZE_TOL
+        if same_size and min(turn, 180.0 - turn) <= _TILE_ANGLE_DEG:
             found.append(j)
     return found
+
+
+def _signed_tilt(q: Quad) -> float:
+    """The quad's angle folded into [-45, 45) degrees (sign kept: +10 and -10 differ)."""
+    return (_angle_degrees(q) + 45.0) % 90.0 - 45.0
+
+
+def _agreeing_tilts(lines: Sequence[TextLine], index: int, copies: Sequence[int]) -> int:
+    """Other lines tilted like this one (within ``_TILT_AGREE_DEG``) that say something else:
+    copies and fragments of one watermark (sharing half their characters) do not count."""
+    tilt = _signed_tilt(_quad(lines[index]))
+    chars = set(_NORMALISE_RE.sub("", lines[index].text))
+    count = 0
+    for j, other in enumerate(lines):
+        if j == index or j in copies or abs(_signed_tilt(_quad(other)) - tilt) > _TILT_AGREE_DEG:
+            continue
+        shared = len(chars & set(_NORMALISE_RE.sub("", other.text)))
+        if shared < 0.5 * max(1, min(len(chars), len(set(other.text)))):
+            count += 1
+    return count
 
 
 def _repetition(copies: int) -> float:
@@ -339,7 +387,7 @@ def _repetition(copies: int) -> float:
     return 1.0 if copies >= _MIN_TILE_COPIES else 0.3
 
 
-def _geometry_cues(q: Quad, context: _ImageContext) -> dict[str, float]:
+def _geometry_cues(q: Quad, context: _ImageContext, agreeing: int) -> dict[str, float]:
     along, glyph_h = _side_lengths(q)
     skew = _skew_degrees(q)
     # How far the line's ends are off level, in pixels: one degree over a short box is within
@@ -350,12 +398,18 @@ def _geometry_cues(q: Quad, context: _ImageContext) -> dict[str, float]:
     x1, y1 = q.max(axis=0)
     gap = float(min(x0, y0, context.width - x1, context.height - y1)) / side
     corner = _corner_error(q)
+    lo, hi = _SMALL_TILT_DEG
+    small = float(np.clip((hi - skew) / (hi - lo), 0.0, 1.0))
+    support = max(small, min(1.0, agreeing / _TILT_SUPPORT))
+    tilted = float(np.clip((tilt_px - 2.0) / 3.0, 0.0, 1.0))
     return {
         "glyph_height_px": glyph_h,
         "skew_deg": skew,
         "axis_aligned": float(np.clip((2.0 - tilt_px) / 1.5, 0.0, 1.0)),
-        # Steep rotations (> 20 degrees) are as often a designer's tilted sticker as a photo.
-        "skew": float(np.clip((tilt_px - 2.0) / 3.0, 0.0, 1.0)) * float(skew <= 20.0),
+        "tilt_agreeing": float(agreeing),
+        # A steep tilt that no other line shares is a designer's rotated sticker, not a photo.
+        "skew": tilted * support,
+        "lone_tilt": tilted * (1.0 - support),
         # Detectors that fit rotated rectangles (RapidOCR) always give ~0 here.
         "perspective": float(np.clip((corner - 1.5) / 6.0, 0.0, 1.0)),
         "near_border": float(np.clip(1.0 - gap / 0.06, 0.0, 1.0)),
@@ -593,12 +647,17 @@ def _pixel_cues(image: ImageArray, context: _ImageContext, q: Quad) -> dict[str,
 
 
 def _line_cues(
-    image: ImageArray, context: _ImageContext, lines: Sequence[TextLine], index: int, copies: int
+    image: ImageArray,
+    context: _ImageContext,
+    lines: Sequence[TextLine],
+    index: int,
+    copies: int,
+    agreeing: int,
 ) -> dict[str, float]:
     line = lines[index]
     q = _quad(line)
     cues = _product_cues(q, context)
-    cues.update(_geometry_cues(q, context))
+    cues.update(_geometry_cues(q, context, agreeing))
     cues["promo_words"] = _promo_words(line.text)
     cues["repetition"] = _repetition(copies)
     cues.update(_crispness_cues(q, context))
