@@ -19,6 +19,7 @@ from globalpic_generation.backing import find_backing
 from globalpic_generation.glyphs import overlay_pixels
 from globalpic_generation.quads import clip_box, dilate, fill_quad
 from globalpic_generation.settings import GenerationSettings
+from globalpic_generation.tiles import tiled_watermark_mask
 
 
 def build_erase_mask(
@@ -37,7 +38,9 @@ def build_erase_mask(
     if not lines:
         return mask
     smooth = np.asarray(cv2.medianBlur(image, 3), np.uint8)
-    boxes = [box for box in (clip_box(line.box, (h, w)) for line in lines) if box is not None]
+    clipped = [(clip_box(line.box, (h, w)), line.text) for line in lines]
+    boxes = [box for box, _ in clipped if box is not None]
+    texts = [text for box, text in clipped if box is not None]
     text_quads = np.zeros((h, w), np.uint8)
     for box in boxes:
         np.maximum(text_quads, fill_quad((h, w), box), out=text_quads)
@@ -48,6 +51,9 @@ def build_erase_mask(
             continue
         grown = dilate(found, settings.mask_dilate_px)
         np.maximum(mask[roi.slices], grown, out=mask[roi.slices])
+    tiles = tiled_watermark_mask(image, boxes, texts)
+    if tiles.any():
+        np.maximum(mask, dilate(tiles, settings.mask_dilate_px), out=mask)
     if protect is not None:
         if protect.shape[:2] != (h, w):
             raise ValueError("protect must have the image's height and width")
