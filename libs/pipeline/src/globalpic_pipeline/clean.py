@@ -69,6 +69,56 @@ def _share_inside(box: Sequence[tuple[float, float]], mask: MaskArray) -> float:
     return float(np.count_nonzero(q & mask)) / area
 
 
+def _quads_mask(shape: tuple[int, int], lines: Sequence[TextLine], grow: int = 0) -> MaskArray:
+    """Filled line boxes, grown by ``grow`` px."""
+    mask = np.zeros(shape, np.uint8)
+    if not lines:
+        return mask
+    for line in lines:
+        np.maximum(mask, quad_mask(shape, line.box), out=mask)
+    if grow:
+        mask = np.asarray(cv2.dilate(mask, np.ones((2 * grow + 1,) * 2, np.uint8)), np.uint8)
+    return mask
+
+
+def _union(a: MaskArray | None, b: MaskArray) -> MaskArray:
+    return b if a is None else np.maximum(a, b)
+
+
+def _line_height(line: TextLine) -> float:
+    pts = np.asarray(line.box, np.float64)
+    return float(min(np.linalg.norm(pts[0] - pts[3]), np.linalg.norm(pts[1] - pts[2])))
+
+
+def _confine_around_kept_text(
+    mask: MaskArray, erased: Sequence[TextLine], kept: Sequence[TextLine]
+) -> MaskArray:
+    """A mask region that holds kept text is no badge: confine it to near the erased lines.
+
+    A flood that took a product panel (or a watermark's template) for overlay backing would
+    rebuild the product; the part of such a region within half a text height of an erased
+    line is kept (the overlay itself), the rest is dropped.
+    """
+    if not kept or not erased or not mask.any():
+        return mask
+    shape = mask.shape[:2]
+    kept_quads = _quads_mask(shape, kept)
+    _, labels = cv2.connectedComponents((mask > 0).astype(np.uint8), connectivity=8)
+    suspects = set(np.unique(labels[(kept_quads > 0) & (mask > 0)]).tolist()) - {0}
+    if not suspects:
+        return mask
+    near = np.zeros(shape, np.uint8)
+    for line in erased:
+        reach = max(2, round(_line_height(line) * 0.5))
+        box = quad_mask(shape, line.box)
+        kernel = np.ones((2 * reach + 1,) * 2, np.uint8)
+        np.maximum(near, np.asarray(cv2.dilate(box, kernel), np.uint8), out=near)
+    out = mask.copy()
+    for label in suspects:
+        out[(labels == label) & (near == 0)] = 0
+    return out
+
+
 class Cleaner:
     """Runs ``clean`` on one image at a time; models load once and are reused."""
 
@@ -116,13 +166,13 @@ class Cleaner:
             decisions = self.classify(image, lines, alpha)
 
         to_erase: list[TextLine] = []
+        kept: list[TextLine] = []
         regions: list[TextRegion] = []
         for line, decision in zip(lines, decisions, strict=True):
             wanted = options.text_mode == TextMode.ALL or decision.kind == TextKind.OVERLAY
             protected = keep is not None and _share_inside(line.box, keep) >= 0.5
             erase = wanted and not protected
-            if erase:
-                to_erase.append(line)
+            (to_erase if erase else kept).append(line)
             regions.append(
                 TextRegion(
                     box=line.box,
@@ -135,33 +185,50 @@ class Cleaner:
                 )
             )
 
+        # Text we keep is never erased, even when a backing flood or a watermark tile would
+        # reach over it (a product panel taken for a badge would take its label with it).
+        # The user's own brush (add_mask) still wins over that; their keep-mask over all.
+        kept_quads = _quads_mask((h, w), kept, grow=2)
+        protect = _union(keep, kept_quads)
         with timer.stage("mask"):
             mask = (
                 self.build_mask(image, to_erase, protect=keep)
                 if to_erase
                 else np.zeros((h, w), np.uint8)
             )
+            mask = _confine_around_kept_text(mask, to_erase, kept)
+            mask[kept_quads > 0] = 0
             if options.add_mask is not None:
                 mask = np.maximum(mask, options.add_mask)
-                if keep is not None:
-                    mask[keep > 0] = 0
+            if keep is not None:
+                mask[keep > 0] = 0
 
         out = image.copy()
         if mask.any():
             with timer.stage("inpaint"):
                 out = self.inpainter.inpaint(image, mask)
 
+        # Where we meant to erase: what we rebuilt, plus the boxes of the lines we chose to
+        # erase (if their strokes were missed, the box is where the residual text sits).
+        erased_quads = _quads_mask((h, w), to_erase)
+        erased_quads[protect > 0] = 0
         passes = 0
         for _ in range(options.max_residual_passes):
-            if not mask.any():
+            if not mask.any() and not erased_quads.any():
                 break
             with timer.stage("recheck"):
-                residual = self._residual_lines(out, mask)
+                residual = self._residual_lines(out, np.maximum(mask, erased_quads))
             if not residual:
                 break
             passes += 1
             with timer.stage("mask"):
-                extra = self.build_mask(out, residual, protect=keep)
+                # The graphic-level mask missed these strokes once; now take the whole line
+                # box as well (what the naive baseline does), it is certain to cover them.
+                extra = np.maximum(
+                    self.build_mask(out, residual, protect=protect),
+                    _quads_mask((h, w), residual, grow=3),
+                )
+                extra[protect > 0] = 0
             if not extra.any():
                 break
             with timer.stage("inpaint"):
@@ -195,7 +262,7 @@ class Cleaner:
         )
 
     def _residual_lines(self, out: ImageArray, mask: MaskArray) -> list[TextLine]:
-        """OCR only the rebuilt area (plus margin) and return lines that sit in it."""
+        """OCR only the area we meant to erase (plus margin); return lines that sit in it."""
         ys, xs = np.nonzero(mask)
         pad = 24
         h, w = mask.shape
