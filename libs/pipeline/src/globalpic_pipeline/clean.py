@@ -90,32 +90,51 @@ def _line_height(line: TextLine) -> float:
     return float(min(np.linalg.norm(pts[0] - pts[3]), np.linalg.norm(pts[1] - pts[2])))
 
 
-def _confine_around_kept_text(
-    mask: MaskArray, erased: Sequence[TextLine], kept: Sequence[TextLine]
-) -> MaskArray:
-    """A mask region that holds kept text is no badge: confine it to near the erased lines.
+# A badge or sticker covers a small part of the product; a mask region over more than this
+# share of the product mask is the product itself taken for a backing.
+MAX_PRODUCT_SHARE = 0.3
+# How far from an erased line's box a confined region may reach (text heights): glyph
+# outlines, glow and drop shadows, not a backing.
+CONFINE_REACH = 0.3
 
-    A flood that took a product panel (or a watermark's template) for overlay backing would
-    rebuild the product; the part of such a region within half a text height of an erased
-    line is kept (the overlay itself), the rest is dropped.
+
+def _confine_suspect_regions(
+    mask: MaskArray,
+    erased: Sequence[TextLine],
+    kept: Sequence[TextLine],
+    product_alpha: AlphaArray | None,
+) -> MaskArray:
+    """Confine mask regions that cannot be an overlay's graphic to near the erased lines.
+
+    Suspect regions hold text we keep (a product panel taken for a badge takes its label
+    with it) or cover a large part of the product. Of those, only the part close to an
+    erased line's box (the overlay's own strokes) stays in the mask.
     """
-    if not kept or not erased or not mask.any():
+    if not erased or not mask.any():
         return mask
     shape = mask.shape[:2]
-    kept_quads = _quads_mask(shape, kept)
     _, labels = cv2.connectedComponents((mask > 0).astype(np.uint8), connectivity=8)
-    suspects = set(np.unique(labels[(kept_quads > 0) & (mask > 0)]).tolist()) - {0}
+    suspects: set[int] = set()
+    if kept:
+        kept_quads = _quads_mask(shape, kept)
+        suspects |= set(np.unique(labels[(kept_quads > 0) & (mask > 0)]).tolist())
+    if product_alpha is not None:
+        product = product_alpha >= 0.5
+        area = int(product.sum())
+        if area > 0.02 * product.size:
+            on_product = np.bincount(labels[product & (mask > 0)], minlength=int(labels.max()) + 1)
+            suspects |= {int(k) for k in np.nonzero(on_product > MAX_PRODUCT_SHARE * area)[0]}
+    suspects.discard(0)
     if not suspects:
         return mask
     near = np.zeros(shape, np.uint8)
     for line in erased:
-        reach = max(2, round(_line_height(line) * 0.5))
+        reach = max(2, round(_line_height(line) * CONFINE_REACH))
         box = quad_mask(shape, line.box)
         kernel = np.ones((2 * reach + 1,) * 2, np.uint8)
         np.maximum(near, np.asarray(cv2.dilate(box, kernel), np.uint8), out=near)
     out = mask.copy()
-    for label in suspects:
-        out[(labels == label) & (near == 0)] = 0
+    out[np.isin(labels, list(suspects)) & (near == 0)] = 0
     return out
 
 
@@ -196,7 +215,7 @@ class Cleaner:
                 if to_erase
                 else np.zeros((h, w), np.uint8)
             )
-            mask = _confine_around_kept_text(mask, to_erase, kept)
+            mask = _confine_suspect_regions(mask, to_erase, kept, alpha)
             mask[kept_quads > 0] = 0
             if options.add_mask is not None:
                 mask = np.maximum(mask, options.add_mask)
