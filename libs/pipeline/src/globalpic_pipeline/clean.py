@@ -93,6 +93,8 @@ def _line_height(line: TextLine) -> float:
 # A badge or sticker covers a small part of the product; a mask region over more than this
 # share of the product mask is the product itself taken for a backing.
 MAX_PRODUCT_SHARE = 0.3
+# A kept line whose box is this much inside one mask region was swallowed by it.
+SWALLOWED_SHARE = 0.5
 # How far from an erased line's box a confined region may reach (text heights): glyph
 # outlines, glow and drop shadows, not a backing.
 CONFINE_REACH = 0.3
@@ -115,9 +117,13 @@ def _confine_suspect_regions(
     shape = mask.shape[:2]
     _, labels = cv2.connectedComponents((mask > 0).astype(np.uint8), connectivity=8)
     suspects: set[int] = set()
-    if kept:
-        kept_quads = _quads_mask(shape, kept)
-        suspects |= set(np.unique(labels[(kept_quads > 0) & (mask > 0)]).tolist())
+    for line in kept:
+        # Swallowed, not merely crossed: a watermark stroke over a label covers a little of
+        # its box, a flood that took the whole panel covers most of it.
+        in_box = quad_mask(shape, line.box) > 0
+        inside = labels[in_box & (mask > 0)]
+        if inside.size >= SWALLOWED_SHARE * max(1, int(in_box.sum())):
+            suspects.add(int(np.bincount(inside).argmax()))
     if product_alpha is not None:
         product = product_alpha >= 0.5
         area = int(product.sum())
