@@ -72,31 +72,18 @@ def run_batch(
             progress.update(task, description=src.name)
             try:
                 report = process(src, dst)
-            except BadInputError as exc:
-                err.print(f"[red]error[/red] {src}: {exc.code}: {exc.message}", highlight=False)
-                report = ImageReport(
-                    input=str(src),
-                    status=ImageStatus.BAD_INPUT,
-                    error=ErrorInfo(code=exc.code, message=exc.message),
-                )
             except GlobalPicError as exc:
-                err.print(f"[red]failed[/red] {src}: {exc.code}: {exc.message}", highlight=False)
-                report = ImageReport(
-                    input=str(src),
-                    status=ImageStatus.FAILED,
-                    error=ErrorInfo(code=exc.code, message=exc.message),
+                bad = isinstance(exc, BadInputError)
+                label = "[red]error[/red]" if bad else "[red]failed[/red]"
+                err.print(f"{label} {src}: {exc.code}: {exc.message}", highlight=False)
+                report = _failure(
+                    src, ImageStatus.BAD_INPUT if bad else ImageStatus.FAILED, exc.code, exc.message
                 )
             except Exception as exc:  # one broken image must not lose the rest of the batch
                 log.debug("internal error on %s", src, exc_info=True)
-                err.print(
-                    f"[red]failed[/red] {src}: internal_error: {type(exc).__name__}: {exc}",
-                    highlight=False,
-                )
-                report = ImageReport(
-                    input=str(src),
-                    status=ImageStatus.FAILED,
-                    error=ErrorInfo(code="internal_error", message=f"{type(exc).__name__}: {exc}"),
-                )
+                message = f"{type(exc).__name__}: {exc}"
+                err.print(f"[red]failed[/red] {src}: internal_error: {message}", highlight=False)
+                report = _failure(src, ImageStatus.FAILED, "internal_error", message)
             reports.append(report)
             progress.advance(task)
     ok = sum(r.status == ImageStatus.OK for r in reports)
@@ -107,6 +94,10 @@ def run_batch(
         failed=len(reports) - ok,
         seconds=round(time.perf_counter() - started, 3),
     )
+
+
+def _failure(src: Path, status: ImageStatus, code: str, message: str) -> ImageReport:
+    return ImageReport(input=str(src), status=status, error=ErrorInfo(code=code, message=message))
 
 
 def exit_code(report: BatchReport) -> ExitCode:

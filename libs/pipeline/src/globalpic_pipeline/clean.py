@@ -144,6 +144,18 @@ def _confine_suspect_regions(
     return out
 
 
+def _region(line: TextLine, decision: LineDecision, action: TextAction) -> TextRegion:
+    return TextRegion(
+        box=line.box,
+        text=line.text,
+        confidence=line.confidence,
+        kind=decision.kind,
+        action=action,
+        overlay_score=decision.overlay_score,
+        cues=decision.cues,
+    )
+
+
 class Cleaner:
     """Runs ``clean`` on one image at a time; models load once and are reused."""
 
@@ -198,17 +210,8 @@ class Cleaner:
             protected = keep is not None and _share_inside(line.box, keep) >= 0.5
             erase = wanted and not protected
             (to_erase if erase else kept).append(line)
-            regions.append(
-                TextRegion(
-                    box=line.box,
-                    text=line.text,
-                    confidence=line.confidence,
-                    kind=decision.kind,
-                    action=TextAction.ERASED if erase else TextAction.KEPT,
-                    overlay_score=decision.overlay_score,
-                    cues=decision.cues,
-                )
-            )
+            action = TextAction.ERASED if erase else TextAction.KEPT
+            regions.append(_region(line, decision, action))
 
         # Text we keep is never erased, even when a backing flood or a watermark tile would
         # reach over it (a product panel taken for a badge would take its label with it).
@@ -259,18 +262,8 @@ class Cleaner:
             with timer.stage("inpaint"):
                 out = self.inpainter.inpaint(out, extra)
             mask = np.maximum(mask, extra)
-            for line in residual:
-                regions.append(
-                    TextRegion(
-                        box=line.box,
-                        text=line.text,
-                        confidence=line.confidence,
-                        kind=TextKind.OVERLAY,
-                        action=TextAction.ERASED,
-                        overlay_score=1.0,
-                        cues={"residual_pass": float(passes)},
-                    )
-                )
+            found_again = LineDecision(TextKind.OVERLAY, 1.0, {"residual_pass": float(passes)})
+            regions.extend(_region(line, found_again, TextAction.ERASED) for line in residual)
 
         # Whatever a backend does, pixels away from the erase mask are the original pixels.
         seam = cv2.dilate(mask, np.ones((2 * SEAM_PX + 1,) * 2, np.uint8))
