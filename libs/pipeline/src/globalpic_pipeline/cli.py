@@ -52,7 +52,7 @@ Inputs = Annotated[
 ]
 Out = Annotated[Path, typer.Option("-o", "--output", help="Output file (one image) or directory.")]
 Format = Annotated[
-    OutputFormat | None, typer.Option("--format", help="Output format [default: png].")
+    OutputFormat | None, typer.Option("--format", help="Output format (default: png).")
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print a JSON report on stdout.")]
 Verbose = Annotated[bool, typer.Option("-v", "--verbose", help="Log details to stderr.")]
