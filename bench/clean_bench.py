@@ -37,7 +37,6 @@ import numpy.typing as npt
 from bench.synthetic import (
     REPO_ROOT,
     GtLine,
-    Quad,
     SyntheticCase,
     changed_mask,
     load_photo,
@@ -46,6 +45,7 @@ from bench.synthetic import (
 )
 from globalpic_common.interfaces import ImageArray, MaskArray, TextDetector
 from globalpic_common.schemas import TextAction, TextKind, TextLine, TextRegion
+from globalpic_generation.quads import fill_quads
 
 # Maps an RGB image to (output RGB, the text regions the method reports).
 CleanFn = Callable[[ImageArray], tuple[ImageArray, list[TextRegion]]]
@@ -363,20 +363,12 @@ def format_summary(summaries: dict[str, dict[str, Any]]) -> str:
 # ----------------------------------------------------------------------------- methods
 
 
-def quad_mask(shape: tuple[int, int], quads: Sequence[Quad]) -> MaskArray:
-    mask = np.zeros(shape, np.uint8)
-    for quad in quads:
-        pts = np.round(np.asarray(quad, np.float64)).astype(np.int32).reshape(-1, 1, 2)
-        cv2.fillPoly(mask, [pts], 255)
-    return mask
-
-
 def baseline_fn(detector: TextDetector) -> CleanFn:
     """The naive baseline: erase every detected line's quad with one TELEA inpaint (r = 3)."""
 
     def run(rgb: ImageArray) -> tuple[ImageArray, list[TextRegion]]:
         lines = detector.detect(rgb)
-        mask = quad_mask(rgb.shape[:2], [line.box for line in lines])
+        mask = fill_quads(rgb.shape[:2], [line.box for line in lines])
         out = rgb.copy() if not mask.any() else np.asarray(
             cv2.inpaint(rgb, mask, 3, cv2.INPAINT_TELEA), np.uint8
         )  # fmt: skip

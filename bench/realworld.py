@@ -325,8 +325,8 @@ def classifier_telea_fn(detector: TextDetector, segmenter: Segmenter | None) -> 
     result from the generation service's (and runs before that service exists)."""
     import cv2
 
-    from bench.clean_bench import quad_mask
     from globalpic_common.schemas import TextAction
+    from globalpic_generation.quads import fill_quads
     from globalpic_ocr.overlay import classify_lines
 
     def run(rgb: ImageArray) -> tuple[ImageArray, list[TextRegion]]:
@@ -334,7 +334,7 @@ def classifier_telea_fn(detector: TextDetector, segmenter: Segmenter | None) -> 
         alpha = segmenter.segment(rgb) if segmenter is not None else None
         decisions = classify_lines(rgb, lines, alpha)
         erase = [d.kind == TextKind.OVERLAY for d in decisions]
-        mask = quad_mask(rgb.shape[:2], [ln.box for ln, e in zip(lines, erase, strict=True) if e])
+        mask = fill_quads(rgb.shape[:2], [ln.box for ln, e in zip(lines, erase, strict=True) if e])
         out = rgb.copy()
         if mask.any():
             out = np.asarray(cv2.inpaint(rgb, mask, 3, cv2.INPAINT_TELEA), np.uint8)

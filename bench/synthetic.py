@@ -861,15 +861,30 @@ def _badge_circle(rng: np.random.Generator, scale: float) -> _Sprite:
             (ring * k, ring * k, (d_px - ring) * k, (d_px - ring) * k),
             outline=(255, 255, 255, 255), width=max(2, int(d_px * 0.018 * k))))  # fmt: skip
     fg: Color = (20, 20, 20) if fill == (255, 196, 0) else (255, 255, 255)
-    inner = d_px * 0.62
-    if len(texts) == 1:
-        px = _fit_px(texts[0], font, inner, d_px * 0.36)
-        c.text((d_px / 2, d_px / 2), texts[0], font, px, fg)
-    else:
-        px = min(_fit_px(t, font, inner, d_px * 0.26) for t in texts)
-        c.text((d_px / 2, d_px * 0.36), texts[0], font, px, fg)
-        c.text((d_px / 2, d_px * 0.66), texts[1], font, px, fg)
+    _centred_lines(c, texts, font, fg, d_px, inner=0.62, one_h=0.36, two_h=0.26, ys=(0.36, 0.66))
     return _Sprite(c.finish(), c.texts, "badge_circle")
+
+
+def _centred_lines(
+    c: _Canvas,
+    texts: Sequence[str],
+    font: FontSpec,
+    fg: Color,
+    d_px: int,
+    inner: float,
+    one_h: float,
+    two_h: float,
+    ys: tuple[float, float],
+) -> None:
+    """One line in the middle of a round sticker, or two at ``ys`` (shares of ``d_px``), each
+    fitted to ``inner`` of the width and ``one_h`` / ``two_h`` of the height."""
+    if len(texts) == 1:
+        px = _fit_px(texts[0], font, d_px * inner, d_px * one_h)
+        c.text((d_px / 2, d_px / 2), texts[0], font, px, fg)
+        return
+    px = min(_fit_px(t, font, d_px * inner, d_px * two_h) for t in texts)
+    c.text((d_px / 2, d_px * ys[0]), texts[0], font, px, fg)
+    c.text((d_px / 2, d_px * ys[1]), texts[1], font, px, fg)
 
 
 def _burst(rng: np.random.Generator, scale: float) -> _Sprite:
@@ -887,13 +902,7 @@ def _burst(rng: np.random.Generator, scale: float) -> _Sprite:
     c = _Canvas(d_px, d_px)
     c.shape(fill, lambda d, k: d.polygon([(x * k, y * k) for x, y in pts], fill=(*fill, 255)))
     fg: Color = (200, 0, 0) if fill == (255, 214, 0) else (255, 255, 255)
-    inner = d_px * 0.58
-    if len(texts) == 1:
-        c.text((d_px / 2, d_px / 2), texts[0], font, _fit_px(texts[0], font, inner, d_px * 0.3), fg)
-    else:
-        px = min(_fit_px(t, font, inner, d_px * 0.22) for t in texts)
-        c.text((d_px / 2, d_px * 0.37), texts[0], font, px, fg)
-        c.text((d_px / 2, d_px * 0.64), texts[1], font, px, fg)
+    _centred_lines(c, texts, font, fg, d_px, inner=0.58, one_h=0.3, two_h=0.22, ys=(0.37, 0.64))
     return _Sprite(c.finish(), c.texts, "burst")
 
 

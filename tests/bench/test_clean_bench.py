@@ -15,7 +15,6 @@ from bench.clean_bench import (
     matches,
     meets,
     psnr,
-    quad_mask,
     quad_overlap,
     summarize,
     text_chars,
@@ -23,6 +22,7 @@ from bench.clean_bench import (
 )
 from bench.synthetic import GtLine, SyntheticCase, make_case
 from globalpic_common.schemas import TextLine
+from globalpic_generation.quads import fill_quads
 
 SIZE = 320
 
@@ -44,7 +44,7 @@ class OracleJudge:
     def detect(self, image: np.ndarray) -> list[TextLine]:
         out = []
         for line in self.case.lines:
-            region = quad_mask(image.shape[:2], [line.box]) > 0
+            region = fill_quads(image.shape[:2], [line.box]) > 0
             diff = np.abs(image.astype(int) - self.case.image.astype(int)).max(axis=2)
             if diff[region].mean() < 5:
                 out.append(_line(line.box, line.text))
@@ -150,7 +150,7 @@ def test_baseline_inpaints_only_detected_quads(case: SyntheticCase) -> None:
     out, regions = run(case.image)
     assert out.shape == case.image.shape and out.dtype == np.uint8
     assert len(regions) == len(case.overlay_lines)
-    quads = quad_mask(case.image.shape[:2], [g.box for g in case.overlay_lines]) > 0
+    quads = fill_quads(case.image.shape[:2], [g.box for g in case.overlay_lines]) > 0
     assert np.array_equal(out[~quads], case.image[~quads])
     assert np.any(out[quads] != case.image[quads])
 

@@ -24,6 +24,7 @@ from globalpic_common.interfaces import (
 from globalpic_common.schemas import TextAction, TextKind, TextLine, TextMode, TextRegion
 from globalpic_common.timing import StageTimer
 from globalpic_generation.erase_mask import build_erase_mask
+from globalpic_generation.quads import fill_quad, fill_quads, text_height
 from globalpic_ocr.overlay import LineDecision, classify_lines
 
 Classifier = Callable[[ImageArray, Sequence[TextLine], AlphaArray | None], list[LineDecision]]
@@ -54,15 +55,8 @@ class CleanResult:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def quad_mask(shape: tuple[int, int], box: Sequence[tuple[float, float]]) -> MaskArray:
-    mask = np.zeros(shape, np.uint8)
-    pts = np.round(np.asarray(box, np.float64)).astype(np.int32).reshape(-1, 1, 2)
-    cv2.fillPoly(mask, [pts], 255)
-    return mask
-
-
 def _share_inside(box: Sequence[tuple[float, float]], mask: MaskArray) -> float:
-    q = quad_mask(mask.shape[:2], box)
+    q = fill_quad(mask.shape[:2], box)
     area = int(np.count_nonzero(q))
     if area == 0:
         return 0.0
@@ -71,23 +65,14 @@ def _share_inside(box: Sequence[tuple[float, float]], mask: MaskArray) -> float:
 
 def _quads_mask(shape: tuple[int, int], lines: Sequence[TextLine], grow: int = 0) -> MaskArray:
     """Filled line boxes, grown by ``grow`` px."""
-    mask = np.zeros(shape, np.uint8)
-    if not lines:
-        return mask
-    for line in lines:
-        np.maximum(mask, quad_mask(shape, line.box), out=mask)
-    if grow:
+    mask = fill_quads(shape, [line.box for line in lines])
+    if grow and lines:
         mask = np.asarray(cv2.dilate(mask, np.ones((2 * grow + 1,) * 2, np.uint8)), np.uint8)
     return mask
 
 
 def _union(a: MaskArray | None, b: MaskArray) -> MaskArray:
     return b if a is None else np.maximum(a, b)
-
-
-def _line_height(line: TextLine) -> float:
-    pts = np.asarray(line.box, np.float64)
-    return float(min(np.linalg.norm(pts[0] - pts[3]), np.linalg.norm(pts[1] - pts[2])))
 
 
 # A badge or sticker covers a small part of the product; a mask region over more than this
@@ -120,7 +105,7 @@ def _confine_suspect_regions(
     for line in kept:
         # Swallowed, not merely crossed: a watermark stroke over a label covers a little of
         # its box, a flood that took the whole panel covers most of it.
-        in_box = quad_mask(shape, line.box) > 0
+        in_box = fill_quad(shape, line.box) > 0
         inside = labels[in_box & (mask > 0)]
         if inside.size >= SWALLOWED_SHARE * max(1, int(in_box.sum())):
             suspects.add(int(np.bincount(inside).argmax()))
@@ -135,8 +120,8 @@ def _confine_suspect_regions(
         return mask
     near = np.zeros(shape, np.uint8)
     for line in erased:
-        reach = max(2, round(_line_height(line) * CONFINE_REACH))
-        box = quad_mask(shape, line.box)
+        reach = max(2, round(text_height(line.box) * CONFINE_REACH))
+        box = fill_quad(shape, line.box)
         kernel = np.ones((2 * reach + 1,) * 2, np.uint8)
         np.maximum(near, np.asarray(cv2.dilate(box, kernel), np.uint8), out=near)
     out = mask.copy()

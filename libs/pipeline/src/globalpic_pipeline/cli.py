@@ -22,6 +22,7 @@ from globalpic_common.imageio import InputLimitsSettings, load_image, load_mask,
 from globalpic_common.interfaces import MaskArray
 from globalpic_common.outputs import plan_outputs
 from globalpic_common.schemas import BatchReport, ImageReport, TextAction, TextMode
+from globalpic_common.timing import StageTimer
 from globalpic_pipeline.batch import ExitCode, exit_code, expand_inputs, run_batch
 
 app = typer.Typer(
@@ -146,8 +147,6 @@ def clean(
         raise typer.Exit(int(ExitCode.INTERNAL)) from None
 
     def process(src: Path, dst: Path) -> ImageReport:
-        from globalpic_common.timing import StageTimer
-
         timer = StageTimer()
         with timer.stage("decode"):
             loaded = load_image(src, limits)

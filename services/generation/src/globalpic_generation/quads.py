@@ -66,10 +66,19 @@ def text_height(box: Sequence[Point]) -> float:
 def fill_quad(shape: tuple[int, int], box: Sequence[Point], roi: Roi | None = None) -> MaskArray:
     """Rasterise ``box`` (image coordinates) into a mask of ``shape``, the size of ``roi``
     (or of the image when no ROI is given)."""
+    return fill_quads(shape, [box], roi)
+
+
+def fill_quads(
+    shape: tuple[int, int], boxes: Sequence[Sequence[Point]], roi: Roi | None = None
+) -> MaskArray:
+    """Rasterise every box into one mask (255 inside any of them)."""
     mask = np.zeros(roi.shape if roi is not None else shape, np.uint8)
-    origin = (roi.x0, roi.y0) if roi is not None else (0, 0)
-    pts = quad_points(box) - np.array(origin, dtype=np.float64)
-    cv2.fillPoly(mask, [np.round(pts).astype(np.int32).reshape(-1, 1, 2)], 255)
+    origin = np.array((roi.x0, roi.y0) if roi is not None else (0, 0), dtype=np.float64)
+    for box in boxes:
+        # One fillPoly per box: given several polygons at once, overlaps would cancel out.
+        pts = np.round(quad_points(box) - origin).astype(np.int32).reshape(-1, 1, 2)
+        cv2.fillPoly(mask, [pts], 255)
     return mask
 
 
