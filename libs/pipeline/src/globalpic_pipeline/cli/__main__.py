@@ -1,0 +1,3 @@
+from globalpic_pipeline.cli import main
+
+main()
