@@ -70,6 +70,16 @@ class ErrorInfo(BaseModel):
     message: str
 
 
+class RuleResult(BaseModel):
+    """One marketplace rule checked on one image (``globalpic check``, ``resize``)."""
+
+    rule: str = Field(description="Stable id: white_background, product_fill, overlay_text, ...")
+    passed: bool
+    message: str = Field(description="What was measured, in words a seller understands")
+    measured: float | None = None
+    required: float | None = None
+
+
 class ImageReport(BaseModel):
     """What happened to one input image."""
 
@@ -82,6 +92,16 @@ class ImageReport(BaseModel):
     residual_passes: int = Field(0, description="Extra OCR re-check passes that found residuals")
     erased_fraction: float = Field(0.0, description="Share of the image's pixels rebuilt")
     inpainter: str | None = None
+    outputs: list[str] = Field(
+        default_factory=list,
+        description="Every file written for this input (candidates, --keep-steps), in order",
+    )
+    style: str | None = Field(None, description="remix: the style id used")
+    platform: str | None = Field(None, description="resize / check: the platform preset id")
+    products: int | None = Field(None, description="extract: products kept in the matte")
+    checks: list[RuleResult] = Field(
+        default_factory=list, description="check / resize: marketplace rules and their outcome"
+    )
     seconds: dict[str, float] = Field(
         default_factory=dict, description="Wall seconds per stage (decode, ocr, segment, ...)"
     )
