@@ -9,12 +9,13 @@ PACKAGES := -e libs/common -e services/ocr -e services/segmentation[test] \
             -e services/generation -e libs/pipeline
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup models fonts demo test lint typecheck unit bench-clean clean-venv help
+.PHONY: setup models fonts demo test lint typecheck unit bench-clean bench-remix clean-venv help
 
 help:
 	@echo "make demo         set up, then clean the bundled sample photo into ./out/"
 	@echo "make test         set up, then run ruff, mypy and the whole test suite"
 	@echo "make bench-clean  erase benchmark: synthetic set + ../shared real photos"
+	@echo "make bench-remix  remix benchmark: every style behind the product composites"
 
 $(STAMP): libs/common/pyproject.toml services/*/pyproject.toml libs/pipeline/pyproject.toml requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +57,9 @@ test: setup lint typecheck unit
 
 bench-clean: setup models
 	$(PY) -m bench.clean_bench
+
+bench-remix: setup models
+	$(PY) -m bench.remix_bench
 
 clean-venv:
 	rm -rf $(VENV)

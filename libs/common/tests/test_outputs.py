@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from globalpic_common.errors import BadInputError
-from globalpic_common.outputs import plan_outputs, unique_names
+from globalpic_common.outputs import plan_outputs, plan_variant_outputs, unique_names
 
 
 def test_colliding_stems_get_suffixes() -> None:
@@ -43,3 +43,25 @@ def test_never_overwrites_an_input(tmp_path: Path) -> None:
         plan_outputs([src], src, None)
     paths, _ = plan_outputs([src], tmp_path, "jpg")
     assert paths == [tmp_path / "a.jpg"]
+
+
+def test_variants_name_each_candidate(tmp_path: Path) -> None:
+    paths, fmt = plan_variant_outputs(
+        [Path("a/x.jpg"), Path("b/x.png")], tmp_path, "jpg", variants=2
+    )
+    assert fmt == "jpg"
+    assert [[p.name for p in group] for group in paths] == [
+        ["x_1.jpg", "x_2.jpg"],
+        ["x-2_1.jpg", "x-2_2.jpg"],
+    ]
+
+
+def test_one_variant_is_plan_outputs(tmp_path: Path) -> None:
+    paths, fmt = plan_variant_outputs([Path("x.jpg")], tmp_path / "y.webp", None, variants=1)
+    assert paths == [[tmp_path / "y.webp"]] and fmt == "webp"
+
+
+def test_variants_need_a_directory(tmp_path: Path) -> None:
+    with pytest.raises(BadInputError) as info:
+        plan_variant_outputs([Path("x.jpg")], tmp_path / "y.png", None, variants=3)
+    assert info.value.code == "bad_option"

@@ -44,3 +44,7 @@ UNSUPPORTED_FORMAT = "unsupported_format"
 CORRUPT_IMAGE = "corrupt_image"
 BAD_MASK = "bad_mask"
 BAD_OPTION = "bad_option"
+UNKNOWN_PLATFORM = "unknown_platform"
+BAD_SIZE = "bad_size"
+UNKNOWN_STYLE = "unknown_style"
+NO_PRODUCT = "no_product"  # a white-background or fill rule needs a product to keep

@@ -60,6 +60,31 @@ def plan_outputs(
     return paths, fmt
 
 
+def plan_variant_outputs(
+    inputs: Sequence[Path], out: Path, fmt: str | None, variants: int
+) -> tuple[list[list[Path]], str]:
+    """Like ``plan_outputs`` for ops that write ``variants`` images per input (remix
+    ``--candidates N``): with one variant, exactly ``plan_outputs``; with more, ``out`` is a
+    directory and input ``x`` gives ``x_1.ext`` .. ``x_N.ext``."""
+    if variants < 1:
+        raise BadInputError(f"{variants} variants: need at least 1", code=errors.BAD_OPTION)
+    if variants == 1:
+        paths, fmt = plan_outputs(inputs, out, fmt)
+        return [[p] for p in paths], fmt
+    if out.suffix.lower() in IMAGE_SUFFIXES and not out.is_dir():
+        raise BadInputError(
+            f"-o {out} names one file but {variants} candidates result per image; "
+            "give a directory",
+            code=errors.BAD_OPTION,
+        )
+    fmt = fmt or "png"
+    stems = [Path(name).stem for name in unique_names([p.stem for p in inputs], fmt)]
+    flat = unique_names([f"{stem}_{k}" for stem in stems for k in range(1, variants + 1)], fmt)
+    paths = [out / name for name in flat]
+    _refuse_overwriting_inputs(inputs, paths)
+    return [paths[i * variants : (i + 1) * variants] for i in range(len(inputs))], fmt
+
+
 def _refuse_overwriting_inputs(inputs: Sequence[Path], outputs: Sequence[Path]) -> None:
     """Never lose the seller's original: an output may not be one of the inputs."""
     originals = {p.resolve() for p in inputs}

@@ -108,6 +108,36 @@ class ImageReport(BaseModel):
     error: ErrorInfo | None = None
 
 
+class ProgressStage(StrEnum):
+    """The stages a user watches (the web page's progress bar): each op of ``localize``."""
+
+    ANALYZE = "analyze"  # decode, find the product
+    CLEAN = "clean"  # erase overlays
+    EXTRACT = "extract"  # cut the product out
+    REMIX = "remix"  # new background
+    RESIZE = "resize"  # marketplace frame
+    DONE = "done"
+
+
+# The seed's progress bar: the percent shown when each stage starts.
+STAGE_PERCENT: dict[ProgressStage, int] = {
+    ProgressStage.ANALYZE: 10,
+    ProgressStage.CLEAN: 25,
+    ProgressStage.EXTRACT: 50,
+    ProgressStage.REMIX: 75,
+    ProgressStage.RESIZE: 90,
+    ProgressStage.DONE: 100,
+}
+
+
+class ProgressEvent(BaseModel):
+    """One step of one image's job (CLI progress, SSE, ``globalpic.jobs.<id>.progress``)."""
+
+    input: str
+    stage: ProgressStage
+    percent: int = Field(ge=0, le=100)
+
+
 class BatchReport(BaseModel):
     """The ``--json`` report of one CLI call."""
 

@@ -12,9 +12,17 @@ import time
 from collections.abc import Callable, Sequence
 from enum import IntEnum
 from pathlib import Path
+from typing import TypeVar
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 from globalpic_common.errors import BadInputError, GlobalPicError
 from globalpic_common.schemas import BatchReport, ErrorInfo, ImageReport, ImageStatus
@@ -42,18 +50,40 @@ def expand_inputs(inputs: Sequence[Path]) -> list[Path]:
     return paths
 
 
-ProcessFn = Callable[[Path, Path], ImageReport]
+Output = TypeVar("Output")  # one path, or a list of paths (candidates)
+StageFn = Callable[[int, str], None]
+
+
+class StageProgress:
+    """Lets a long per-image job move the bar within the image: ``stages(percent, label)``.
+
+    ``run_batch`` binds it to the current image; unbound (no bar) it does nothing.
+    """
+
+    def __init__(self) -> None:
+        self._report: StageFn | None = None
+
+    def __call__(self, percent: int, label: str) -> None:
+        if self._report is not None:
+            self._report(percent, label)
+
+    def bind(self, report: StageFn | None) -> None:
+        self._report = report
 
 
 def run_batch(
     op: str,
     inputs: Sequence[Path],
-    outputs: Sequence[Path],
-    process: ProcessFn,
+    outputs: Sequence[Output],
+    process: Callable[[Path, Output], ImageReport],
     err: Console,
     show_progress: bool,
+    stages: StageProgress | None = None,
 ) -> BatchReport:
-    """Run ``process(input, output)`` for each pair; never raises for a single image."""
+    """Run ``process(input, output)`` for each pair; never raises for a single image.
+
+    With ``stages``, the bar counts percent within each image as ``process`` reports it.
+    """
     started = time.perf_counter()
     reports: list[ImageReport] = []
     progress = Progress(
@@ -67,9 +97,12 @@ def run_batch(
         transient=False,
     )
     with progress:
-        task = progress.add_task("", total=len(inputs))
-        for src, dst in zip(inputs, outputs, strict=True):
-            progress.update(task, description=src.name)
+        per_image = 100 if stages is not None else 1
+        task = progress.add_task("", total=len(inputs) * per_image)
+        for index, (src, dst) in enumerate(zip(inputs, outputs, strict=True)):
+            progress.update(task, description=src.name, completed=index * per_image)
+            if stages is not None:
+                stages.bind(_stage_reporter(progress, task, index, src.name))
             try:
                 report = process(src, dst)
             except GlobalPicError as exc:
@@ -85,7 +118,9 @@ def run_batch(
                 err.print(f"[red]failed[/red] {src}: internal_error: {message}", highlight=False)
                 report = _failure(src, ImageStatus.FAILED, "internal_error", message)
             reports.append(report)
-            progress.advance(task)
+            progress.update(task, completed=(index + 1) * per_image)
+        if stages is not None:
+            stages.bind(None)
     ok = sum(r.status == ImageStatus.OK for r in reports)
     return BatchReport(
         op=op,
@@ -94,6 +129,13 @@ def run_batch(
         failed=len(reports) - ok,
         seconds=round(time.perf_counter() - started, 3),
     )
+
+
+def _stage_reporter(progress: Progress, task: TaskID, index: int, name: str) -> StageFn:
+    def report(percent: int, label: str) -> None:
+        progress.update(task, completed=index * 100 + percent, description=f"{name}: {label}")
+
+    return report
 
 
 def _failure(src: Path, status: ImageStatus, code: str, message: str) -> ImageReport:

@@ -26,8 +26,8 @@ from globalpic_common.timing import StageTimer
 from globalpic_generation.erase_mask import build_erase_mask
 from globalpic_generation.quads import fill_quad, fill_quads, text_height
 from globalpic_ocr.overlay import LineDecision, classify_lines
+from globalpic_pipeline.texts import Classifier, load_backends, text_region
 
-Classifier = Callable[[ImageArray, Sequence[TextLine], AlphaArray | None], list[LineDecision]]
 MaskBuilder = Callable[..., MaskArray]
 
 # A re-detected line counts as a residual of our erasing when this share of its box lies in
@@ -129,18 +129,6 @@ def _confine_suspect_regions(
     return out
 
 
-def _region(line: TextLine, decision: LineDecision, action: TextAction) -> TextRegion:
-    return TextRegion(
-        box=line.box,
-        text=line.text,
-        confidence=line.confidence,
-        kind=decision.kind,
-        action=action,
-        overlay_score=decision.overlay_score,
-        cues=decision.cues,
-    )
-
-
 class Cleaner:
     """Runs ``clean`` on one image at a time; models load once and are reused."""
 
@@ -169,10 +157,7 @@ class Cleaner:
 
     def load(self) -> None:
         """Load every model now (first image pays nothing; a missing model fails early)."""
-        for component in (self.detector, self.segmenter):
-            load = getattr(component, "load", None)
-            if callable(load):
-                load()
+        load_backends(self.detector, self.segmenter)
 
     def clean(self, image: ImageArray, options: CleanOptions | None = None) -> CleanResult:
         options = options or CleanOptions()
@@ -196,7 +181,7 @@ class Cleaner:
             erase = wanted and not protected
             (to_erase if erase else kept).append(line)
             action = TextAction.ERASED if erase else TextAction.KEPT
-            regions.append(_region(line, decision, action))
+            regions.append(text_region(line, decision, action))
 
         # Text we keep is never erased, even when a backing flood or a watermark tile would
         # reach over it (a product panel taken for a badge would take its label with it).
@@ -248,7 +233,7 @@ class Cleaner:
                 out = self.inpainter.inpaint(out, extra)
             mask = np.maximum(mask, extra)
             found_again = LineDecision(TextKind.OVERLAY, 1.0, {"residual_pass": float(passes)})
-            regions.extend(_region(line, found_again, TextAction.ERASED) for line in residual)
+            regions.extend(text_region(line, found_again, TextAction.ERASED) for line in residual)
 
         # Whatever a backend does, pixels away from the erase mask are the original pixels.
         seam = cv2.dilate(mask, np.ones((2 * SEAM_PX + 1,) * 2, np.uint8))

@@ -1,6 +1,14 @@
 """``globalpic``: the command line (rembg / IOPaint style), one module per subcommand."""
 
+from globalpic_pipeline.cli import adjust as adjust  # registers `globalpic adjust`
+from globalpic_pipeline.cli import check as check  # registers `globalpic check`
 from globalpic_pipeline.cli import clean as clean  # registers `globalpic clean`
+from globalpic_pipeline.cli import extract as extract  # registers `globalpic extract`
+from globalpic_pipeline.cli import localize as localize  # registers `globalpic localize`
+from globalpic_pipeline.cli import platforms as platforms  # registers `globalpic platforms`
+from globalpic_pipeline.cli import remix as remix  # registers `globalpic remix`
+from globalpic_pipeline.cli import resize as resize  # registers `globalpic resize`
+from globalpic_pipeline.cli import styles as styles  # registers `globalpic styles`
 from globalpic_pipeline.cli.app import app
 
 

@@ -20,7 +20,7 @@ from rich.console import Console
 from globalpic_common.errors import BadInputError
 from globalpic_common.imageio import load_mask
 from globalpic_common.interfaces import MaskArray
-from globalpic_common.outputs import plan_outputs
+from globalpic_common.outputs import plan_outputs, plan_variant_outputs
 from globalpic_common.schemas import BatchReport
 from globalpic_pipeline.batch import ExitCode, exit_code, expand_inputs
 
@@ -75,6 +75,16 @@ def plan(paths: list[Path], output: Path, fmt: OutputFormat | None) -> tuple[lis
     """Output paths per input (see ``plan_outputs``); a bad ``-o`` exits 2."""
     try:
         return plan_outputs(paths, output, fmt.value if fmt else None)
+    except BadInputError as exc:
+        fail(exc.code, exc.message)
+
+
+def plan_variants(
+    paths: list[Path], output: Path, fmt: OutputFormat | None, variants: int
+) -> tuple[list[list[Path]], str]:
+    """Output paths per input when each gives ``variants`` images (``<stem>_<k>.<ext>``)."""
+    try:
+        return plan_variant_outputs(paths, output, fmt.value if fmt else None, variants)
     except BadInputError as exc:
         fail(exc.code, exc.message)
 

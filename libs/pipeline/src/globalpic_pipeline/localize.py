@@ -1,0 +1,258 @@
+"""``localize``: any subset of clean -> extract -> remix -> resize on one image, in that order.
+
+The product is found once: U²-Net-p runs once per image (inside ``clean`` when it runs, else
+up front), the extractor refines that map into the matte, and every later op reuses the
+matte. When ``remix`` and ``resize`` both run, the cut-out is framed first and the new
+background is drawn at the frame's size: a style rendered for the frame is exact where an
+extended one would only be plausible.
+
+Progress: ``on_progress(stage)`` is called as each stage starts (the seed's 10 / 25 / 50 /
+75 / 90 % steps, ``STAGE_PERCENT``) and once at the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from globalpic_common import errors
+from globalpic_common.errors import BadInputError
+from globalpic_common.interfaces import AlphaArray, ImageArray, Segmenter
+from globalpic_common.schemas import ProgressStage, RuleResult, TextRegion
+from globalpic_common.timing import StageTimer
+from globalpic_generation.canvas import enforce_white_background
+from globalpic_pipeline.clean import Cleaner, CleanOptions
+from globalpic_pipeline.frame import Frame, fit_frame
+from globalpic_pipeline.texts import load_backends
+
+if TYPE_CHECKING:
+    from globalpic_generation.remix import Remixer
+    from globalpic_pipeline.check import Checker
+    from globalpic_segmentation.extract import Extractor
+
+
+class Op(StrEnum):
+    CLEAN = "clean"
+    EXTRACT = "extract"
+    REMIX = "remix"
+    RESIZE = "resize"
+
+
+OP_ORDER: tuple[Op, ...] = (Op.CLEAN, Op.EXTRACT, Op.REMIX, Op.RESIZE)
+
+
+def parse_ops(spec: str) -> tuple[Op, ...]:
+    """``"clean,remix"`` -> the ops in pipeline order; unknown or empty -> ``bad_option``."""
+    names = [part.strip() for part in spec.split(",") if part.strip()]
+    known = {op.value for op in Op}
+    unknown = [n for n in names if n not in known]
+    if unknown or not names:
+        raise BadInputError(
+            f"--ops {spec!r}: use a comma list of {', '.join(op.value for op in OP_ORDER)}",
+            code=errors.BAD_OPTION,
+        )
+    return tuple(op for op in OP_ORDER if op.value in names)
+
+
+@dataclass(frozen=True)
+class LocalizeOptions:
+    ops: tuple[Op, ...]
+    clean: CleanOptions = field(default_factory=CleanOptions)
+    extract_mode: str = "salient"
+    style: str | None = None  # remix: a catalog style id ...
+    background: ImageArray | None = None  # ... or the seller's own background
+    backgrounds_dir: Path | None = None
+    candidates: int = 1
+    seed: int = 0
+    frame: Frame | None = None  # resize
+
+    def __post_init__(self) -> None:
+        if Op.REMIX in self.ops and (self.style is None) == (self.background is None):
+            raise BadInputError(
+                "remix needs exactly one of --style or --background", code=errors.BAD_OPTION
+            )
+        if Op.RESIZE in self.ops and self.frame is None:
+            raise BadInputError("resize needs --platform or --size", code=errors.BAD_OPTION)
+        if self.candidates > 1 and (Op.REMIX not in self.ops or self.background is not None):
+            raise BadInputError(
+                "--candidates > 1 needs remix with a --style", code=errors.BAD_OPTION
+            )
+
+
+@dataclass
+class LocalizeResult:
+    finals: list[ImageArray]  # one per candidate
+    # The product matte of the finals when they are cut-outs (last op extract, or resize of
+    # a cut-out): written as the alpha channel. None when the finals are opaque.
+    final_alpha: AlphaArray | None
+    steps: dict[Op, list[ImageArray]]  # each op's output(s), for --keep-steps
+    step_alpha: AlphaArray | None  # the extract step's matte
+    texts: list[TextRegion]
+    checks: list[list[RuleResult]]  # per final, when a platform's rules were checked
+    style: str | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+ProgressFn = Callable[[ProgressStage], None]
+
+
+def _no_progress(stage: ProgressStage) -> None:
+    del stage
+
+
+class Localizer:
+    """Runs ``localize`` on one image at a time; every model loads once and is shared."""
+
+    def __init__(
+        self,
+        cleaner: Cleaner,
+        extractor: Extractor,
+        remixer: Remixer,
+        checker_for: Callable[[Frame], Checker | None],
+    ) -> None:
+        self.cleaner = cleaner
+        self.extractor = extractor
+        self.remixer = remixer
+        self.checker_for = checker_for
+
+    @property
+    def segmenter(self) -> Segmenter:
+        return self.cleaner.segmenter
+
+    @classmethod
+    def from_settings(cls) -> Localizer:
+        """The composition root: one detector and one segmenter serve every op."""
+        from globalpic_generation.remix import Remixer
+        from globalpic_pipeline.check import Checker
+        from globalpic_segmentation.extract import Extractor
+
+        cleaner = Cleaner.from_settings()
+
+        def checker_for(frame: Frame) -> Checker | None:
+            if frame.platform is None:
+                return None
+            return Checker(frame.platform, cleaner.detector, cleaner.segmenter)
+
+        return cls(cleaner, Extractor(cleaner.segmenter), Remixer.from_settings(), checker_for)
+
+    def load(self, ops: Sequence[Op]) -> None:
+        """Load the models the ops need (OCR only for clean or a platform's text rule)."""
+        if Op.CLEAN in ops:
+            self.cleaner.load()
+        load_backends(self.segmenter, self.extractor)
+
+    def run(
+        self,
+        image: ImageArray,
+        options: LocalizeOptions,
+        on_progress: ProgressFn = _no_progress,
+    ) -> LocalizeResult:
+        from globalpic_segmentation.extract import ExtractMode
+
+        ops = options.ops
+        timer = StageTimer()
+        steps: dict[Op, list[ImageArray]] = {}
+        texts: list[TextRegion] = []
+
+        on_progress(ProgressStage.ANALYZE)
+        coarse: AlphaArray | None = None
+        if Op.CLEAN in ops:
+            on_progress(ProgressStage.CLEAN)
+            cleaned = self.cleaner.clean(image, options.clean)
+            for name, seconds in cleaned.seconds.items():
+                timer.seconds[f"clean.{name}"] = seconds
+            image, coarse, texts = cleaned.image, cleaned.product_alpha, cleaned.regions
+            steps[Op.CLEAN] = [image]
+        if coarse is None:
+            with timer.stage("segment"):
+                coarse = self.segmenter.segment(image)
+
+        # Every op after clean needs the refined matte, whether or not extract is asked for.
+        alpha = coarse
+        step_alpha: AlphaArray | None = None
+        if any(op in ops for op in (Op.EXTRACT, Op.REMIX, Op.RESIZE)):
+            if Op.EXTRACT in ops:
+                on_progress(ProgressStage.EXTRACT)
+            mode = ExtractMode(options.extract_mode)
+            cutout = self.extractor.extract(image, mode, coarse=coarse)
+            for name, seconds in cutout.seconds.items():
+                timer.seconds[f"extract.{name}"] = seconds
+            alpha = cutout.alpha
+            if Op.EXTRACT in ops:
+                steps[Op.EXTRACT], step_alpha = [image], alpha
+        # Extract without remix leaves a cut-out, unless a white platform flattens it.
+        is_cutout = Op.EXTRACT in ops and Op.REMIX not in ops
+
+        frame = options.frame if Op.RESIZE in ops else None
+        if frame is not None and Op.REMIX in ops:
+            # Frame the cut-out first, then draw the new background at the frame's size.
+            with timer.stage("resize"):
+                fitted = fit_frame(image, alpha, frame, cutout=True, enforce_white=False)
+            image, alpha = fitted.image, fitted.alpha
+
+        finals = [image]
+        style: str | None = None
+        if Op.REMIX in ops:
+            on_progress(ProgressStage.REMIX)
+            if options.background is not None:
+                results = [
+                    self.remixer.remix(
+                        image, alpha, background=options.background, seed=options.seed
+                    )
+                ]
+            else:
+                assert options.style is not None  # LocalizeOptions checked it
+                results = self.remixer.candidates(
+                    image,
+                    alpha,
+                    options.style,
+                    options.candidates,
+                    seed=options.seed,
+                    backgrounds_dir=options.backgrounds_dir,
+                )
+            for result in results:
+                for name, seconds in result.seconds.items():
+                    key = f"remix.{name}"
+                    timer.seconds[key] = round(timer.seconds.get(key, 0.0) + seconds, 4)
+            finals = [r.image for r in results]
+            style = results[0].style_id
+            steps[Op.REMIX] = finals
+
+        checks: list[list[RuleResult]] = []
+        if frame is not None:
+            on_progress(ProgressStage.RESIZE)
+            with timer.stage("resize"):
+                if Op.REMIX in ops:  # framed before remix; only the white rule is left
+                    if frame.white:
+                        finals = [enforce_white_background(img, alpha) for img in finals]
+                else:
+                    fitted = fit_frame(image, alpha, frame, cutout=is_cutout)
+                    finals, alpha = [fitted.image], fitted.alpha
+            steps[Op.RESIZE] = finals
+            checker = self.checker_for(frame)
+            if checker is not None:
+                with timer.stage("check"):
+                    checks = [checker.check(img, alpha) for img in finals]
+
+        on_progress(ProgressStage.DONE)
+        return LocalizeResult(
+            finals=finals,
+            final_alpha=alpha if is_cutout and not (frame and frame.white) else None,
+            steps=steps,
+            step_alpha=step_alpha,
+            texts=texts,
+            checks=checks,
+            style=style,
+            seconds=timer.seconds,
+        )
+
+
+def as_rgba(image: ImageArray, alpha: AlphaArray) -> np.ndarray:
+    """H x W x 4 uint8 (straight alpha) for writing a cut-out."""
+    matte = np.clip(np.round(alpha * 255.0), 0, 255).astype(np.uint8)
+    return np.dstack([image, matte])

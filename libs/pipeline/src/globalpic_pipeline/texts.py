@@ -1,0 +1,34 @@
+"""Detected text lines as the reports carry them (``ImageReport.texts``), shared by the ops."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from globalpic_common.interfaces import AlphaArray, ImageArray
+from globalpic_common.schemas import TextAction, TextLine, TextRegion
+from globalpic_ocr.overlay import LineDecision
+
+Classifier = Callable[[ImageArray, Sequence[TextLine], AlphaArray | None], list[LineDecision]]
+
+
+def text_region(line: TextLine, decision: LineDecision, action: TextAction) -> TextRegion:
+    """A detected line with the classifier's decision and what the op did with it."""
+    return TextRegion(
+        box=line.box,
+        text=line.text,
+        confidence=line.confidence,
+        kind=decision.kind,
+        action=action,
+        overlay_score=decision.overlay_score,
+        cues=decision.cues,
+    )
+
+
+def load_backends(*components: object) -> None:
+    """Load every model now (the first image pays nothing; a missing model fails early).
+
+    Backends without a ``load`` (pure functions, remote clients) are skipped."""
+    for component in components:
+        load = getattr(component, "load", None)
+        if callable(load):
+            load()
