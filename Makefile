@@ -36,12 +36,15 @@ models: $(STAMP)
 	$(BIN)/globalpic-fetch-models
 
 demo: setup models
-	@mkdir -p out
-	$(BIN)/globalpic clean samples/taobao_sample.jpg -o out/ --masks out/masks --json \
-	  > out/taobao_sample.report.json
-	@echo "input:  samples/taobao_sample.jpg"
-	@echo "output: out/taobao_sample.png  (erase mask: out/masks/taobao_sample.png," \
+	@mkdir -p out/tiktok
+	$(BIN)/globalpic localize samples/taobao_sample.jpg -o out/ --platform amazon \
+	  --style amazon-white --keep-steps --json > out/taobao_sample.report.json
+	$(BIN)/globalpic localize samples/taobao_sample.jpg -o out/tiktok/ --platform tiktok \
+	  --style tiktok-vivid --candidates 2 --json > out/tiktok/report.json
+	@echo "input:   samples/taobao_sample.jpg"
+	@echo "amazon:  out/taobao_sample.png (each step: out/taobao_sample/{clean,extract,remix,resize}.png," \
 	      "report: out/taobao_sample.report.json)"
+	@echo "tiktok:  out/tiktok/taobao_sample_1.png, out/tiktok/taobao_sample_2.png"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
