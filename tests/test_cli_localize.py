@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from globalpic_common.schemas import BatchReport, ImageStatus, ProgressStage
 from globalpic_common.styles import STYLES
 from globalpic_pipeline.cli import app
-from globalpic_pipeline.localize import Localizer, LocalizeOptions, Op
+from globalpic_pipeline.localize import LocalizeOptions, Localizer, Op
 from tests.conftest import add_badge, render_photo
 
 pytestmark = pytest.mark.usefixtures("tiny_models_env")
@@ -100,8 +100,11 @@ def test_remix_own_background(tmp_path: Path) -> None:
     src, _ = _cutout(tmp_path / "cut.png")
     bg = tmp_path / "bg.jpg"
     Image.fromarray(render_photo(800, seed=3)).save(bg)
-    code, out, _ = _run("remix", str(src), "-o", str(tmp_path / "o.png"), "--background", str(bg))
+    code, out, _ = _run(
+        "remix", str(src), "-o", str(tmp_path / "o.png"), "--background", str(bg), "--json"
+    )
     assert code == 0 and (tmp_path / "o.png").is_file()
+    assert BatchReport.model_validate_json(out).images[0].style == "custom"
 
 
 @pytest.mark.parametrize(

@@ -33,6 +33,11 @@ MaskBuilder = Callable[..., MaskArray]
 # A re-detected line counts as a residual of our erasing when this share of its box lies in
 # what we rebuilt; lower would re-erase product text that merely touches an erased badge.
 RESIDUAL_OVERLAP = 0.4
+# A re-detected line away from the erase mask is new text (not a kept line found again)
+# when less than this share of its box lies on the lines we keep.
+UNSEEN_OVERLAP = 0.3
+UNSEEN_MIN_CHARS = 2
+UNSEEN_MIN_CONFIDENCE = 0.8
 # Seam tolerance: inpainters may blend this many pixels past the mask, never farther.
 SEAM_PX = 2
 
@@ -69,6 +74,13 @@ def _quads_mask(shape: tuple[int, int], lines: Sequence[TextLine], grow: int = 0
     if grow and lines:
         mask = np.asarray(cv2.dilate(mask, np.ones((2 * grow + 1,) * 2, np.uint8)), np.uint8)
     return mask
+
+
+def _credible(line: TextLine) -> bool:
+    """New text found on a rebuilt image must read as text: a lone glyph read with low
+    confidence is as likely the texture of a rebuilt area or the product's pattern."""
+    readable = sum(ch.isalnum() for ch in line.text)
+    return readable >= UNSEEN_MIN_CHARS and line.confidence >= UNSEEN_MIN_CONFIDENCE
 
 
 def _union(a: MaskArray | None, b: MaskArray) -> MaskArray:
@@ -215,23 +227,37 @@ class Cleaner:
             if not mask.any() and not erased_quads.any():
                 break
             with timer.stage("recheck"):
-                residual = self._residual_lines(out, np.maximum(mask, erased_quads))
-            if not residual:
+                residual, unseen = self._recheck(out, np.maximum(mask, erased_quads), protect)
+            with timer.stage("classify"):
+                # Text hidden under an overlay (an outlined slogan under a tiled watermark)
+                # or drowned by a louder line may only show once those are gone: decide on
+                # it as on the first pass.
+                fresh = self.classify(out, unseen, alpha) if unseen else []
+            newly: list[TextLine] = []
+            for line, decision in zip(unseen, fresh, strict=True):
+                wanted = options.text_mode == TextMode.ALL or decision.kind == TextKind.OVERLAY
+                (newly if wanted else kept).append(line)
+                regions.append(
+                    text_region(line, decision, TextAction.ERASED if wanted else TextAction.KEPT)
+                )
+                if not wanted:
+                    protect = np.maximum(protect, _quads_mask((h, w), [line], grow=2))
+            if not residual and not newly:
                 break
             passes += 1
             with timer.stage("mask"):
                 # The graphic-level mask missed these strokes once; now take the whole line
                 # box as well (what the naive baseline does), it is certain to cover them.
-                extra = np.maximum(
-                    self.build_mask(out, residual, protect=protect),
-                    _quads_mask((h, w), residual, grow=3),
-                )
+                extra = self.build_mask(out, residual + newly, protect=protect)
+                if residual:
+                    extra = np.maximum(extra, _quads_mask((h, w), residual, grow=3))
                 extra[protect > 0] = 0
             if not extra.any():
                 break
             with timer.stage("inpaint"):
                 out = self.inpainter.inpaint(out, extra)
             mask = np.maximum(mask, extra)
+            erased_quads = np.maximum(erased_quads, _quads_mask((h, w), newly))
             found_again = LineDecision(TextKind.OVERLAY, 1.0, {"residual_pass": float(passes)})
             regions.extend(text_region(line, found_again, TextAction.ERASED) for line in residual)
 
@@ -249,8 +275,14 @@ class Cleaner:
             seconds=timer.seconds,
         )
 
-    def _residual_lines(self, out: ImageArray, mask: MaskArray) -> list[TextLine]:
-        """OCR only the area we meant to erase (plus margin); return lines that sit in it."""
+    def _recheck(
+        self, out: ImageArray, mask: MaskArray, known: MaskArray
+    ) -> tuple[list[TextLine], list[TextLine]]:
+        """OCR the area we meant to erase (plus margin) again.
+
+        Returns the residuals (lines that sit in ``mask``: what our erasing left) and the
+        unseen lines (found now, away from the mask and from the ``known`` kept lines).
+        """
         ys, xs = np.nonzero(mask)
         pad = 24
         h, w = mask.shape
@@ -258,9 +290,12 @@ class Cleaner:
         x0, x1 = max(0, int(xs.min()) - pad), min(w, int(xs.max()) + pad + 1)
         found = self.detector.detect(np.ascontiguousarray(out[y0:y1, x0:x1]))
         grown = np.asarray(cv2.dilate(mask, np.ones((9, 9), np.uint8)), dtype=np.uint8)
-        residual = []
+        residual, unseen = [], []
         for line in found:
             box = [(x + x0, y + y0) for x, y in line.box]
+            moved = TextLine(box=box, text=line.text, confidence=line.confidence)
             if _share_inside(box, grown) >= RESIDUAL_OVERLAP:
-                residual.append(TextLine(box=box, text=line.text, confidence=line.confidence))
-        return residual
+                residual.append(moved)
+            elif _share_inside(box, known) < UNSEEN_OVERLAP and _credible(moved):
+                unseen.append(moved)
+        return residual, unseen
