@@ -10,7 +10,9 @@ no shadow). Two alpha sources, each run with both methods:
   baseline pastes the plain U²-Net-p mask thresholded at 0.5); otherwise ``u2netp``: our
   method gets U²-Net-p's soft alpha, the baseline the same thresholded at 0.5.
 
-Per style and overall it prints the product-pixel PSNR inside the 3 px-eroded true mask, the
+Per style and overall it prints the product-pixel PSNR inside the 3 px-eroded true mask
+(against the input where the product is opaque; where it is see-through, glass, against the
+true colours over the new background, which must show through), the
 halo (mean CIE76 ΔE in the 3 px ring outside the true matte against the ideal composite over
 the method's own background plate), seconds per stage per candidate, and for ``amazon-white``
 the pass rate of the ``check`` op's Amazon rules. It writes everything to ``--json-out`` and a
@@ -176,7 +178,7 @@ def measure(
         style=style,
         source=source,
         method=method,
-        psnr_product=psnr(output, comp.image, eroded_mask(comp.alpha)),
+        psnr_product=psnr(output, ideal_composite(comp, plate), eroded_mask(comp.alpha)),
         halo=halo_delta_e(output, comp, plate),
         seconds={k: round(v, 4) for k, v in seconds.items()},
     )
@@ -254,6 +256,9 @@ def model_alpha_source() -> tuple[str, AlphaSource]:
     if importlib.util.find_spec("globalpic_segmentation.extract") is not None:
         extract = importlib.import_module("globalpic_segmentation.extract")
         extractor = extract.Extractor.from_settings()
+        load = getattr(extractor, "load", None)
+        if callable(load):
+            load()
 
         def via_extractor(comp: Composite) -> tuple[AlphaArray, AlphaArray]:
             alpha = np.asarray(extractor.extract(comp.image).alpha, np.float32)

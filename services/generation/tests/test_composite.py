@@ -8,7 +8,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from globalpic_common.errors import BAD_MASK, BAD_OPTION, BadInputError
+from globalpic_common.errors import BAD_MASK, BAD_OPTION, NO_PRODUCT, BadInputError
 from globalpic_generation.composite import composite, fit_background, match_exposure
 from globalpic_generation.delta_e import delta_e76, to_lab
 from globalpic_generation.scenes import render_background
@@ -157,7 +157,7 @@ def test_bad_mattes_are_rejected() -> None:
     cases = [
         (alpha[:-1], BAD_MASK),  # wrong size
         (alpha * 2.0, BAD_MASK),  # out of [0, 1]
-        (np.zeros_like(alpha), BAD_MASK),  # no product
+        (np.zeros_like(alpha), NO_PRODUCT),  # nothing to place
         ((alpha * 255).astype(np.uint8), BAD_MASK),  # not a float matte
     ]
     for bad, code in cases:

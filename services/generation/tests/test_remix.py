@@ -48,9 +48,14 @@ def test_remix_onto_a_style(remixer: Remixer) -> None:
     assert result.seed == 2 and result.source == "render"
     assert set(result.seconds) == {"cutout", "background", "composite"}
     assert np.array_equal(result.image[alpha >= 1], image[alpha >= 1])
-    # Deterministic.
+    # Deterministic; prepare + place is the same op in two halves.
     again = remixer.remix(image, alpha, style_id="modern-home", seed=2)
     assert np.array_equal(result.image, again.image)
+    placed = remixer.place(remixer.prepare(image, alpha), style_id="modern-home", seed=2)
+    assert np.array_equal(placed.image, result.image)
+    assert "cutout" not in placed.seconds
+    # Away from the product the output is the plate: background plus shadow.
+    assert np.array_equal(result.image[alpha == 0], result.plate[alpha == 0])
 
 
 def test_remix_onto_the_sellers_background(remixer: Remixer) -> None:

@@ -80,7 +80,7 @@ def check_matte(image: ImageArray, alpha: AlphaArray) -> None:
     if not np.isfinite(alpha).all() or float(alpha.min()) < 0.0 or float(alpha.max()) > 1.0:
         raise BadInputError("alpha must lie in [0, 1]", code=errors.BAD_MASK)
     if float(alpha.max()) < 0.5:
-        raise BadInputError("alpha holds no product (no pixel >= 0.5)", code=errors.BAD_MASK)
+        raise BadInputError("alpha holds no product (no pixel >= 0.5)", code=errors.NO_PRODUCT)
 
 
 def snap_alpha(alpha: AlphaArray) -> AlphaArray:

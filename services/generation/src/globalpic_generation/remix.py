@@ -21,9 +21,6 @@ light direction. The costly matte work (foreground estimation) is done once for 
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +31,7 @@ from globalpic_common.errors import BadInputError
 from globalpic_common.imageio import ImageLimits, load_image
 from globalpic_common.interfaces import AlphaArray, ImageArray
 from globalpic_common.styles import Style, get_style
+from globalpic_common.timing import StageTimer
 from globalpic_generation.composite import (
     Cutout,
     blend,
@@ -61,19 +59,6 @@ class RemixResult:
     # what the product's surroundings were composited from (for --keep-steps, the bench).
     plate: ImageArray
     seconds: dict[str, float] = field(default_factory=dict)  # per stage, wall time
-
-
-class _Timer:
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
 
 
 def product_box(alpha: AlphaArray) -> tuple[int, int, int, int]:
@@ -127,7 +112,7 @@ class Remixer:
         """``image``'s product (matte ``alpha``) on style ``style_id`` or on ``background``
         (exactly one of the two)."""
         style = _one_of(style_id, background)
-        timer = _Timer()
+        timer = StageTimer()
         with timer.stage("cutout"):
             cutout = self.prepare(image, alpha)
         return self._place(cutout, style, background, seed, backgrounds_dir, timer)
@@ -149,7 +134,7 @@ class Remixer:
         """A prepared cutout on style ``style_id`` or on ``background`` (exactly one); its
         ``seconds`` hold the background and composite stages only."""
         style = _one_of(style_id, background)
-        return self._place(cutout, style, background, seed, backgrounds_dir, _Timer())
+        return self._place(cutout, style, background, seed, backgrounds_dir, StageTimer())
 
     def candidates(
         self,
@@ -168,12 +153,12 @@ class Remixer:
                 f"candidates must be 1..{MAX_CANDIDATES}, got {n}", code=errors.BAD_OPTION
             )
         style = get_style(style_id)
-        shared = _Timer()
+        shared = StageTimer()
         with shared.stage("cutout"):
             cutout = self.prepare(image, alpha)
         results = []
         for k in range(n):
-            timer = _Timer()
+            timer = StageTimer()
             timer.seconds["cutout"] = shared.seconds["cutout"] / n
             results.append(self._place(cutout, style, None, seed + k, backgrounds_dir, timer))
         return results
@@ -187,7 +172,7 @@ class Remixer:
         background: ImageArray | None,
         seed: int,
         backgrounds_dir: Path | None,
-        timer: _Timer,
+        timer: StageTimer,
     ) -> RemixResult:
         if seed < 0:
             raise BadInputError(f"seed must be >= 0, got {seed}", code=errors.BAD_OPTION)

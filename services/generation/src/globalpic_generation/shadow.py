@@ -14,8 +14,9 @@ the background (the "plate"); the product's own pixels are placed over it afterw
 * Tight shadow (``reach_px``, the Amazon main-image style): the contact line only, faded to
   nothing within ``reach_px`` of the product, so everything farther away stays pure white
   (marketplace checkers judge the background a little way out from the product's edge).
-* Reflection (glossy styles): the product mirrored about its contour, fading over a fifth of
-  its height, at 16 % opacity, slightly blurred as a polished (not mirror) surface shows it.
+* Reflection (glossy styles): the product mirrored about the horizontal line through its
+  base, fading over a fifth of its height, at 16 % opacity, slightly blurred as a polished
+  (not mirror) surface shows it.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ class Contour:
 
     bottom: I32  # (W,)
     grounded: npt.NDArray[np.bool_]  # (W,)
+    base_row: I32  # (W,) the base (lowest row) of the product owning the column's lowest pixel
     product_h: float  # height of the tallest product (px)
     product_w: float
 
@@ -70,6 +72,7 @@ def bottom_contour(alpha: AlphaArray) -> Contour:
     bottom = np.where(has, h - 1 - np.argmax(solid[::-1], axis=0), -1).astype(np.int32)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(solid, connectivity=8)
     grounded = np.zeros(w, bool)
+    base_row = np.full(w, -1, np.int32)
     tallest, widest = 0.0, 0.0
     if n > 1:
         total = float(stats[1:, cv2.CC_STAT_AREA].sum())
@@ -80,10 +83,11 @@ def bottom_contour(alpha: AlphaArray) -> Contour:
         base = top + height - 1
         big = stats[lab, cv2.CC_STAT_AREA] >= MIN_COMPONENT_SHARE * total
         grounded[cols] = big & (bottom[cols] >= base - GROUNDED_SHARE * height)
+        base_row[cols] = np.where(big, base, -1)
         kept = stats[1:][stats[1:, cv2.CC_STAT_AREA] >= MIN_COMPONENT_SHARE * total]
         tallest = float(kept[:, cv2.CC_STAT_HEIGHT].max())
         widest = float(kept[:, cv2.CC_STAT_WIDTH].max())
-    return Contour(bottom, grounded, tallest, widest)
+    return Contour(bottom, grounded, base_row, tallest, widest)
 
 
 def tight_reach(width: int, height: int) -> float:
@@ -141,13 +145,16 @@ def contact_shadow(alpha: AlphaArray, *, seed: int = 0, reach_px: float | None =
 
 
 def reflection(foreground: F32, alpha: AlphaArray) -> tuple[F32, F32]:
-    """The product mirrored about its bottom contour: (RGB levels, opacity), H x W."""
+    """The product mirrored in the surface it stands on: (RGB levels, opacity), H x W.
+
+    The mirror is the horizontal line through each product's base (its lowest row), as on a
+    real polished floor: a round object's reflection touches it only at its lowest point."""
     h, w = alpha.shape
     contour = bottom_contour(alpha)
-    if not contour.grounded.any():
+    if not (contour.base_row >= 0).any():
         return np.zeros((h, w, 3), np.float32), np.zeros((h, w), np.float32)
     ys = np.arange(h, dtype=np.float32)[:, None]
-    mirror = np.where(contour.grounded, contour.bottom, -1).astype(np.float32)[None, :]
+    mirror = contour.base_row.astype(np.float32)[None, :]
     below = (ys > mirror) & (mirror >= 0)
     map_y = np.where(below, 2.0 * mirror - ys, -1.0).astype(np.float32)
     map_x = np.broadcast_to(np.arange(w, dtype=np.float32)[None, :], (h, w)).copy()
