@@ -102,12 +102,14 @@ def _confine_suspect_regions(
     erased: Sequence[TextLine],
     kept: Sequence[TextLine],
     product_alpha: AlphaArray | None,
+    strokes: Callable[[], MaskArray] | None = None,
 ) -> MaskArray:
     """Confine mask regions that cannot be an overlay's graphic to near the erased lines.
 
     Suspect regions hold text we keep (a product panel taken for a badge takes its label
     with it) or cover a large part of the product. Of those, only the part close to an
-    erased line's box (the overlay's own strokes) stays in the mask.
+    erased line's box stays in the mask, and of that only ``strokes()`` (the lines' glyph
+    pixels found without any backing; computed only when needed) when given.
     """
     if not erased or not mask.any():
         return mask
@@ -137,7 +139,12 @@ def _confine_suspect_regions(
         kernel = np.ones((2 * reach + 1,) * 2, np.uint8)
         np.maximum(near, np.asarray(cv2.dilate(box, kernel), np.uint8), out=near)
     out = mask.copy()
-    out[np.isin(labels, list(suspects)) & (near == 0)] = 0
+    suspect = np.isin(labels, list(suspects))
+    out[suspect & (near == 0)] = 0
+    if strokes is not None:
+        # Near the line, the backing flood is still the product's surface: only the
+        # line's own strokes (glyphs, outline, shadow) go.
+        out[suspect & (strokes() == 0)] = 0
     return out
 
 
@@ -206,7 +213,13 @@ class Cleaner:
                 if to_erase
                 else np.zeros((h, w), np.uint8)
             )
-            mask = _confine_suspect_regions(mask, to_erase, kept, alpha)
+            mask = _confine_suspect_regions(
+                mask,
+                to_erase,
+                kept,
+                alpha,
+                lambda: self.build_mask(image, to_erase, protect=keep, backings=False),
+            )
             mask[kept_quads > 0] = 0
             if options.add_mask is not None:
                 mask = np.maximum(mask, options.add_mask)

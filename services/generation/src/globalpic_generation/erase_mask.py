@@ -28,8 +28,12 @@ def build_erase_mask(
     *,
     protect: MaskArray | None = None,
     settings: GenerationSettings | None = None,
+    backings: bool = True,
 ) -> MaskArray:
-    """The mask (uint8 H x W, 255 = erase) of the whole overlay graphic of each line."""
+    """The mask (uint8 H x W, 255 = erase) of the whole overlay graphic of each line.
+
+    ``backings=False``: the strokes only (glyphs, outlines, shadows), no badge or banner.
+    """
     settings = settings or GenerationSettings()
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise ValueError("image must be an H x W x 3 uint8 array")
@@ -45,7 +49,7 @@ def build_erase_mask(
     for box in boxes:
         np.maximum(text_quads, fill_quad((h, w), box), out=text_quads)
     for box in boxes:
-        backing = find_backing(smooth, box, settings, text_quads)
+        backing = find_backing(smooth, box, settings, text_quads) if backings else None
         roi, found = overlay_pixels(image, box, settings, core=backing)
         if found.size == 0:
             continue

@@ -78,10 +78,11 @@ PROMO_TERMS = (
     "微信", "客服", "销量", "好评", "上市", "新货", "预售", "限量", "仅限", "今日", "降价",
     "返", "试穿", "运费", "发货", "火爆", "大促", "年货", "第二件", "半价", "拍下", "特惠",
     "专享", "推荐", "狂欢", "双11", "双十一", "618", "聚划算", "现货", "热销", "爆品", "低至",
-    "仅需", "加购", "买一", "必买", "好物",
+    "仅需", "加购", "买一", "必买", "好物", "专营", "专卖", "工厂店", "企业店", "直营",
 )  # fmt: skip
 _PRICE_RE = re.compile(r"[¥￥$]\s*\d|\d\s*[元起]|\d\s*折|[¥￥]$")
-_CONTACT_RE = re.compile(r"\d{7,}|www\.|https?:|\.com|\.cn|taobao|tmall", re.IGNORECASE)
+# "@shop" is how a store signs its watermark; packaging prints no handles in China.
+_CONTACT_RE = re.compile(r"\d{7,}|www\.|https?:|\.com|\.cn|taobao|tmall|@", re.IGNORECASE)
 _NORMALISE_RE = re.compile(r"[\W_]+")
 
 # Crops are scaled so glyphs are at most this tall (speed); below the minimum, only the
