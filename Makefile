@@ -5,19 +5,23 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
-PACKAGES := -e libs/common -e services/ocr -e services/segmentation[test] \
-            -e services/generation -e libs/pipeline
+PACKAGES := -e libs/protos -e libs/common -e services/ocr -e services/segmentation[test] \
+            -e services/generation -e libs/pipeline \
+            -e services/storage[test] -e services/gateway[test]
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup models fonts demo test lint typecheck unit bench-clean bench-remix clean-venv help
+.PHONY: dev setup models fonts demo test lint typecheck unit proto proto-check bench-clean bench-remix bench-extract clean-venv help
 
 help:
 	@echo "make demo         set up, then clean the bundled sample photo into ./out/"
 	@echo "make test         set up, then run ruff, mypy and the whole test suite"
+	@echo "make dev          NATS + gRPC services + runner + gateway on http://127.0.0.1:8000 (Ctrl-C stops)"
 	@echo "make bench-clean  erase benchmark: synthetic set + ../shared real photos"
 	@echo "make bench-remix  remix benchmark: every style behind the product composites"
+	@echo "make bench-extract extract benchmark: cut-out mattes vs exact alpha on the composites"
+	@echo "make proto        regenerate libs/protos from protos/**/*.proto (commit the result)"
 
-$(STAMP): libs/common/pyproject.toml services/*/pyproject.toml libs/pipeline/pyproject.toml requirements-dev.txt
+$(STAMP): libs/protos/pyproject.toml libs/common/pyproject.toml services/*/pyproject.toml libs/pipeline/pyproject.toml requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q $(PACKAGES) -r requirements-dev.txt
@@ -46,9 +50,23 @@ demo: setup models
 	      "report: out/taobao_sample.report.json)"
 	@echo "tiktok:  out/tiktok/taobao_sample_1.png, out/tiktok/taobao_sample_2.png"
 
-lint: $(STAMP)
+# The platform on this machine: NATS (JetStream, data in .dev/), the installed gRPC services, the
+# job runner and the gateway; a dev tenant's API key in .dev/api-key. DEV_PORT=8080 to move it.
+DEV_PORT ?= 8000
+dev: setup models
+	$(PY) -m globalpic_gateway.dev --port $(DEV_PORT)
+
+lint: $(STAMP) proto-check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Python code of every protos/**/*.proto into libs/protos/src (committed: see libs/protos/README.md).
+proto: $(STAMP)
+	$(PY) libs/protos/generate.py
+
+# Fails when the committed generated code differs from what the .proto files give now.
+proto-check: $(STAMP)
+	$(PY) libs/protos/generate.py --check
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -63,6 +81,9 @@ bench-clean: setup models
 
 bench-remix: setup models
 	$(PY) -m bench.remix_bench
+
+bench-extract: setup models
+	$(PY) -m bench.extract_bench
 
 clean-venv:
 	rm -rf $(VENV)

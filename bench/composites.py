@@ -904,7 +904,8 @@ def make_composite(seed: int, index: int, size: int = 1024, *, photos: bool = Tr
         .astype(np.uint8)
     )
     alpha = _f32(np.clip(product.alpha, 0, 1))
-    a = alpha[..., None]
+    # In float64, so ``round(alpha * fg + (1 - alpha) * bg)`` recomputes it exactly.
+    a = alpha[..., None].astype(np.float64)
     image = np.clip(a * fg + (1 - a) * bg, 0, 255).round().astype(np.uint8)
     name = f"{recipe}-{kind}-{index:02d}"
     return Composite(name, kind, image, alpha, fg, bg)

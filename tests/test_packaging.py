@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from importlib.metadata import PackageNotFoundError, requires
 
+import pytest
 from packaging.requirements import Requirement
 
 GPU_STACK = {"torch", "torchvision", "diffusers", "segment-anything", "transformers"}
@@ -49,3 +52,38 @@ def test_easyocr_is_an_opt_in_extra() -> None:
     raw = requires("globalpic-ocr") or []
     easy = [r for r in raw if r.startswith("easyocr")]
     assert easy and all("extra ==" in r for r in easy)
+
+
+def test_services_get_their_grpc_code_from_the_one_protos_package() -> None:
+    for dist in ("globalpic-ocr", "globalpic-segmentation", "globalpic-generation"):
+        deps = _closure(dist)
+        assert {"globalpic-protos", "grpcio", "grpcio-health-checking"} <= deps, dist
+    # The generated code needs nothing of ours: any service (or a non-Python client) can use it.
+    assert not {d for d in _closure("globalpic-protos") if d.startswith("globalpic-")} - {
+        "globalpic-protos"
+    }
+
+
+# What each server may not import: the other services, the pipeline, and any GPU stack.
+# (Distribution metadata cannot show this: one venv holds every package in development.)
+SERVER_MUST_NOT_IMPORT = {
+    "globalpic_ocr.server": ("globalpic_segmentation", "globalpic_generation"),
+    "globalpic_segmentation.server": ("globalpic_ocr", "globalpic_generation"),
+    "globalpic_generation.server": ("globalpic_ocr", "globalpic_segmentation"),
+}
+_ALWAYS_FORBIDDEN = ("globalpic_pipeline", "torch", "diffusers", "transformers")
+
+
+@pytest.mark.parametrize("module", sorted(SERVER_MUST_NOT_IMPORT))
+def test_each_server_imports_only_its_own_service(module: str) -> None:
+    forbidden = SERVER_MUST_NOT_IMPORT[module] + _ALWAYS_FORBIDDEN
+    probe = (
+        f"import sys, {module}\n"
+        f"bad = sorted(m for m in sys.modules if m.split('.')[0] in {forbidden!r})\n"
+        "print(','.join(bad))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "", f"{module} imports {done.stdout.strip()}"

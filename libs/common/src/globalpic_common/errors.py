@@ -29,6 +29,13 @@ class BadInputError(GlobalPicError):
     code = "bad_input"
 
 
+class ServiceUnavailableError(GlobalPicError):
+    """A peer service cannot be reached, is not ready, or did not answer in time (retryable;
+    HTTP 503)."""
+
+    code = "service_unavailable"
+
+
 class ModelUnavailableError(GlobalPicError):
     """A model's weights are not where the configuration says (setup problem, not user input)."""
 
@@ -48,3 +55,20 @@ UNKNOWN_PLATFORM = "unknown_platform"
 BAD_SIZE = "bad_size"
 UNKNOWN_STYLE = "unknown_style"
 NO_PRODUCT = "no_product"  # a white-background or fill rule needs a product to keep
+
+# Stable codes for a peer service that failed to answer (ServiceUnavailableError).
+SERVICE_UNAVAILABLE = "service_unavailable"
+SERVICE_TIMEOUT = "service_timeout"  # the call's deadline passed before the peer answered
+
+# Storage (services/storage): keys are tenant-scoped, so a key outside the caller's tenant is
+# refused rather than looked up.
+BAD_TENANT_ID = "bad_tenant_id"
+BAD_KEY = "bad_key"  # not a storage key at all (malformed, traversal attempt)
+FORBIDDEN_KEY = "forbidden_key"  # a well-formed key of another tenant
+OBJECT_NOT_FOUND = "object_not_found"
+EMPTY_OBJECT = "empty_object"
+UNSUPPORTED_CONTENT_TYPE = "unsupported_content_type"
+BAD_SIGNATURE = "bad_signature"  # a signed download URL that was tampered with or malformed
+URL_EXPIRED = "url_expired"
+# Not user input: the object store failed (ServiceUnavailableError) or is misconfigured.
+STORAGE_UNAVAILABLE = "storage_unavailable"

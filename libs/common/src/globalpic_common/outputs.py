@@ -73,8 +73,7 @@ def plan_variant_outputs(
         return [[p] for p in paths], fmt
     if out.suffix.lower() in IMAGE_SUFFIXES and not out.is_dir():
         raise BadInputError(
-            f"-o {out} names one file but {variants} candidates result per image; "
-            "give a directory",
+            f"-o {out} names one file but {variants} candidates result per image; give a directory",
             code=errors.BAD_OPTION,
         )
     fmt = fmt or "png"

@@ -167,12 +167,11 @@ class Cleaner:
 
     @classmethod
     def from_settings(cls) -> Cleaner:
-        """The composition root for in-process use: backends chosen by settings."""
-        from globalpic_generation.inpaint import build_inpainter
-        from globalpic_ocr.detector import build_detector
-        from globalpic_segmentation.u2net import build_segmenter
+        """The composition root: in-process models or the services over gRPC, per
+        ``GLOBALPIC_PIPELINE__*_ADDR`` (see ``backends``)."""
+        from globalpic_pipeline.backends import cleaner_from_settings
 
-        return cls(build_detector(), build_segmenter(), build_inpainter())
+        return cleaner_from_settings()
 
     def load(self) -> None:
         """Load every model now (first image pays nothing; a missing model fails early)."""

@@ -31,9 +31,8 @@ from globalpic_pipeline.frame import Frame, fit_frame
 from globalpic_pipeline.texts import load_backends
 
 if TYPE_CHECKING:
-    from globalpic_generation.remix import Remixer
     from globalpic_pipeline.check import Checker
-    from globalpic_segmentation.extract import Extractor
+    from globalpic_pipeline.ports import BackgroundRemixer, CutoutExtractor
 
 
 class Op(StrEnum):
@@ -111,8 +110,8 @@ class Localizer:
     def __init__(
         self,
         cleaner: Cleaner,
-        extractor: Extractor,
-        remixer: Remixer,
+        extractor: CutoutExtractor,  # Extractor, or the segmentation service's client
+        remixer: BackgroundRemixer,  # Remixer, or the generation service's client
         checker_for: Callable[[Frame], Checker | None],
     ) -> None:
         self.cleaner = cleaner
@@ -126,19 +125,12 @@ class Localizer:
 
     @classmethod
     def from_settings(cls) -> Localizer:
-        """The composition root: one detector and one segmenter serve every op."""
-        from globalpic_generation.remix import Remixer
-        from globalpic_pipeline.check import Checker
-        from globalpic_segmentation.extract import Extractor
+        """The composition root: in-process models or the services over gRPC, per
+        ``GLOBALPIC_PIPELINE__*_ADDR`` (see ``backends``); one detector and one segmenter
+        serve every op."""
+        from globalpic_pipeline.backends import localizer_from_settings
 
-        cleaner = Cleaner.from_settings()
-
-        def checker_for(frame: Frame) -> Checker | None:
-            if frame.platform is None:
-                return None
-            return Checker(frame.platform, cleaner.detector, cleaner.segmenter)
-
-        return cls(cleaner, Extractor(cleaner.segmenter), Remixer.from_settings(), checker_for)
+        return localizer_from_settings()
 
     def load(self, ops: Sequence[Op]) -> None:
         """Load the models the ops need (OCR only for clean or a platform's text rule)."""

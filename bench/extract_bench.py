@@ -1,0 +1,317 @@
+"""``make bench-extract``: how close ``extract``'s matte is to the exact alpha.
+
+On N composites with exact alpha (``bench.composites``), in one run, it measures every
+refinement method of ``globalpic_segmentation.extract.Extractor`` (the default marked ``*``)
+and the baseline, plain U²-Net-p alpha thresholded at 0.5, on the same coarse map:
+
+* IoU of ``alpha >= 0.5`` with the true ``alpha >= 0.5``: mean and 10th percentile;
+* boundary F-measure of those masks, tolerance 0.4 % of the image diagonal;
+* alpha MAE (mean absolute difference of the soft mattes, 0-1);
+* wall seconds per image and per stage (``segment`` is U²-Net-p, shared by all methods).
+
+Composites holding several products (``multi-*``) run ``ExtractMode.ALL``, the others
+``ExtractMode.SALIENT``. One JSON line per composite and method as soon as it is measured,
+then the summary table with the targets, then a per-kind table; everything goes to
+``--json-out`` (default ``bench/results/extract.json``). bench/README.md explains the numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from bench.composites import Composite, build_composites
+from bench.synthetic import REPO_ROOT
+from globalpic_common.interfaces import AlphaArray, Segmenter
+from globalpic_segmentation.extract import ExtractMode, Extractor
+from globalpic_segmentation.extract_settings import ExtractSettings, RefineMethod
+from globalpic_segmentation.settings import SegmentationSettings
+from globalpic_segmentation.u2net import U2NetSegmenter
+
+BoolMask = npt.NDArray[np.bool_]
+
+BASELINE = "baseline"
+# Boundary pixels match when they lie within this share of the image diagonal of each other.
+BOUNDARY_TOLERANCE = 0.004
+DEFAULT_JSON = REPO_ROOT / "bench" / "results" / "extract.json"
+
+# Targets printed beside the summary: metric -> (comparison, value).
+TARGETS: dict[str, tuple[str, float]] = {
+    "iou_mean": (">=", 0.97),
+    "iou_p10": (">=", 0.90),
+    "boundary_f": (">=", 0.95),
+    "seconds": ("<=", 1.5),
+}
+
+
+# ----------------------------------------------------------------------------- metrics
+
+
+def iou(pred: BoolMask, true: BoolMask) -> float:
+    """Intersection over union of two masks (1.0 when both are empty)."""
+    union = int(np.count_nonzero(pred | true))
+    if union == 0:
+        return 1.0
+    return int(np.count_nonzero(pred & true)) / union
+
+
+def boundary(mask: BoolMask) -> BoolMask:
+    """The mask's pixels that have a 4-neighbour outside it (the image border counts)."""
+    eroded = cv2.erode(
+        mask.astype(np.uint8), np.ones((3, 3), np.uint8), borderType=cv2.BORDER_CONSTANT
+    )
+    return np.asarray(mask & (np.asarray(eroded, np.uint8) == 0), np.bool_)
+
+
+def boundary_f(pred: BoolMask, true: BoolMask, tolerance_px: float) -> float:
+    """Boundary F-measure (Martin et al. / DAVIS): F1 of boundary precision and recall.
+
+    A predicted boundary pixel is right when a true boundary pixel lies within
+    ``tolerance_px`` (Euclidean), and the other way round for recall.
+    """
+    bp, bt = boundary(pred), boundary(true)
+    if not bp.any() and not bt.any():
+        return 1.0
+    if not bp.any() or not bt.any():
+        return 0.0
+    to_true = cv2.distanceTransform((~bt).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    to_pred = cv2.distanceTransform((~bp).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    precision = float(np.mean(np.asarray(to_true)[bp] <= tolerance_px))
+    recall = float(np.mean(np.asarray(to_pred)[bt] <= tolerance_px))
+    if precision + recall == 0:
+        return 0.0
+    return 2 * precision * recall / (precision + recall)
+
+
+def alpha_mae(pred: AlphaArray, true: AlphaArray) -> float:
+    return float(np.mean(np.abs(pred.astype(np.float64) - true.astype(np.float64))))
+
+
+def tolerance_px(shape: tuple[int, ...]) -> float:
+    return BOUNDARY_TOLERANCE * math.hypot(shape[0], shape[1])
+
+
+# ----------------------------------------------------------------------------- per case
+
+
+@dataclass
+class CaseMetrics:
+    name: str
+    kind: str
+    method: str
+    iou: float
+    boundary_f: float
+    mae: float
+    seconds: float  # total per image, the segmenter included
+    stages: dict[str, float] = field(default_factory=dict)
+
+
+def evaluate(
+    composite: Composite, method: str, alpha: AlphaArray, stages: dict[str, float]
+) -> CaseMetrics:
+    true = composite.alpha >= 0.5
+    pred = alpha >= 0.5
+    return CaseMetrics(
+        name=composite.name,
+        kind=composite.kind,
+        method=method,
+        iou=iou(pred, true),
+        boundary_f=boundary_f(pred, true, tolerance_px(true.shape)),
+        mae=alpha_mae(alpha, composite.alpha),
+        seconds=float(sum(stages.values())),
+        stages=dict(stages),
+    )
+
+
+def mode_for(composite: Composite) -> ExtractMode:
+    """``multi-*`` composites hold several products and are scored on all of them."""
+    return ExtractMode.ALL if composite.name.startswith("multi") else ExtractMode.SALIENT
+
+
+def method_label(method: RefineMethod) -> str:
+    default = ExtractSettings.model_fields["extract_refine"].default
+    return f"{method.value}{' *' if method == default else ''}"
+
+
+def run_case(
+    composite: Composite, segmenter: Segmenter, methods: Sequence[RefineMethod], baseline: bool
+) -> list[CaseMetrics]:
+    """Segment once, then score the baseline and every refinement of that same coarse map."""
+    start = time.perf_counter()
+    coarse = segmenter.segment(composite.image)
+    segment_s = time.perf_counter() - start
+    rows = []
+    if baseline:
+        rows.append(evaluate(composite, BASELINE, coarse, {"segment": segment_s}))
+    for method in methods:
+        extractor = Extractor(segmenter, ExtractSettings(extract_refine=method))
+        cutout = extractor.extract(composite.image, mode_for(composite), coarse=coarse)
+        stages = {"segment": segment_s, **cutout.seconds}
+        # ``refine`` is the sum of the sub-stages the refinement reported: keep one of them.
+        stages.pop("refine", None)
+        rows.append(evaluate(composite, method.value, cutout.alpha, stages))
+    return rows
+
+
+# ----------------------------------------------------------------------------- summary
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values, np.float64), q))
+
+
+def summarize(rows: Sequence[CaseMetrics]) -> dict[str, Any]:
+    """Means (and the 10th-percentile IoU) over ``rows`` of one method."""
+    stages: dict[str, list[float]] = {}
+    for row in rows:
+        for stage, value in row.stages.items():
+            stages.setdefault(stage, []).append(value)
+    return {
+        "cases": len(rows),
+        "iou_mean": statistics.fmean(r.iou for r in rows),
+        "iou_p10": percentile([r.iou for r in rows], 10),
+        "boundary_f": statistics.fmean(r.boundary_f for r in rows),
+        "mae": statistics.fmean(r.mae for r in rows),
+        "seconds": statistics.fmean(r.seconds for r in rows),
+        # A stage a method skipped on some images counts 0 s there.
+        "stages": {k: sum(v) / len(rows) for k, v in stages.items()},
+    }
+
+
+def meets(metric: str, value: float) -> bool | None:
+    if metric not in TARGETS:
+        return None
+    op, target = TARGETS[metric]
+    return value >= target if op == ">=" else value <= target
+
+
+def _cell(metric: str, value: float, digits: int = 3) -> str:
+    ok = meets(metric, value)
+    mark = "" if ok is None else (" ✓" if ok else " ✗")
+    return f"{value:.{digits}f}{mark}"
+
+
+def format_summary(summaries: dict[str, dict[str, Any]]) -> str:
+    header = (
+        f"{'method':<20} {'IoU mean':>10} {'IoU p10':>10} {'boundary F':>11} {'alpha MAE':>10} "
+        f"{'s/image':>9}  stages (s/image)"
+    )
+    targets = "  ".join(f"{k} {op} {v}" for k, (op, v) in TARGETS.items())
+    lines = [header, "-" * len(header)]
+    for name, s in summaries.items():
+        stages = ", ".join(f"{k} {v:.2f}" for k, v in s["stages"].items())
+        cells = [
+            f"{_cell('iou_mean', s['iou_mean']):>10}",
+            f"{_cell('iou_p10', s['iou_p10']):>10}",
+            f"{_cell('boundary_f', s['boundary_f']):>11}",
+            f"{s['mae']:>10.4f}",
+            f"{_cell('seconds', s['seconds'], 2):>9}",
+        ]
+        lines.append(f"{name:<20} {' '.join(cells)}  {stages}")
+    lines.append(f"targets: {targets}   (* = default refinement)")
+    return "\n".join(lines)
+
+
+def format_by_kind(by_kind: dict[str, dict[str, dict[str, Any]]]) -> str:
+    """IoU mean / boundary F / MAE per background family and method."""
+    methods = list(next(iter(by_kind.values())).keys()) if by_kind else []
+    header = f"{'kind':<15} {'n':>3}  " + "  ".join(f"{m:>24}" for m in methods)
+    lines = [header, " " * 21 + "  ".join(f"{'IoU / bF / MAE':>24}" for _ in methods)]
+    for kind, per_method in by_kind.items():
+        n = next(iter(per_method.values()))["cases"]
+        cells = [
+            f"{s['iou_mean']:.3f} / {s['boundary_f']:.3f} / {s['mae']:.4f}"
+            for s in per_method.values()
+        ]
+        lines.append(f"{kind:<15} {n:>3}  " + "  ".join(f"{c:>24}" for c in cells))
+    return "\n".join(lines)
+
+
+def run(
+    composites: Sequence[Composite],
+    segmenter: Segmenter,
+    methods: Sequence[RefineMethod],
+    baseline: bool = True,
+    echo: bool = True,
+) -> tuple[list[CaseMetrics], dict[str, Any]]:
+    """Score every method on ``composites``; returns the rows and the summaries."""
+    rows: list[CaseMetrics] = []
+    for composite in composites:
+        for row in run_case(composite, segmenter, methods, baseline):
+            rows.append(row)
+            if echo:
+                print(json.dumps(asdict(row)), flush=True)
+    labels = ([BASELINE] if baseline else []) + [m.value for m in methods]
+    display = {BASELINE: BASELINE} | {m.value: method_label(m) for m in methods}
+    summaries = {display[m]: summarize([r for r in rows if r.method == m]) for m in labels}
+    kinds = sorted({r.kind for r in rows})
+    by_kind = {
+        kind: {
+            display[m]: summarize([r for r in rows if r.method == m and r.kind == kind])
+            for m in labels
+        }
+        for kind in kinds
+    }
+    return rows, {"summary": summaries, "by_kind": by_kind}
+
+
+def parse_methods(text: str) -> tuple[list[RefineMethod], bool]:
+    """``baseline,grabcut-matting,...`` or ``all`` -> (refinement methods, with baseline?)."""
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if names == ["all"]:
+        return list(RefineMethod), True
+    valid = {m.value: m for m in RefineMethod}
+    unknown = [n for n in names if n != BASELINE and n not in valid]
+    if unknown:
+        raise SystemExit(f"unknown method(s) {unknown}: use {BASELINE}, {', '.join(valid)}, all")
+    return [valid[n] for n in names if n != BASELINE], BASELINE in names
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.extract_bench", description=__doc__)
+    parser.add_argument("--n", type=int, default=24, help="composites (24)")
+    parser.add_argument("--seed", type=int, default=0, help="set seed (0)")
+    parser.add_argument("--size", type=int, default=1024, help="side in px (1024)")
+    parser.add_argument("--methods", default="all", help="comma list or 'all' (default)")
+    parser.add_argument(
+        "--no-photos", action="store_true", help="procedural backgrounds only (no ../shared)"
+    )
+    parser.add_argument("--json-out", type=Path, default=DEFAULT_JSON)
+    args = parser.parse_args(argv)
+    methods, baseline = parse_methods(args.methods)
+    segmenter = U2NetSegmenter(SegmentationSettings())
+    extractor = Extractor(segmenter, ExtractSettings())
+    extractor.load()  # model and matting library, so image 1 is not charged for loading
+    started = time.perf_counter()
+    composites = build_composites(args.n, args.seed, args.size, photos=not args.no_photos)
+    print(f"built {len(composites)} composites in {time.perf_counter() - started:.1f} s")
+    rows, report = run(composites, segmenter, methods, baseline)
+    print()
+    print(format_summary(report["summary"]))
+    print()
+    print(format_by_kind(report["by_kind"]))
+    args.json_out.parent.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "args": {k: str(v) for k, v in vars(args).items()},
+        "rows": [asdict(r) for r in rows],
+        **report,
+    }
+    args.json_out.write_text(json.dumps(payload, indent=2))
+    print(f"\nresults: {args.json_out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

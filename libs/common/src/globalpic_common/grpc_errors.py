@@ -1,0 +1,72 @@
+"""GlobalPic errors <-> gRPC status, both ways, so a stable code survives the network.
+
+The server answers a ``GlobalPicError`` with a status code for its class and an
+``ErrorDetail`` (code + message) in the trailing metadata; the client turns the pair back
+into the same class with the same code. A status without a detail (the peer is down, the
+deadline passed) becomes a ``ServiceUnavailableError``.
+"""
+
+from __future__ import annotations
+
+import grpc
+
+from globalpic.common.v1 import common_pb2
+from globalpic_common import errors
+from globalpic_common.errors import (
+    BadInputError,
+    GlobalPicError,
+    ModelUnavailableError,
+    ServiceUnavailableError,
+)
+
+# "-bin" keys carry bytes (gRPC base64s them on the wire).
+ERROR_METADATA_KEY = "globalpic-error-bin"
+
+
+def status_for(exc: GlobalPicError) -> grpc.StatusCode:
+    if isinstance(exc, BadInputError):
+        return grpc.StatusCode.INVALID_ARGUMENT
+    if isinstance(exc, ServiceUnavailableError):
+        return grpc.StatusCode.UNAVAILABLE
+    if isinstance(exc, ModelUnavailableError):
+        return grpc.StatusCode.FAILED_PRECONDITION
+    return grpc.StatusCode.INTERNAL
+
+
+def error_trailers(exc: GlobalPicError) -> tuple[tuple[str, bytes], ...]:
+    detail = common_pb2.ErrorDetail(code=exc.code, message=exc.message)
+    return ((ERROR_METADATA_KEY, detail.SerializeToString()),)
+
+
+def _detail(call: grpc.Call) -> common_pb2.ErrorDetail | None:
+    for key, value in call.trailing_metadata() or ():
+        if key == ERROR_METADATA_KEY and isinstance(value, bytes):
+            return common_pb2.ErrorDetail.FromString(value)
+    return None
+
+
+def error_from_rpc(exc: grpc.RpcError, peer: str) -> GlobalPicError:
+    """The ``GlobalPicError`` a failed call stands for (``peer`` names the service in it)."""
+    if not isinstance(exc, grpc.Call):  # every RpcError from a blocking stub call is a Call
+        return ServiceUnavailableError(f"{peer}: {exc}")
+    status = exc.code()
+    detail = _detail(exc)
+    if detail is not None:
+        if status == grpc.StatusCode.INVALID_ARGUMENT:
+            return BadInputError(detail.message, code=detail.code)
+        if status == grpc.StatusCode.FAILED_PRECONDITION:
+            return ModelUnavailableError(f"{peer}: {detail.message}", code=detail.code)
+        if status == grpc.StatusCode.UNAVAILABLE:
+            return ServiceUnavailableError(f"{peer}: {detail.message}", code=detail.code)
+        return GlobalPicError(f"{peer}: {detail.message}", code=detail.code)
+    message = f"{peer}: {status.name} {exc.details() or ''}".rstrip()
+    if status == grpc.StatusCode.DEADLINE_EXCEEDED:
+        return ServiceUnavailableError(message, code=errors.SERVICE_TIMEOUT)
+    if status == grpc.StatusCode.RESOURCE_EXHAUSTED and "larger than max" in (exc.details() or ""):
+        # Over the message size limit: retrying cannot help, the image is too big to send.
+        return BadInputError(message, code=errors.IMAGE_TOO_LARGE)
+    if status in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.OUT_OF_RANGE):
+        return BadInputError(message)
+    if status in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED):
+        return ServiceUnavailableError(message)
+    return GlobalPicError(message)

@@ -1,0 +1,149 @@
+"""Pixel arrays and text lines <-> their protobuf messages (``globalpic.common.v1``).
+
+Raw bytes + shape + dtype, lossless: a round trip gives the same numbers. Encoding takes any
+array so a peer's validation speaks for itself; decoding checks shape, dtype and byte count
+and raises ``BadInputError`` with a stable code, so a malformed request becomes
+INVALID_ARGUMENT before domain code sees it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from globalpic.common.v1 import common_pb2
+from globalpic_common import errors
+from globalpic_common.errors import BadInputError
+from globalpic_common.interfaces import AlphaArray, ImageArray, MaskArray
+from globalpic_common.schemas import TextLine
+
+# Little-endian on the wire whatever the host order (the proto says so).
+_FROM_WIRE: dict[int, np.dtype[np.generic]] = {
+    common_pb2.DTYPE_UINT8: np.dtype("u1"),
+    common_pb2.DTYPE_FLOAT32: np.dtype("<f4"),
+}
+_NAMES: dict[int, str] = {common_pb2.DTYPE_UINT8: "uint8", common_pb2.DTYPE_FLOAT32: "float32"}
+
+# Image, Mask and Alpha share one layout: shape, dtype, data.
+_ArrayMessage = common_pb2.Image | common_pb2.Mask | common_pb2.Alpha
+
+
+def _wire_dtype(dtype: np.dtype[np.generic]) -> common_pb2.DType.ValueType | None:
+    if dtype.kind == "u" and dtype.itemsize == 1:
+        return common_pb2.DTYPE_UINT8
+    if dtype.kind == "f" and dtype.itemsize == 4:  # either byte order: sent little-endian
+        return common_pb2.DTYPE_FLOAT32
+    return None
+
+
+def _fill(message: _ArrayMessage, array: npt.NDArray[np.generic], code: str) -> None:
+    wire = _wire_dtype(array.dtype)
+    if wire is None:
+        raise BadInputError(
+            f"cannot send a {array.dtype} array: only uint8 and float32 travel", code=code
+        )
+    message.shape.extend(int(d) for d in array.shape)
+    message.dtype = wire
+    message.data = np.ascontiguousarray(array, dtype=_FROM_WIRE[wire]).tobytes()
+
+
+def _read(
+    message: _ArrayMessage,
+    what: str,
+    dtype: common_pb2.DType.ValueType,
+    ndim: int,
+    code: str,
+    channels: int | None = None,
+    shape: tuple[int, int] | None = None,
+) -> npt.NDArray[np.generic]:
+    got = tuple(int(d) for d in message.shape)
+    got_dtype = _NAMES.get(message.dtype, f"dtype #{message.dtype}")
+    want = f"H x W x {channels}" if channels else "H x W"
+    if (
+        message.dtype != dtype
+        or len(got) != ndim
+        or any(d <= 0 for d in got)
+        or (channels is not None and got[2] != channels)
+    ):
+        raise BadInputError(
+            f"{what} must be {want} {_NAMES[dtype]}, got {got} {got_dtype}", code=code
+        )
+    if shape is not None and got[:2] != shape:
+        raise BadInputError(f"{what} is {got[:2]} but the image is {shape}", code=code)
+    wire = _FROM_WIRE[dtype]
+    expected = int(np.prod(got)) * wire.itemsize
+    if len(message.data) != expected:
+        raise BadInputError(
+            f"{what}: {len(message.data)} bytes for shape {got} (want {expected})",
+            code=errors.CORRUPT_IMAGE,
+        )
+    # A writable copy in native order: domain code may modify its inputs in place, and
+    # frombuffer over the message's bytes is read-only.
+    array: npt.NDArray[np.generic] = np.frombuffer(message.data, dtype=wire).reshape(got)
+    return array.astype(wire.newbyteorder("="))
+
+
+def image_to_proto(image: npt.NDArray[np.generic]) -> common_pb2.Image:
+    message = common_pb2.Image()
+    _fill(message, image, errors.UNSUPPORTED_FORMAT)
+    return message
+
+
+def image_from_proto(message: common_pb2.Image, what: str = "image") -> ImageArray:
+    """An H x W x 3 uint8 RGB image (``BadInputError`` ``unsupported_format`` otherwise)."""
+    array = _read(message, what, common_pb2.DTYPE_UINT8, 3, errors.UNSUPPORTED_FORMAT, channels=3)
+    return array.astype(np.uint8, copy=False)
+
+
+def mask_to_proto(mask: npt.NDArray[np.generic]) -> common_pb2.Mask:
+    message = common_pb2.Mask()
+    _fill(message, mask, errors.BAD_MASK)
+    return message
+
+
+def mask_from_proto(
+    message: common_pb2.Mask, shape: tuple[int, int] | None = None, what: str = "mask"
+) -> MaskArray:
+    """An H x W uint8 mask, of ``shape`` when given (``BadInputError`` ``bad_mask``)."""
+    array = _read(message, what, common_pb2.DTYPE_UINT8, 2, errors.BAD_MASK, shape=shape)
+    return array.astype(np.uint8, copy=False)
+
+
+def alpha_to_proto(alpha: npt.NDArray[np.generic]) -> common_pb2.Alpha:
+    """Any float matte travels as float32: every consumer narrows it to that anyway."""
+    message = common_pb2.Alpha()
+    if alpha.dtype.kind == "f" and alpha.dtype.itemsize != 4:
+        alpha = alpha.astype(np.float32)
+    _fill(message, alpha, errors.BAD_MASK)
+    return message
+
+
+def alpha_from_proto(
+    message: common_pb2.Alpha, shape: tuple[int, int] | None = None, what: str = "alpha"
+) -> AlphaArray:
+    """An H x W float32 matte, of ``shape`` when given (``BadInputError`` ``bad_mask``)."""
+    array = _read(message, what, common_pb2.DTYPE_FLOAT32, 2, errors.BAD_MASK, shape=shape)
+    return array.astype(np.float32, copy=False)
+
+
+def text_line_to_proto(line: TextLine) -> common_pb2.TextLine:
+    return common_pb2.TextLine(
+        box=[common_pb2.Point(x=x, y=y) for x, y in line.box],
+        text=line.text,
+        confidence=line.confidence,
+    )
+
+
+def text_line_from_proto(message: common_pb2.TextLine) -> TextLine:
+    return TextLine(
+        box=[(p.x, p.y) for p in message.box], text=message.text, confidence=message.confidence
+    )
+
+
+def box_to_proto(box: tuple[int, int, int, int]) -> common_pb2.Box:
+    x0, y0, x1, y1 = box
+    return common_pb2.Box(x0=x0, y0=y0, x1=x1, y1=y1)
+
+
+def box_from_proto(message: common_pb2.Box) -> tuple[int, int, int, int]:
+    return (message.x0, message.y0, message.x1, message.y1)

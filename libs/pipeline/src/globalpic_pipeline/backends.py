@@ -1,0 +1,91 @@
+"""The composition root: in-process models, or the services over gRPC, chosen by settings.
+
+``GLOBALPIC_PIPELINE__OCR_ADDR``, ``__SEGMENTATION_ADDR`` and ``__GENERATION_ADDR``
+(``host:port``) each switch one backend to its service; unset, the model runs in this process.
+Any mix works: the pipeline only sees the domain interfaces.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from globalpic_common.interfaces import Inpainter, Segmenter, TextDetector
+from globalpic_common.settings import ServiceSettings, settings_config
+from globalpic_pipeline.clean import Cleaner
+from globalpic_pipeline.localize import Localizer
+from globalpic_pipeline.ports import BackgroundRemixer, CutoutExtractor
+
+if TYPE_CHECKING:
+    from globalpic_pipeline.check import Checker
+    from globalpic_pipeline.frame import Frame
+
+
+class PipelineSettings(ServiceSettings):
+    model_config = settings_config("pipeline")
+
+    ocr_addr: str | None = None
+    segmentation_addr: str | None = None
+    generation_addr: str | None = None
+    # Deadline of one call to a service; a CPU inpaint or remix of a large photo takes seconds.
+    rpc_timeout_s: float = 60.0
+
+
+def _detector(settings: PipelineSettings) -> TextDetector:
+    if settings.ocr_addr:
+        from globalpic_ocr.client import OcrClient
+
+        return OcrClient(settings.ocr_addr, timeout_s=settings.rpc_timeout_s)
+    from globalpic_ocr.detector import build_detector
+
+    return build_detector()
+
+
+def _segmentation(settings: PipelineSettings) -> tuple[Segmenter, CutoutExtractor]:
+    if settings.segmentation_addr:
+        from globalpic_segmentation.client import SegmentationClient
+
+        client = SegmentationClient(settings.segmentation_addr, timeout_s=settings.rpc_timeout_s)
+        return client, client
+    from globalpic_segmentation.extract import Extractor
+    from globalpic_segmentation.u2net import build_segmenter
+
+    segmenter = build_segmenter()
+    return segmenter, Extractor(segmenter)
+
+
+def _generation(settings: PipelineSettings) -> tuple[Inpainter, BackgroundRemixer]:
+    if settings.generation_addr:
+        from globalpic_generation.client import GenerationClient
+
+        client = GenerationClient(settings.generation_addr, timeout_s=settings.rpc_timeout_s)
+        return client, client
+    from globalpic_generation.inpaint import build_inpainter
+    from globalpic_generation.remix import Remixer
+
+    return build_inpainter(), Remixer.from_settings()
+
+
+def cleaner_from_settings(settings: PipelineSettings | None = None) -> Cleaner:
+    """A ``Cleaner`` on the configured backends (only OCR, segmenter, inpainter are built)."""
+    settings = settings or PipelineSettings()
+    segmenter, _ = _segmentation(settings)
+    inpainter, _ = _generation(settings)
+    return Cleaner(_detector(settings), segmenter, inpainter)
+
+
+def localizer_from_settings(settings: PipelineSettings | None = None) -> Localizer:
+    """A ``Localizer`` whose OCR, segmentation and generation run in process or remotely,
+    per ``PipelineSettings``; one detector and one segmenter serve every op."""
+    from globalpic_pipeline.check import Checker
+
+    settings = settings or PipelineSettings()
+    segmenter, extractor = _segmentation(settings)
+    inpainter, remixer = _generation(settings)
+    cleaner = Cleaner(_detector(settings), segmenter, inpainter)
+
+    def checker_for(frame: Frame) -> Checker | None:
+        if frame.platform is None:
+            return None
+        return Checker(frame.platform, cleaner.detector, cleaner.segmenter)
+
+    return Localizer(cleaner, extractor, remixer, checker_for)

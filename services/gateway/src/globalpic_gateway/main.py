@@ -1,0 +1,165 @@
+"""The FastAPI application (``create_app``) and its server (console script
+``globalpic-gateway``)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from globalpic_gateway.api.main import api_router
+from globalpic_gateway.core.auth import ApiKeyAuthenticator, Authenticator
+from globalpic_gateway.core.config import GatewaySettings, get_settings
+from globalpic_gateway.core.db import make_engine, migrate
+from globalpic_gateway.core.messaging import Subjects
+from globalpic_gateway.core.metrics import HTTP_REQUESTS, HTTP_SECONDS
+from globalpic_gateway.core.problems import install_problem_handlers
+from globalpic_gateway.core.state import AppState
+from globalpic_storage import Storage
+
+log = logging.getLogger("globalpic.gateway")
+
+DESCRIPTION = """\
+Localize Chinese marketplace product photos for Western marketplaces.
+
+Submit photos with `POST /v1/jobs`, follow `GET /v1/jobs/{id}/events` (Server-Sent Events) or
+poll `GET /v1/jobs/{id}`, then download `GET /v1/jobs/{id}/images/{n}/result` or
+`GET /v1/jobs/{id}/results.zip`. Every route but the probes needs
+`Authorization: Bearer <API key>`. Errors are `application/problem+json` (RFC 9457) with a
+stable `code`.
+"""
+
+
+class MetricsMiddleware:
+    """Request count and latency per route template (not per raw path: ids would explode the
+    label set). SSE streams are counted but not timed: their length is the job's."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def capture(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            method = scope.get("method", "")
+            HTTP_REQUESTS.labels(method, route, str(status)).inc()
+            if not route.endswith("/events"):
+                HTTP_SECONDS.labels(method, route).observe(time.perf_counter() - started)
+
+
+def create_app(
+    settings: GatewaySettings | None = None,
+    *,
+    storage: Storage | None = None,
+    authenticator: Authenticator | None = None,
+) -> FastAPI:
+    """The composition root of the API. Tests pass their own settings and storage."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.migrate_on_startup:
+            migrate(settings.database_url)
+        if storage is None:
+            from globalpic_storage.factory import build_storage
+
+            chosen: Storage = build_storage()
+        else:
+            chosen = storage
+        state = AppState(
+            settings=settings,
+            engine=make_engine(settings.database_url),
+            storage=chosen,
+            authenticator=authenticator or ApiKeyAuthenticator(settings.api_keys),
+            subjects=Subjects.from_settings(settings),
+        )
+        state.start_nats()
+        app.state.globalpic = state
+        try:
+            yield
+        finally:
+            await state.close()
+
+    app = FastAPI(
+        title="GlobalPic API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_tags=[
+            {"name": "jobs", "description": "Submit photos and follow their processing"},
+            {"name": "results", "description": "Download results"},
+            {"name": "catalog", "description": "Styles and platforms a job can name"},
+            {"name": "health", "description": "Probes and metrics"},
+        ],
+    )
+    install_problem_handlers(app)
+    app.include_router(api_router)
+    app.add_middleware(MetricsMiddleware)
+    _document_events(app)
+    return app
+
+
+def _document_events(app: FastAPI) -> None:
+    """Put the SSE payloads (``ImageProgress``, ``JobCompleted``) in the OpenAPI components and
+    name them from the events route: FastAPI cannot infer a stream's item types."""
+    from fastapi.openapi.utils import get_openapi
+
+    from globalpic_gateway.schemas import ImageProgress, JobCompleted
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        spec = get_openapi(
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+            tags=app.openapi_tags,
+        )
+        schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+        for model in (ImageProgress, JobCompleted):
+            schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            for name, definition in schema.pop("$defs", {}).items():
+                schemas.setdefault(name, definition)
+            schemas[model.__name__] = schema
+        events = spec["paths"]["/v1/jobs/{job_id}/events"]["get"]
+        events["x-sse-events"] = {
+            "progress": {"$ref": "#/components/schemas/ImageProgress"},
+            "completed": {"$ref": "#/components/schemas/JobCompleted"},
+        }
+        app.openapi_schema = spec
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def serve() -> None:
+    """Console script ``globalpic-gateway``: uvicorn on ``GLOBALPIC_GATEWAY__HOST``/``PORT``."""
+    import uvicorn
+
+    from globalpic_common.logs import setup_json_logging
+    from globalpic_common.tracing import setup_tracing
+
+    settings = get_settings()
+    setup_json_logging("gateway", settings.log_level)
+    setup_tracing("globalpic-gateway")
+    config: dict[str, Any] = {"log_config": None, "access_log": False}
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, **config)

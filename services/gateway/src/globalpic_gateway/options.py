@@ -1,0 +1,91 @@
+"""A job's processing options: parsed from the upload's form fields, hashed for the cache.
+
+Defaults mirror ``globalpic localize``: every op; remix draws ``amazon-white`` and resize
+targets ``amazon`` unless the form says otherwise. Unknown ids fail with the catalog's stable
+codes (``unknown_style``, ``unknown_platform``), inconsistent combinations with ``bad_option``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from globalpic_common import errors
+from globalpic_common.errors import BadInputError
+from globalpic_common.platforms import get_platform
+from globalpic_common.styles import get_style
+
+OPS = ("clean", "extract", "remix", "resize")
+DEFAULT_OPS = ",".join(OPS)
+DEFAULT_STYLE = "amazon-white"
+DEFAULT_PLATFORM = "amazon"
+MAX_CANDIDATES = 8
+# Bump when the pipeline's output for the same options changes, so stale cache entries stop
+# matching instead of serving results the current code would not produce.
+CACHE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class JobOptions:
+    ops: tuple[str, ...]
+    style: str | None
+    platform: str | None
+    candidates: int
+
+    @property
+    def ops_text(self) -> str:
+        return ",".join(self.ops)
+
+    def hash(self, output_format: str) -> str:
+        """The options part of the result-cache key."""
+        canonical = json.dumps(
+            {
+                "v": CACHE_VERSION,
+                "ops": list(self.ops),
+                "style": self.style,
+                "platform": self.platform,
+                "candidates": self.candidates,
+                "format": output_format,
+            },
+            sort_keys=True,
+        )
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _parse_ops(spec: str) -> tuple[str, ...]:
+    names = [part.strip().lower() for part in spec.split(",") if part.strip()]
+    unknown = [name for name in names if name not in OPS]
+    if unknown or not names:
+        raise BadInputError(
+            f"ops {spec!r}: use a comma list of {', '.join(OPS)}", code=errors.BAD_OPTION
+        )
+    return tuple(op for op in OPS if op in names)
+
+
+def parse_options(fields: dict[str, str]) -> JobOptions:
+    """Form fields ``ops``, ``style``, ``platform``, ``candidates`` -> options, or BadInputError."""
+    ops = _parse_ops(fields.get("ops") or DEFAULT_OPS)
+    style = (fields.get("style") or "").strip() or None
+    platform = (fields.get("platform") or "").strip().lower() or None
+    raw_candidates = (fields.get("candidates") or "1").strip()
+    if not raw_candidates.isdigit() or not 1 <= int(raw_candidates) <= MAX_CANDIDATES:
+        raise BadInputError(
+            f"candidates {raw_candidates!r}: a whole number from 1 to {MAX_CANDIDATES}",
+            code=errors.BAD_OPTION,
+        )
+    candidates = int(raw_candidates)
+
+    if style is not None:
+        style = get_style(style).id  # unknown_style
+    if platform is not None:
+        platform = get_platform(platform).id  # unknown_platform
+    if "remix" in ops:
+        style = style or DEFAULT_STYLE
+    elif style is not None or candidates > 1:
+        raise BadInputError("style / candidates need the remix op", code=errors.BAD_OPTION)
+    if "resize" in ops:
+        platform = platform or DEFAULT_PLATFORM
+    elif platform is not None:
+        raise BadInputError("platform needs the resize op", code=errors.BAD_OPTION)
+    return JobOptions(ops=ops, style=style, platform=platform, candidates=candidates)

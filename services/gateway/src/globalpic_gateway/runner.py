@@ -1,0 +1,428 @@
+"""The job runner (``globalpic-runner``, its own process): drives each image of a job through
+the pipeline.
+
+One JetStream message per image, pulled from the durable consumer all runners share. For each:
+
+1. mark the image running (a message whose image is already finished — a redelivery after a
+   crash between record and ack — is acked without doing anything again);
+2. fetch the original from storage, run ``localize`` in a worker thread while the event loop
+   heartbeats the message (``in_progress()``) and publishes progress events with an ETA;
+3. store the results (content-addressed, so a re-put after a crash is harmless), then record
+   the image and its cache entry in one transaction (a conditional UPDATE: recorded once);
+4. publish the image's ``done`` event and, when it was the job's last image, ``completed``;
+5. ack — only now, so a runner that dies anywhere above leaves the message to be redelivered.
+
+Bad input fails the image for good (acked). Any other error is retried (nak with backoff) until
+``max_deliver``; the last failure moves the message to the dead-letter stream and fails the
+image. A runner killed during the last delivery is covered by JetStream's max-deliveries
+advisory, which a runner turns into the same dead-letter + failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import time
+from contextlib import suppress
+from typing import Any
+
+import nats.errors
+from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from pydantic import ValidationError
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from globalpic_common.errors import BadInputError, GlobalPicError
+from globalpic_common.metrics import observe_stages
+from globalpic_common.schemas import STAGE_PERCENT, ErrorInfo, ProgressStage
+from globalpic_common.tracing import extract_headers, tracer
+from globalpic_gateway import crud
+from globalpic_gateway.core.config import GatewaySettings
+from globalpic_gateway.core.messaging import (
+    Subjects,
+    connect,
+    ensure_streams,
+    ensure_work_consumer,
+)
+from globalpic_gateway.core.metrics import RUNNER_IMAGE_SECONDS, RUNNER_IMAGES
+from globalpic_gateway.eta import EtaEstimator
+from globalpic_gateway.job_events import JobEvents
+from globalpic_gateway.models import ImageState, Job, JobImage
+from globalpic_gateway.options import JobOptions
+from globalpic_gateway.processing import ImageProcessor
+from globalpic_gateway.schemas import WorkMessage
+from globalpic_storage import Storage
+
+log = logging.getLogger("globalpic.runner")
+
+PROCESSING_FAILED = "processing_failed"
+MAX_RETRY_DELAY = 30.0
+ADVISORY_QUEUE = "globalpic-runner-advisories"
+
+
+def job_options(job: Job) -> JobOptions:
+    return JobOptions(
+        ops=tuple(job.ops.split(",")),
+        style=job.style,
+        platform=job.platform,
+        candidates=job.candidates,
+    )
+
+
+class Runner:
+    def __init__(
+        self,
+        settings: GatewaySettings,
+        engine: Engine,
+        storage: Storage,
+        processor: ImageProcessor,
+        nc: NatsClient,
+        *,
+        fetch_timeout: float = 2.0,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.storage = storage
+        self.processor = processor
+        self.nc = nc
+        self.js: JetStreamContext = nc.jetstream()
+        self.subjects = Subjects.from_settings(settings)
+        self.events = JobEvents(self.js, self.subjects, engine)
+        self.cache = crud.CachePolicy(
+            settings.result_cache_enabled, settings.result_cache_ttl_seconds
+        )
+        self.eta = EtaEstimator()
+        self.fetch_timeout = fetch_timeout
+        self._stopping = asyncio.Event()
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Pull and handle messages until ``stop()``; finishes the images in hand first."""
+        await ensure_streams(self.js, self.settings)
+        await ensure_work_consumer(self.js, self.settings)
+        advisory = await self.nc.subscribe(
+            "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES."
+            f"{self.settings.work_stream}.{self.settings.runner_durable}",
+            queue=ADVISORY_QUEUE,
+            cb=self._on_max_deliveries,
+        )
+        workers = [
+            asyncio.create_task(self._worker(n), name=f"runner-worker-{n}")
+            for n in range(self.settings.runner_concurrency)
+        ]
+        try:
+            await asyncio.gather(*workers)
+        finally:
+            for task in workers:
+                task.cancel()
+            with suppress(Exception):
+                await advisory.unsubscribe()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def _worker(self, number: int) -> None:
+        sub = await self.js.pull_subscribe_bind(
+            durable=self.settings.runner_durable, stream=self.settings.work_stream
+        )
+        log.info("runner worker %d pulling from %s", number, self.settings.work_stream)
+        try:
+            while not self._stopping.is_set():
+                try:
+                    msgs = await sub.fetch(1, timeout=self.fetch_timeout)
+                except nats.errors.TimeoutError:
+                    continue
+                for msg in msgs:
+                    try:
+                        await self.handle(msg)
+                    except Exception as exc:
+                        # Infrastructure trouble outside the image's own processing (the
+                        # database locked or down, NATS gone mid-publish): let JetStream retry.
+                        log.exception("work message %s not handled: %s", msg.subject, exc)
+                        with suppress(Exception):
+                            await msg.nak(delay=MAX_RETRY_DELAY / 6)
+        finally:
+            with suppress(Exception):
+                await sub.unsubscribe()
+
+    # --- one message ------------------------------------------------------------------------
+
+    async def handle(self, msg: Msg) -> None:
+        try:
+            work = WorkMessage.model_validate_json(msg.data)
+        except ValidationError as exc:
+            log.error("unreadable work message on %s: %s", msg.subject, exc)
+            await self._dead_letter(msg.data, msg.subject, "bad_message", str(exc), 1)
+            await msg.term()
+            return
+        attempt = msg.metadata.num_delivered or 1
+        context = extract_headers(msg.headers)
+        with tracer().start_as_current_span("runner.image", context=context) as span:
+            span.set_attribute("globalpic.job_id", work.job_id)
+            span.set_attribute("globalpic.image", work.image)
+            span.set_attribute("globalpic.attempt", attempt)
+            heartbeat = asyncio.create_task(self._heartbeat(msg))
+            try:
+                await self._handle_work(msg, work, attempt)
+            finally:
+                heartbeat.cancel()
+                with suppress(asyncio.CancelledError):
+                    await heartbeat
+
+    async def _heartbeat(self, msg: Msg) -> None:
+        # Long stages (OCR + inpainting of a large photo) outlast ack_wait: tell JetStream the
+        # message is still being worked on, so it is not redelivered to another runner.
+        while True:
+            await asyncio.sleep(self.settings.heartbeat_interval)
+            with suppress(Exception):
+                await msg.in_progress()
+
+    async def _ack(self, msg: Msg) -> None:
+        await msg.ack_sync()
+
+    async def _handle_work(self, msg: Msg, work: WorkMessage, attempt: int) -> None:
+        started = await asyncio.to_thread(self._start, work)
+        if started is None:
+            # Finished already (a redelivery after a crash before the ack), or the job is gone:
+            # make sure its completed event went out, and drop the message.
+            RUNNER_IMAGES.labels("duplicate").inc()
+            await self.events.completed_if_pending(work.job_id)
+            await self._ack(msg)
+            return
+        image, job = started
+        options = job_options(job)
+        t0 = time.monotonic()
+        try:
+            outputs, report = await self._process(image, options)
+        except BadInputError as exc:
+            log.info("image %s/%d refused: %s", work.job_id, work.image, exc)
+            await self._fail(image, exc.code, exc.message)
+            RUNNER_IMAGES.labels("failed").inc()
+            await self._ack(msg)
+            return
+        except Exception as exc:
+            code = exc.code if isinstance(exc, GlobalPicError) else PROCESSING_FAILED
+            if attempt < self.settings.max_deliver:
+                delay = min(2.0**attempt, MAX_RETRY_DELAY)
+                log.warning(
+                    "image %s/%d failed on attempt %d, retrying in %.0f s: %s",
+                    work.job_id,
+                    work.image,
+                    attempt,
+                    delay,
+                    exc,
+                    exc_info=exc,
+                )
+                RUNNER_IMAGES.labels("retried").inc()
+                await msg.nak(delay=delay)
+                return
+            log.error(
+                "image %s/%d failed %d times; dead-lettered",
+                work.job_id,
+                work.image,
+                attempt,
+                exc_info=exc,
+            )
+            await self._dead_letter(msg.data, msg.subject, code, str(exc), attempt)
+            await self._fail(image, code, f"gave up after {attempt} attempts: {exc}")
+            RUNNER_IMAGES.labels("dead_lettered").inc()
+            await self._ack(msg)
+            return
+        recorded = await asyncio.to_thread(self._record, image, job, outputs, report)
+        if recorded:
+            elapsed = time.monotonic() - t0
+            RUNNER_IMAGE_SECONDS.observe(elapsed)
+            self.eta.observe(job.ops, elapsed)
+            RUNNER_IMAGES.labels("completed").inc()
+            log.info(
+                "image %s/%d done in %.2f s (attempt %d)",
+                work.job_id,
+                work.image,
+                elapsed,
+                attempt,
+                extra={"job_id": work.job_id, "image": work.image, "tenant_id": work.tenant_id},
+            )
+            await self.events.image_finished(image, ImageState.COMPLETED, None)
+        else:
+            RUNNER_IMAGES.labels("duplicate").inc()
+        await self.events.completed_if_pending(work.job_id)
+        await self._ack(msg)
+
+    def _start(self, work: WorkMessage) -> tuple[JobImage, Job] | None:
+        with Session(self.engine) as session:
+            job = session.get(Job, work.job_id)
+            if job is None or job.tenant_id != work.tenant_id:
+                log.warning("work for unknown job %s dropped", work.job_id)
+                return None
+            image = crud.mark_running(session, work.job_id, work.image)
+            if image is None:
+                return None
+            session.refresh(job)
+            session.expunge(image)
+            session.expunge(job)
+            return image, job
+
+    async def _process(
+        self, image: JobImage, options: JobOptions
+    ) -> tuple[list[str], dict[str, Any]]:
+        loop = asyncio.get_running_loop()
+        stages: asyncio.Queue[ProgressStage | None] = asyncio.Queue()
+        started = time.monotonic()
+
+        def on_progress(stage: ProgressStage) -> None:  # called from the worker thread
+            loop.call_soon_threadsafe(stages.put_nowait, stage)
+
+        publisher = asyncio.create_task(self._publish_stages(image, options, stages, started))
+        try:
+            data = await asyncio.to_thread(self.storage.get, image.tenant_id, image.original_key)
+            processed = await asyncio.to_thread(
+                self.processor.process, data, image.filename, options, on_progress
+            )
+        finally:
+            stages.put_nowait(None)
+            await publisher
+        observe_stages(processed.seconds, self.processor.backend)
+        keys: list[str] = []
+        for final in processed.finals:
+            info = await asyncio.to_thread(
+                self.storage.put, image.tenant_id, "results", final, processed.content_type
+            )
+            keys.append(info.key)
+        report = processed.report.model_copy(update={"output": keys[0], "outputs": keys})
+        return keys, report.model_dump(mode="json")
+
+    async def _publish_stages(
+        self,
+        image: JobImage,
+        options: JobOptions,
+        stages: asyncio.Queue[ProgressStage | None],
+        started: float,
+    ) -> None:
+        while (stage := await stages.get()) is not None:
+            if stage == ProgressStage.DONE:
+                continue  # the done event goes out once the result is recorded
+            percent = STAGE_PERCENT[stage]
+            eta = self.eta.eta(options.ops_text, time.monotonic() - started, percent)
+            assert image.id is not None
+            try:
+                await asyncio.to_thread(self._set_stage, image.id, stage.value, percent)
+                await self.events.progress(image, stage, percent, eta_seconds=eta)
+            except Exception as exc:  # progress is informative: never fail the image for it
+                log.warning("progress event for %s/%d lost: %s", image.job_id, image.index, exc)
+
+    def _set_stage(self, image_id: int, stage: str, percent: int) -> None:
+        with Session(self.engine) as session:
+            crud.set_stage(session, image_id, stage, percent)
+
+    def _record(
+        self, image: JobImage, job: Job, outputs: list[str], report: dict[str, Any]
+    ) -> bool:
+        with Session(self.engine) as session:
+            recorded = crud.record_result(
+                session, image, outputs, report, options_hash=job.options_hash, cache=self.cache
+            )
+            return recorded is not None
+
+    async def _fail(self, image: JobImage, code: str, message: str) -> None:
+        def record() -> bool:
+            with Session(self.engine) as session:
+                return crud.record_failure(session, image, code, message) is not None
+
+        if await asyncio.to_thread(record):
+            await self.events.image_finished(
+                image, ImageState.FAILED, ErrorInfo(code=code, message=message)
+            )
+        await self.events.completed_if_pending(image.job_id)
+
+    async def _dead_letter(
+        self, data: bytes, subject: str, code: str, message: str, deliveries: int
+    ) -> None:
+        try:
+            work = WorkMessage.model_validate_json(data)
+            dead_subject = self.subjects.dead(work.job_id, work.image)
+        except ValidationError:
+            dead_subject = f"{self.settings.dead_subject_prefix}.unreadable"
+        headers = {
+            "GlobalPic-Original-Subject": subject,
+            "GlobalPic-Error-Code": code,
+            "GlobalPic-Error": message[:500].replace("\n", " "),
+            "GlobalPic-Deliveries": str(deliveries),
+        }
+        await self.js.publish(dead_subject, data, headers=headers)
+
+    # --- a runner died during the last delivery --------------------------------------------
+
+    async def _on_max_deliveries(self, advisory: Msg) -> None:
+        try:
+            body = json.loads(advisory.data)
+            seq = int(body["stream_seq"])
+            deliveries = int(body.get("deliveries", self.settings.max_deliver))
+            raw = await self.js.get_msg(self.settings.work_stream, seq)
+        except Exception as exc:
+            log.warning("max-deliveries advisory not handled: %s", exc)
+            return
+        data = raw.data or b""
+        reason = f"no runner finished it in {deliveries} deliveries (runner stopped mid-image)"
+        await self._dead_letter(data, raw.subject or "", PROCESSING_FAILED, reason, deliveries)
+        try:
+            work = WorkMessage.model_validate_json(data)
+        except ValidationError:
+            work = None
+        if work is not None:
+
+            def load() -> JobImage | None:
+                with Session(self.engine) as session:
+                    image = crud.get_image(session, work.job_id, work.image)
+                    if image is not None:
+                        session.expunge(image)
+                    return image
+
+            image = await asyncio.to_thread(load)
+            if image is not None and not ImageState(image.state).terminal:
+                await self._fail(image, PROCESSING_FAILED, reason)
+        with suppress(Exception):
+            await self.js.delete_msg(self.settings.work_stream, seq)
+
+
+async def _amain() -> None:
+    from globalpic_common.logs import setup_json_logging
+    from globalpic_common.metrics import start_metrics_server
+    from globalpic_common.tracing import setup_tracing
+    from globalpic_gateway.core.config import get_settings
+    from globalpic_gateway.core.db import make_engine, migrate
+    from globalpic_gateway.processing import LocalizerProcessor
+    from globalpic_storage.factory import build_storage
+
+    settings = get_settings()
+    setup_json_logging("runner", settings.log_level)
+    setup_tracing("globalpic-runner")
+    if settings.migrate_on_startup:
+        migrate(settings.database_url)
+    if settings.runner_metrics_port is not None:
+        start_metrics_server(settings.runner_metrics_port, addr=settings.host)
+    engine = make_engine(settings.database_url)
+    processor = LocalizerProcessor.from_settings(settings.image_limits(), settings.output_format)
+    nc = await connect(settings.nats_url, "globalpic-runner")
+    runner = Runner(settings, engine, build_storage(), processor, nc)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, runner.stop)
+    log.info(
+        "runner started: nats %s, database %s", settings.nats_url, engine.url.render_as_string()
+    )
+    try:
+        await runner.run()
+    finally:
+        await nc.drain()
+        engine.dispose()
+        log.info("runner stopped")
+
+
+def main() -> None:
+    """Console script ``globalpic-runner``."""
+    asyncio.run(_amain())

@@ -1,0 +1,180 @@
+"""Wire schemas of the gateway: REST responses, NATS work messages and job events.
+
+The per-image report and the progress stage come from ``globalpic_common.schemas`` (one set of
+models for the CLI's ``--json``, the REST API, SSE and NATS); the models here add what only a
+job has: its id, tenant, state, ETA and download links.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from globalpic_common.schemas import ErrorInfo, ImageReport, ProgressEvent, RuleResult
+from globalpic_gateway.models import ImageState, JobStatus
+
+
+class WorkMessage(BaseModel):
+    """One image to process: the JetStream work-queue payload (``globalpic.work.<job>.<n>``)."""
+
+    job_id: str
+    tenant_id: str
+    image: int = Field(description="0-based index of the image in the job")
+
+
+class ImageProgress(ProgressEvent):
+    """``globalpic.jobs.<id>.progress``: one image entered a stage (SSE event ``progress``)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "input": "mug.jpg",
+                    "stage": "remix",
+                    "percent": 75,
+                    "job_id": "5f0c6d1f7a2b4c1e9d8a3b2c1d0e9f8a",
+                    "tenant_id": "acme",
+                    "image": 0,
+                    "state": "running",
+                    "eta_seconds": 1.4,
+                    "error": None,
+                }
+            ]
+        }
+    )
+
+    job_id: str
+    tenant_id: str
+    image: int
+    state: ImageState
+    eta_seconds: float | None = Field(
+        None, description="Estimated seconds until this image is done; null when unknown"
+    )
+    error: ErrorInfo | None = None
+
+
+class JobCompleted(BaseModel):
+    """``globalpic.jobs.<id>.completed``: every image of the job is finished (SSE ``completed``).
+
+    Published once per job (billing meters usage from it, keyed by job id)."""
+
+    job_id: str
+    tenant_id: str
+    status: JobStatus
+    images: int
+    completed: int
+    failed: int
+    cached: int = Field(description="Images whose result came from the result cache")
+    finished_at: datetime
+
+
+class JobOptionsOut(BaseModel):
+    ops: list[str]
+    style: str | None
+    platform: str | None
+    candidates: int
+
+
+class OutputOut(BaseModel):
+    candidate: int = Field(description="1-based candidate number")
+    url: str = Field(description="Download path of this result image")
+    content_type: str
+
+
+class ImageOut(BaseModel):
+    index: int = Field(description="0-based position in the upload")
+    filename: str
+    state: ImageState
+    stage: str | None
+    percent: int
+    cached: bool
+    attempts: int
+    width: int
+    height: int
+    outputs: list[OutputOut]
+    checks: list[RuleResult] = Field(description="Marketplace rules checked on the result")
+    report: ImageReport | None
+    error: ErrorInfo | None
+
+
+class JobLinks(BaseModel):
+    self: str
+    events: str
+    results_zip: str
+
+
+class JobSummary(BaseModel):
+    id: str
+    status: JobStatus
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None
+    options: JobOptionsOut
+    image_count: int
+    counts: dict[str, int] = Field(
+        description="Images per state: queued, running, completed, failed"
+    )
+    links: JobLinks
+
+
+class JobOut(JobSummary):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "5f0c6d1f7a2b4c1e9d8a3b2c1d0e9f8a",
+                    "status": "running",
+                    "created_at": "2026-01-05T10:00:00Z",
+                    "updated_at": "2026-01-05T10:00:02Z",
+                    "finished_at": None,
+                    "options": {
+                        "ops": ["clean", "extract", "remix", "resize"],
+                        "style": "amazon-white",
+                        "platform": "amazon",
+                        "candidates": 1,
+                    },
+                    "image_count": 1,
+                    "counts": {"queued": 0, "running": 1, "completed": 0, "failed": 0},
+                    "links": {
+                        "self": "/v1/jobs/5f0c6d1f7a2b4c1e9d8a3b2c1d0e9f8a",
+                        "events": "/v1/jobs/5f0c6d1f7a2b4c1e9d8a3b2c1d0e9f8a/events",
+                        "results_zip": "/v1/jobs/5f0c6d1f7a2b4c1e9d8a3b2c1d0e9f8a/results.zip",
+                    },
+                    "images": [
+                        {
+                            "index": 0,
+                            "filename": "mug.jpg",
+                            "state": "running",
+                            "stage": "extract",
+                            "percent": 50,
+                            "cached": False,
+                            "attempts": 1,
+                            "width": 800,
+                            "height": 800,
+                            "outputs": [],
+                            "checks": [],
+                            "report": None,
+                            "error": None,
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    images: list[ImageOut]
+
+
+class JobPage(BaseModel):
+    items: list[JobSummary]
+    total: int = Field(description="The tenant's jobs in all")
+    limit: int
+    offset: int
+
+
+class Health(BaseModel):
+    status: str = Field(examples=["ok"])
+    checks: dict[str, str] = Field(
+        default_factory=dict, examples=[{"database": "ok", "nats": "ok"}]
+    )

@@ -1,0 +1,189 @@
+"""A test harness for the gateway and the runner in one asyncio loop (no mocks: real NATS,
+real database, real storage, the real app and runner).
+
+Used by ``services/gateway/tests`` and ``tests/integration``. Each harness gets its own stream
+names and subject prefixes, so tests sharing one nats-server never see each other's messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import uvicorn
+from fastapi import FastAPI
+from PIL import Image, ImageDraw, ImageFilter
+
+from globalpic_gateway.core.config import ApiKeyEntry, GatewaySettings, hash_api_key, new_api_key
+from globalpic_gateway.core.messaging import connect
+from globalpic_gateway.core.state import AppState
+from globalpic_gateway.main import create_app
+from globalpic_gateway.natsd import free_port
+from globalpic_gateway.processing import ImageProcessor
+from globalpic_gateway.runner import Runner
+from globalpic_storage import Storage
+
+TENANTS = {"tenant-a": "default", "tenant-b": "default", "tenant-ent": "enterprise"}
+
+
+def harness_settings(
+    database_url: str, nats_url: str, **overrides: Any
+) -> tuple[GatewaySettings, dict[str, str]]:
+    """Settings with fresh stream names and an API key per tenant of ``TENANTS``."""
+    keys = {tenant: new_api_key() for tenant in TENANTS}
+    tag = uuid.uuid4().hex[:10]
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "nats_url": nats_url,
+        "api_keys": [
+            ApiKeyEntry(tenant_id=tenant, key_sha256=hash_api_key(key), plan=TENANTS[tenant])
+            for tenant, key in keys.items()
+        ],
+        "work_stream": f"WORK_{tag}",
+        "work_subject_prefix": f"t{tag}.work",
+        "events_stream": f"EVENTS_{tag}",
+        "events_subject_prefix": f"t{tag}.jobs",
+        "dead_stream": f"DEAD_{tag}",
+        "dead_subject_prefix": f"t{tag}.dead",
+        "runner_durable": f"runner-{tag}",
+        "ack_wait_seconds": 30.0,
+        "max_deliver": 3,
+    }
+    values.update(overrides)
+    return GatewaySettings(**values), keys
+
+
+def photo_bytes(size: int = 512, seed: int = 0, fmt: str = "JPEG") -> bytes:
+    """A product-like photo: a shaded box on a textured table, distinct per ``seed``."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:size, 0:size].astype(np.float32)
+    grain = np.sin(x / 7.0 + 3 * np.sin(y / 40.0)) * 12
+    tint = rng.uniform(-20, 20, 3)
+    base = np.stack([180 + grain, 150 + grain * 0.8, 115 + grain * 0.6], axis=-1) + tint
+    img = Image.fromarray(np.clip(base, 0, 255).astype(np.uint8))
+    draw = ImageDraw.Draw(img)
+    s = size
+    draw.rectangle([s * 0.3, s * 0.3, s * 0.7, s * 0.8], fill=(235, 238, 242))
+    draw.rectangle([s * 0.3, s * 0.3, s * 0.36, s * 0.8], fill=(205, 208, 214))
+    img = img.filter(ImageFilter.GaussianBlur(1.2))
+    arr = np.asarray(img).astype(np.float32) + rng.normal(0, 3, (s, s, 3))
+    buf = io.BytesIO()
+    Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8)).save(buf, fmt, quality=92)
+    return buf.getvalue()
+
+
+@dataclass
+class Harness:
+    app: FastAPI
+    settings: GatewaySettings
+    keys: dict[str, str]
+    storage: Storage
+    base_url: str
+    runners: list[tuple[Runner, asyncio.Task[None]]] = field(default_factory=list)
+
+    @property
+    def state(self) -> AppState:
+        state: AppState = self.app.state.globalpic
+        return state
+
+    def client(self, tenant: str | None = "tenant-a", **kwargs: Any) -> httpx.AsyncClient:
+        headers = {"Authorization": f"Bearer {self.keys[tenant]}"} if tenant else {}
+        return httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=60, **kwargs)
+
+    async def start_runner(
+        self, processor: ImageProcessor, runner_cls: type[Runner] = Runner
+    ) -> Runner:
+        nc = await connect(self.settings.nats_url, "test-runner")
+        runner = runner_cls(
+            self.settings, self.state.engine, self.storage, processor, nc, fetch_timeout=0.5
+        )
+        task = asyncio.create_task(runner.run())
+        self.runners.append((runner, task))
+        return runner
+
+    async def crash_runner(self, runner: Runner) -> None:
+        """Kill a runner mid-work: no ack, no clean shutdown, its connection dropped."""
+        for entry in list(self.runners):
+            if entry[0] is runner:
+                entry[1].cancel()
+                with suppress(BaseException):  # whatever it died of
+                    await entry[1]
+                await runner.nc.close()
+                self.runners.remove(entry)
+
+    async def stop_runners(self) -> None:
+        for runner, _task in self.runners:
+            runner.stop()
+        for runner, task in self.runners:
+            try:
+                await asyncio.wait_for(task, 30)
+            except (TimeoutError, asyncio.CancelledError):
+                task.cancel()
+            await runner.nc.close()
+        self.runners.clear()
+
+
+@asynccontextmanager
+async def running_gateway(
+    settings: GatewaySettings, keys: dict[str, str], storage: Storage
+) -> AsyncIterator[Harness]:
+    """The gateway served by uvicorn on a free loopback port, in this event loop."""
+    app = create_app(settings, storage=storage)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    serving = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            if serving.done():
+                serving.result()  # raises what stopped it
+            await asyncio.sleep(0.02)
+        harness = Harness(app, settings, keys, storage, f"http://127.0.0.1:{port}")
+        if not await harness.state.wait_nats(15):
+            raise RuntimeError(f"gateway could not reach NATS at {settings.nats_url}")
+        try:
+            yield harness
+        finally:
+            await harness.stop_runners()
+    finally:
+        server.should_exit = True
+        await serving
+
+
+def storage_at(root: Path) -> Storage:
+    from globalpic_storage.local import LocalDiskStorage
+
+    return LocalDiskStorage(root, signing_key="test-signing-key", max_object_bytes=64 * 1024**2)
+
+
+POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+@contextmanager
+def throwaway_postgres(admin_url: str = POSTGRES_ADMIN_URL) -> Iterator[str | None]:
+    """A fresh PostgreSQL database for one test (dropped afterwards), or None when no server
+    answers at ``admin_url`` — the caller says so and falls back to SQLite."""
+    import psycopg
+
+    try:
+        admin = psycopg.connect(admin_url, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError:
+        yield None
+        return
+    name = f"globalpic_test_{uuid.uuid4().hex[:12]}"
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            base = admin_url.rsplit("/", 1)[0]
+            yield f"{base}/{name}"
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -1,0 +1,30 @@
+"""``OcrClient``: the OCR service over gRPC, behind the same ``TextDetector`` interface.
+
+The pipeline cannot tell it from ``RapidOcrDetector``: same ``detect(image)``, same
+``TextLine`` values, same ``BadInputError`` codes; an unreachable service raises
+``ServiceUnavailableError``.
+"""
+
+from __future__ import annotations
+
+from globalpic.ocr.v1 import ocr_pb2, ocr_pb2_grpc
+from globalpic_common.grpc_client import DEFAULT_TIMEOUT_S, GrpcClient
+from globalpic_common.interfaces import ImageArray
+from globalpic_common.schemas import TextLine
+from globalpic_common.wire import image_to_proto, text_line_from_proto
+
+HEALTH_NAME = ocr_pb2.DESCRIPTOR.services_by_name["OcrService"].full_name
+
+
+class OcrClient(GrpcClient):
+    def __init__(self, addr: str, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+        super().__init__(addr, HEALTH_NAME, timeout_s=timeout_s)
+        self._stub = ocr_pb2_grpc.OcrServiceStub(self.channel)
+        # The remote detector's name ("rapidocr", ...), known after the first answer.
+        self.name = "ocr-service"
+
+    def detect(self, image: ImageArray) -> list[TextLine]:
+        request = ocr_pb2.DetectRequest(image=image_to_proto(image))
+        reply = self.call(self._stub.Detect, request)
+        self.name = reply.backend or self.name
+        return [text_line_from_proto(line) for line in reply.lines]

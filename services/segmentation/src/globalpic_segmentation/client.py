@@ -1,0 +1,45 @@
+"""``SegmentationClient``: the segmentation service over gRPC.
+
+One object stands in for both in-process classes the pipeline uses: the ``Segmenter``
+(``segment``) and the ``Extractor`` (``extract``), so ``Localizer`` takes it for both.
+"""
+
+from __future__ import annotations
+
+from globalpic.segmentation.v1 import segmentation_pb2, segmentation_pb2_grpc
+from globalpic_common.grpc_client import DEFAULT_TIMEOUT_S, GrpcClient
+from globalpic_common.interfaces import AlphaArray, ImageArray
+from globalpic_common.wire import alpha_from_proto, alpha_to_proto, box_from_proto, image_to_proto
+from globalpic_segmentation.extract import Cutout, ExtractMode
+
+HEALTH_NAME = segmentation_pb2.DESCRIPTOR.services_by_name["SegmentationService"].full_name
+
+
+class SegmentationClient(GrpcClient):
+    def __init__(self, addr: str, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+        super().__init__(addr, HEALTH_NAME, timeout_s=timeout_s)
+        self._stub = segmentation_pb2_grpc.SegmentationServiceStub(self.channel)
+        # The remote segmenter's name ("u2netp"), known after the first Segment.
+        self.name = "segmentation-service"
+
+    def segment(self, image: ImageArray) -> AlphaArray:
+        request = segmentation_pb2.SegmentRequest(image=image_to_proto(image))
+        reply = self.call(self._stub.Segment, request)
+        self.name = reply.backend or self.name
+        return alpha_from_proto(reply.alpha)
+
+    def extract(
+        self,
+        image: ImageArray,
+        mode: ExtractMode = ExtractMode.SALIENT,
+        coarse: AlphaArray | None = None,
+    ) -> Cutout:
+        request = segmentation_pb2.ExtractRequest(image=image_to_proto(image), mode=str(mode))
+        if coarse is not None:
+            request.coarse.CopyFrom(alpha_to_proto(coarse))
+        reply = self.call(self._stub.Extract, request)
+        return Cutout(
+            alpha=alpha_from_proto(reply.alpha),
+            boxes=[box_from_proto(box) for box in reply.boxes],
+            seconds=dict(reply.seconds),
+        )

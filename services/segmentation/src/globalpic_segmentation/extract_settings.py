@@ -1,0 +1,50 @@
+"""Settings of the ``extract`` cut-out (``GLOBALPIC_SEGMENTATION__EXTRACT_<FIELD>``).
+
+Its own class, with the segmentation service's prefix, so the U²-Net-p settings stay as they
+are and each field reads ``GLOBALPIC_SEGMENTATION__EXTRACT_REFINE`` and so on.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import Field
+
+from globalpic_common.settings import ServiceSettings, settings_config
+
+
+class RefineMethod(StrEnum):
+    """How the coarse U²-Net-p map becomes the final matte (bench/README.md compares them)."""
+
+    NONE = "none"  # the coarse map itself, cut to the products kept
+    MATTING = "matting"  # closed-form matting in the uncertain band of the coarse map
+    GRABCUT = "grabcut"  # background key + GrabCut on a downscaled crop, then thin parts
+    GRABCUT_MATTING = "grabcut-matting"  # the same, then closed-form matting of the edge band
+
+
+class ExtractSettings(ServiceSettings):
+    model_config = settings_config("segmentation")
+
+    extract_refine: RefineMethod = RefineMethod.GRABCUT_MATTING
+    # Coarse alpha at or above this is "confidently product": it seeds the products.
+    extract_threshold: float = Field(0.5, gt=0.0, lt=1.0)
+    # Weaker coarse alpha still joins a product when it touches it or lies within
+    # ``extract_attach_reach`` of it: straps, cables and handles the network half-sees.
+    extract_attach_threshold: float = Field(0.15, gt=0.0, lt=1.0)
+    extract_attach_reach: float = Field(0.03, ge=0.0, le=0.5)  # share of the image diagonal
+    # ``ExtractMode.ALL`` keeps a product when it covers this share of the image and this share
+    # of the largest product: smaller blobs are the network's false alarms, not products.
+    extract_min_area: float = Field(0.002, ge=0.0, lt=1.0)
+    extract_min_relative_area: float = Field(0.05, ge=0.0, le=1.0)
+    # GrabCut and the background plate run on the product's crop scaled to this long side.
+    extract_work_side: int = Field(384, ge=64, le=4096)
+    # Half-width of the band that matting re-estimates, as a share of the image diagonal
+    # (0.003 is 4 px at 1024 x 1024).
+    extract_matting_band: float = Field(0.003, gt=0.0, le=0.05)
+    # Holes are carved only where the background plate predicts the background this well
+    # (median colour error in 0-255 RGB units, times 3): busy backgrounds switch carving off.
+    extract_max_key_tolerance: float = Field(30.0, gt=0.0)
+    # Also carve background-coloured regions that reach the product's outline (the gaps
+    # between a stool's legs). Off by default: on a white product on a white sweep such a
+    # region may be the product's own face, and losing it is worse than keeping a gap.
+    extract_carve_open_holes: bool = False

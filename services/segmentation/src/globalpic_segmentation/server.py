@@ -1,0 +1,108 @@
+"""The segmentation gRPC service (``globalpic-segmentation-server``).
+
+``Segment`` runs the U²-Net-p segmenter; ``Extract`` the refined cut-out (``Extractor``) on
+the same segmenter, so the model is loaded once. Settings: ``GLOBALPIC_SEGMENTATION__PORT``
+(50052), ``__METRICS_PORT`` (9452), ``__MAX_WORKERS``, ``__GRACE_S``, ``__LOG_LEVEL``, plus
+the model's and the extractor's own ``GLOBALPIC_SEGMENTATION__*`` settings.
+"""
+
+from __future__ import annotations
+
+import grpc
+
+from globalpic.segmentation.v1 import segmentation_pb2, segmentation_pb2_grpc
+from globalpic_common import errors
+from globalpic_common.errors import BadInputError
+from globalpic_common.grpc_server import GrpcServerSettings, Register, load_models, run_service
+from globalpic_common.interfaces import Segmenter
+from globalpic_common.metrics import observe_stages
+from globalpic_common.settings import settings_config
+from globalpic_common.timing import StageTimer
+from globalpic_common.wire import alpha_from_proto, alpha_to_proto, box_to_proto, image_from_proto
+from globalpic_segmentation.extract import ExtractMode, Extractor
+from globalpic_segmentation.extract_settings import ExtractSettings
+from globalpic_segmentation.u2net import build_segmenter
+
+SERVICE = "segmentation"
+HEALTH_NAME = segmentation_pb2.DESCRIPTOR.services_by_name["SegmentationService"].full_name
+
+
+class SegmentationServerSettings(GrpcServerSettings):
+    model_config = settings_config(SERVICE)
+
+    port: int = 50052
+    metrics_port: int = 9452
+
+
+def _mode(name: str) -> ExtractMode:
+    """The request's mode; empty is the default (proto3 strings cannot be absent)."""
+    try:
+        return ExtractMode(name or ExtractMode.SALIENT)
+    except ValueError:
+        valid = ", ".join(m.value for m in ExtractMode)
+        raise BadInputError(
+            f"unknown extract mode {name!r}: use one of {valid}", code=errors.BAD_OPTION
+        ) from None
+
+
+class SegmentationServicer(segmentation_pb2_grpc.SegmentationServiceServicer):
+    def __init__(self, segmenter: Segmenter, extractor: Extractor) -> None:
+        self.segmenter = segmenter
+        self.extractor = extractor
+
+    def Segment(  # noqa: N802 - the RPC's name, as protoc generates it
+        self, request: segmentation_pb2.SegmentRequest, context: grpc.ServicerContext
+    ) -> segmentation_pb2.SegmentResponse:
+        image = image_from_proto(request.image)
+        timer = StageTimer(backend=self.segmenter.name)
+        with timer.stage("segment"):
+            alpha = self.segmenter.segment(image)
+        return segmentation_pb2.SegmentResponse(
+            alpha=alpha_to_proto(alpha), backend=self.segmenter.name
+        )
+
+    def Extract(  # noqa: N802
+        self, request: segmentation_pb2.ExtractRequest, context: grpc.ServicerContext
+    ) -> segmentation_pb2.ExtractResponse:
+        image = image_from_proto(request.image)
+        coarse = (
+            alpha_from_proto(request.coarse, what="coarse alpha")
+            if request.HasField("coarse")
+            else None
+        )
+        cutout = self.extractor.extract(image, _mode(request.mode), coarse)
+        observe_stages({f"extract.{k}": v for k, v in cutout.seconds.items()}, self.segmenter.name)
+        return segmentation_pb2.ExtractResponse(
+            alpha=alpha_to_proto(cutout.alpha),
+            boxes=[box_to_proto(box) for box in cutout.boxes],
+            seconds=cutout.seconds,
+        )
+
+
+def registrar(segmenter: Segmenter, extractor: Extractor) -> Register:
+    def register(server: grpc.Server) -> None:
+        servicer = SegmentationServicer(segmenter, extractor)
+        segmentation_pb2_grpc.add_SegmentationServiceServicer_to_server(servicer, server)
+
+    return register
+
+
+def build() -> tuple[Segmenter, Extractor]:
+    """One segmenter, shared by ``Segment`` and the extractor (the model loads once)."""
+    segmenter = build_segmenter()
+    return segmenter, Extractor(segmenter, ExtractSettings())
+
+
+def main() -> None:
+    segmenter, extractor = build()
+    run_service(
+        SERVICE,
+        registrar(segmenter, extractor),
+        SegmentationServerSettings(),
+        load=load_models(extractor),  # loads the segmenter and warms the matting code
+        health_services=[HEALTH_NAME],
+    )
+
+
+if __name__ == "__main__":
+    main()
