@@ -87,3 +87,14 @@ def test_several_lines_and_degenerate_quads(badge_scene: Any) -> None:
 def test_rejects_bad_protect_shape(badge_scene: Any) -> None:
     with pytest.raises(ValueError):
         build_erase_mask(badge_scene.image, [badge_scene.line], protect=np.zeros((3, 3), np.uint8))
+
+
+def test_ink_band_is_the_middle_of_the_box() -> None:
+    from globalpic_generation.quads import ink_band
+
+    band = ink_band([(0, 0), (200, 0), (200, 40), (0, 40)])
+    xs, ys = [p[0] for p in band], [p[1] for p in band]
+    assert (min(ys), max(ys)) == (5.0, 35.0)  # 75 % of the height, centred
+    assert (min(xs), max(xs)) == (5.0, 195.0)  # the same margin off each end
+    vertical = ink_band([(0, 0), (40, 0), (40, 200), (0, 200)])
+    assert min(p[0] for p in vertical) == 5.0 and min(p[1] for p in vertical) == 5.0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 import cv2
 import numpy as np
@@ -24,7 +25,7 @@ from globalpic_common.interfaces import (
 from globalpic_common.schemas import TextAction, TextKind, TextLine, TextMode, TextRegion
 from globalpic_common.timing import StageTimer
 from globalpic_generation.erase_mask import build_erase_mask
-from globalpic_generation.quads import fill_quad, fill_quads, text_height
+from globalpic_generation.quads import fill_quad, fill_quads, ink_band, text_height
 from globalpic_ocr.overlay import LineDecision, classify_lines
 from globalpic_pipeline.texts import Classifier, load_backends, text_region
 
@@ -258,11 +259,20 @@ class Cleaner:
                 break
             passes += 1
             with timer.stage("mask"):
-                # The graphic-level mask missed these strokes once; now take the whole line
-                # box as well (what the naive baseline does), it is certain to cover them.
-                extra = self.build_mask(out, residual + newly, protect=protect)
+                # Floods on a rebuilt area run on into the photo: confined as on the first pass.
+                found = residual + newly
+                extra = _confine_suspect_regions(
+                    self.build_mask(out, found, protect=protect),
+                    found,
+                    kept,
+                    alpha,
+                    partial(self.build_mask, out, found, protect=protect, backings=False),
+                )
                 if residual:
-                    extra = np.maximum(extra, _quads_mask((h, w), residual, grow=3))
+                    # The graphic-level mask missed these strokes once: take the band of the
+                    # box the glyphs fill as well, certain to cover them, not the padding.
+                    bands = [ink_band(line.box) for line in residual]
+                    extra = np.maximum(extra, fill_quads((h, w), bands))
                 extra[protect > 0] = 0
             if not extra.any():
                 break
