@@ -1,8 +1,9 @@
 """The composition root: in-process models, or the services over gRPC, chosen by settings.
 
-``GLOBALPIC_PIPELINE__OCR_ADDR``, ``__SEGMENTATION_ADDR`` and ``__GENERATION_ADDR``
-(``host:port``) each switch one backend to its service; unset, the model runs in this process.
-Any mix works: the pipeline only sees the domain interfaces.
+``GLOBALPIC_PIPELINE__OCR_ADDR``, ``__SEGMENTATION_ADDR``, ``__GENERATION_ADDR`` and
+``__COPYWRITING_ADDR`` (``host:port``) each switch one backend to its service; unset, the
+model runs in this process (the copywriter: ``GLOBALPIC_COPYWRITING__BACKEND``). Any mix
+works: the pipeline only sees the domain interfaces.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from globalpic_pipeline.localize import Localizer
 from globalpic_pipeline.ports import BackgroundRemixer, CutoutExtractor
 
 if TYPE_CHECKING:
+    from globalpic_common.platforms import Platform
+    from globalpic_copywriting.copywriter import Copywriter
     from globalpic_pipeline.check import Checker
     from globalpic_pipeline.frame import Frame
 
@@ -26,6 +29,7 @@ class PipelineSettings(ServiceSettings):
     ocr_addr: str | None = None
     segmentation_addr: str | None = None
     generation_addr: str | None = None
+    copywriting_addr: str | None = None
     # Deadline of one call to a service; a CPU inpaint or remix of a large photo takes seconds.
     rpc_timeout_s: float = 60.0
 
@@ -65,12 +69,33 @@ def _generation(settings: PipelineSettings) -> tuple[Inpainter, BackgroundRemixe
     return build_inpainter(), Remixer.from_settings()
 
 
+def copywriter_from_settings(settings: PipelineSettings | None = None) -> Copywriter:
+    """The configured ``Copywriter``: the service's client, or one in this process."""
+    settings = settings or PipelineSettings()
+    if settings.copywriting_addr:
+        from globalpic_copywriting.client import CopywritingClient
+
+        return CopywritingClient(settings.copywriting_addr, timeout_s=settings.rpc_timeout_s)
+    from globalpic_copywriting.copywriter import build_copywriter
+
+    return build_copywriter()  # offline, or the model GLOBALPIC_COPYWRITING__* names
+
+
 def cleaner_from_settings(settings: PipelineSettings | None = None) -> Cleaner:
     """A ``Cleaner`` on the configured backends (only OCR, segmenter, inpainter are built)."""
     settings = settings or PipelineSettings()
     segmenter, _ = _segmentation(settings)
     inpainter, _ = _generation(settings)
     return Cleaner(_detector(settings), segmenter, inpainter)
+
+
+def checker_from_settings(platform: Platform, settings: PipelineSettings | None = None) -> Checker:
+    """A ``Checker`` judging the product by the refined matte (as ``extract`` cuts it)."""
+    from globalpic_pipeline.check import Checker
+
+    settings = settings or PipelineSettings()
+    segmenter, extractor = _segmentation(settings)
+    return Checker(platform, _detector(settings), segmenter, extractor=extractor)
 
 
 def localizer_from_settings(settings: PipelineSettings | None = None) -> Localizer:
@@ -86,6 +111,6 @@ def localizer_from_settings(settings: PipelineSettings | None = None) -> Localiz
     def checker_for(frame: Frame) -> Checker | None:
         if frame.platform is None:
             return None
-        return Checker(frame.platform, cleaner.detector, cleaner.segmenter)
+        return Checker(frame.platform, cleaner.detector, cleaner.segmenter, extractor=extractor)
 
-    return Localizer(cleaner, extractor, remixer, checker_for)
+    return Localizer(cleaner, extractor, remixer, checker_for, copywriter_from_settings(settings))

@@ -24,6 +24,7 @@ from globalpic_common.schemas import RuleResult, TextAction, TextKind, TextRegio
 from globalpic_common.timing import StageTimer
 from globalpic_generation.canvas import PRODUCT_THRESHOLD, product_box, product_fill
 from globalpic_ocr.overlay import classify_lines
+from globalpic_pipeline.ports import CutoutExtractor
 from globalpic_pipeline.texts import Classifier, load_backends, text_region
 
 MIN_SIZE = "min_size"
@@ -180,19 +181,22 @@ class Checker:
         detector: TextDetector,
         segmenter: Segmenter,
         classify: Classifier = classify_lines,
+        extractor: CutoutExtractor | None = None,
     ) -> None:
         self.platform = platform
         self.detector = detector
         self.segmenter = segmenter
         self.classify = classify
+        # With an extractor the product is the refined matte, as `extract` / `resize` see
+        # it; the coarse U²-Net-p map alone misses thin parts and calls them background.
+        self.extractor = extractor
 
     @classmethod
     def from_settings(cls, platform: Platform) -> Checker:
-        """The composition root for in-process use: backends chosen by settings."""
-        from globalpic_ocr.detector import build_detector
-        from globalpic_segmentation.u2net import build_segmenter
+        """The composition root: backends chosen by settings (in process or over gRPC)."""
+        from globalpic_pipeline.backends import checker_from_settings
 
-        return cls(platform, build_detector(), build_segmenter())
+        return checker_from_settings(platform)
 
     @property
     def needs_ocr(self) -> bool:
@@ -208,7 +212,7 @@ class Checker:
         """Load the models this platform's rules need (none for a size-only platform)."""
         needed: list[object] = []
         if self.needs_product:
-            needed.append(self.segmenter)
+            needed.extend((self.segmenter, self.extractor))
         if self.needs_ocr:
             needed.append(self.detector)
         load_backends(*needed)
@@ -218,7 +222,10 @@ class Checker:
         timer = StageTimer()
         if alpha is None and self.needs_product:
             with timer.stage("segment"):
-                alpha = self.segmenter.segment(image)
+                if self.extractor is not None:
+                    alpha = self.extractor.extract(image).alpha
+                else:
+                    alpha = self.segmenter.segment(image)
         texts: list[TextRegion] | None = None
         if self.needs_ocr:
             with timer.stage("ocr"):
