@@ -95,6 +95,14 @@ class DiesBeforeAck(Runner):
         raise _Killed("simulated crash between record and ack")
 
 
+class DiesAfterRecord(Runner):
+    """Records the image, then dies before publishing its events or acking."""
+
+    def _record(self, *args: Any) -> bool:
+        super()._record(*args)
+        raise _Killed("simulated crash between record and events")
+
+
 # --- helpers ---------------------------------------------------------------------------------
 
 
@@ -207,6 +215,37 @@ def test_a_crash_between_record_and_ack_does_not_record_or_announce_twice(
             assert [e["data"]["stage"] for e in events if e["event"] == "progress"].count(
                 "done"
             ) == 1
+
+    _run(tmp_path, nats_url, scenario, ack_wait_seconds=2.0)
+
+
+def test_a_crash_between_record_and_events_still_announces_the_image_once(
+    tmp_path: Path, nats_url: str, processor: LocalizerProcessor
+) -> None:
+    # The redelivery finds the image finished: it must publish the done event the dead runner
+    # never sent (found by make bench-platform's fault run).
+    async def scenario(gw: Harness) -> None:
+        async with gw.client() as api:
+            job_id = await _submit(api)
+            doomed = await gw.start_runner(processor, DiesAfterRecord)
+            job = await _finished(api, job_id)
+            assert job["status"] == "completed"
+            await gw.crash_runner(doomed)
+            await gw.start_runner(processor)
+            deadline = time.monotonic() + 20
+            work = gw.settings.work_stream
+            while (await gw.state.jetstream().stream_info(work)).state.messages:
+                assert time.monotonic() < deadline, "redelivered message never acked"
+                await asyncio.sleep(0.2)
+            again = (await api.get(f"/v1/jobs/{job_id}")).json()
+            assert again["images"][0]["attempts"] == 1
+            events = await _events(api, job_id)
+            done = [e["data"] for e in events if e["event"] == "progress"]
+            assert [(e["stage"], e["state"]) for e in done if e["stage"] == "done"] == [
+                ("done", "completed")
+            ]
+            prefix = f"{gw.settings.events_subject_prefix}.{job_id}"
+            assert await _count(gw, gw.settings.events_stream, f"{prefix}.completed") == 1
 
     _run(tmp_path, nats_url, scenario, ack_wait_seconds=2.0)
 

@@ -49,11 +49,42 @@ SERVICES = (
 )
 
 
-def _script(name: str) -> str | None:
+def console_script(name: str) -> str | None:
+    """The installed console script ``name``: beside this interpreter, else on ``PATH``."""
     beside = Path(sys.executable).parent / name
     if beside.is_file():
         return str(beside)
     return shutil.which(name)
+
+
+def service_env(service: GrpcService, port: int) -> dict[str, str]:
+    """A gRPC service's listen address (loopback, ``port``) and a free metrics port."""
+    return {
+        f"GLOBALPIC_{service.prefix}__HOST": "127.0.0.1",
+        f"GLOBALPIC_{service.prefix}__PORT": str(port),
+        f"GLOBALPIC_{service.prefix}__METRICS_PORT": str(free_port()),
+    }
+
+
+def platform_env(
+    *,
+    database_url: str,
+    nats_url: str,
+    port: int,
+    api_keys: list[ApiKeyEntry],
+    storage_root: Path,
+) -> dict[str, str]:
+    """What the gateway and the runner share: database (migrated by the caller), NATS, the
+    gateway's address, the tenants' keys and the local storage root."""
+    return {
+        "GLOBALPIC_GATEWAY__DATABASE_URL": database_url,
+        "GLOBALPIC_GATEWAY__MIGRATE_ON_STARTUP": "false",
+        "GLOBALPIC_GATEWAY__NATS_URL": nats_url,
+        "GLOBALPIC_GATEWAY__HOST": "127.0.0.1",
+        "GLOBALPIC_GATEWAY__PORT": str(port),
+        "GLOBALPIC_GATEWAY__API_KEYS": json.dumps([entry.model_dump() for entry in api_keys]),
+        "GLOBALPIC_STORAGE__ROOT": str(storage_root),
+    }
 
 
 def dev_api_key(dev_dir: Path) -> str:
@@ -161,21 +192,15 @@ def main(argv: list[str] | None = None) -> int:
     nats = NatsServer(dev_dir / "nats", free_port(), new_session=True)
     env = dict(os.environ)
     env.update(
-        {
-            "GLOBALPIC_GATEWAY__DATABASE_URL": database_url,
-            "GLOBALPIC_GATEWAY__MIGRATE_ON_STARTUP": "false",
-            "GLOBALPIC_GATEWAY__NATS_URL": nats.url,
-            "GLOBALPIC_GATEWAY__HOST": "127.0.0.1",
-            "GLOBALPIC_GATEWAY__PORT": str(args.port),
-            "GLOBALPIC_GATEWAY__API_KEYS": json.dumps(
-                [
-                    ApiKeyEntry(
-                        tenant_id=DEV_TENANT, key_sha256=hash_api_key(key), plan="enterprise"
-                    ).model_dump()
-                ]
-            ),
-            "GLOBALPIC_STORAGE__ROOT": str(dev_dir / "storage"),
-        }
+        platform_env(
+            database_url=database_url,
+            nats_url=nats.url,
+            port=args.port,
+            api_keys=[
+                ApiKeyEntry(tenant_id=DEV_TENANT, key_sha256=hash_api_key(key), plan="enterprise")
+            ],
+            storage_root=dev_dir / "storage",
+        )
     )
     supervisor = Supervisor(dev_dir, env)
 
@@ -194,25 +219,19 @@ def main(argv: list[str] | None = None) -> int:
         runner_env: dict[str, str] = {}
         if not args.in_process:
             for service in SERVICES:
-                script = _script(service.script)
+                script = console_script(service.script)
                 if script is None:
                     continue
                 port = free_port()
                 supervisor.start(
-                    service.script.removeprefix("globalpic-"),
-                    [script],
-                    {
-                        f"GLOBALPIC_{service.prefix}__HOST": "127.0.0.1",
-                        f"GLOBALPIC_{service.prefix}__PORT": str(port),
-                        f"GLOBALPIC_{service.prefix}__METRICS_PORT": str(free_port()),
-                    },
+                    service.script.removeprefix("globalpic-"), [script], service_env(service, port)
                 )
                 if not _wait_port(port, supervisor, args.startup_timeout):
                     raise RuntimeError(f"{service.script} did not listen on port {port}")
                 if service.pipeline_addr:
                     runner_env[f"GLOBALPIC_PIPELINE__{service.pipeline_addr}"] = f"127.0.0.1:{port}"
-        runner = _script("globalpic-runner") or "globalpic-runner"
-        gateway = _script("globalpic-gateway") or "globalpic-gateway"
+        runner = console_script("globalpic-runner") or "globalpic-runner"
+        gateway = console_script("globalpic-gateway") or "globalpic-gateway"
         supervisor.start("runner", [runner], runner_env)
         supervisor.start("gateway", [gateway])
         base = f"http://127.0.0.1:{args.port}"

@@ -4,7 +4,8 @@ the pipeline.
 One JetStream message per image, pulled from the durable consumer all runners share. For each:
 
 1. mark the image running (a message whose image is already finished — a redelivery after a
-   crash between record and ack — is acked without doing anything again);
+   crash between record and ack — is acked without processing it again, once its ``done``
+   event is re-published: the crash may have come before it went out);
 2. fetch the original from storage, run ``localize`` in a worker thread while the event loop
    heartbeats the message (``in_progress()``) and publishes progress events with an ETA;
 3. store the results (content-addressed, so a re-put after a crash is harmless), then record
@@ -189,8 +190,9 @@ class Runner:
         started = await asyncio.to_thread(self._start, work)
         if started is None:
             # Finished already (a redelivery after a crash before the ack), or the job is gone:
-            # make sure its completed event went out, and drop the message.
+            # make sure its done and completed events went out, and drop the message.
             RUNNER_IMAGES.labels("duplicate").inc()
+            await self._finished_event_again(work)
             await self.events.completed_if_pending(work.job_id)
             await self._ack(msg)
             return
@@ -234,6 +236,8 @@ class Runner:
             await self._ack(msg)
             return
         recorded = await asyncio.to_thread(self._record, image, job, outputs, report)
+        if self.settings.test_pause_before_ack_seconds:
+            await self._test_pause_before_ack(work)
         if recorded:
             elapsed = time.monotonic() - t0
             RUNNER_IMAGE_SECONDS.observe(elapsed)
@@ -252,6 +256,39 @@ class Runner:
             RUNNER_IMAGES.labels("duplicate").inc()
         await self.events.completed_if_pending(work.job_id)
         await self._ack(msg)
+
+    async def _test_pause_before_ack(self, work: WorkMessage) -> None:
+        # TEST HOOK (GLOBALPIC_GATEWAY__TEST_PAUSE_BEFORE_ACK_SECONDS, off by default): the
+        # result is stored and recorded, the events and the ack are not done yet.
+        seconds = self.settings.test_pause_before_ack_seconds
+        log.warning(
+            "test hook: pausing before ack of %s/%d for %.2f s", work.job_id, work.image, seconds
+        )
+        await asyncio.sleep(seconds)
+
+    async def _finished_event_again(self, work: WorkMessage) -> None:
+        """Publish a finished image's ``done`` event again: the runner that recorded the image
+        may have died before publishing it. When it did publish, the events stream drops this
+        copy (same ``Nats-Msg-Id``, inside the duplicate window)."""
+        image = await asyncio.to_thread(self._load_image, work.job_id, work.image)
+        if image is None or image.tenant_id != work.tenant_id:
+            return
+        state = ImageState(image.state)
+        if not state.terminal:
+            return
+        error = None
+        if state == ImageState.FAILED:
+            error = ErrorInfo(
+                code=image.error_code or PROCESSING_FAILED, message=image.error_message or ""
+            )
+        await self.events.image_finished(image, state, error)
+
+    def _load_image(self, job_id: str, index: int) -> JobImage | None:
+        with Session(self.engine) as session:
+            image = crud.get_image(session, job_id, index)
+            if image is not None:
+                session.expunge(image)
+            return image
 
     def _start(self, work: WorkMessage) -> tuple[JobImage, Job] | None:
         with Session(self.engine) as session:
@@ -374,15 +411,7 @@ class Runner:
         except ValidationError:
             work = None
         if work is not None:
-
-            def load() -> JobImage | None:
-                with Session(self.engine) as session:
-                    image = crud.get_image(session, work.job_id, work.image)
-                    if image is not None:
-                        session.expunge(image)
-                    return image
-
-            image = await asyncio.to_thread(load)
+            image = await asyncio.to_thread(self._load_image, work.job_id, work.image)
             if image is not None and not ImageState(image.state).terminal:
                 await self._fail(image, PROCESSING_FAILED, reason)
         with suppress(Exception):

@@ -81,11 +81,19 @@ class GatewaySettings(ServiceSettings):
     )
     runner_concurrency: int = Field(1, ge=1, description="Images one runner processes at once")
     output_format: Literal["png", "jpg", "webp"] = "png"
+    # TEST HOOK, off (0) by default; refused in production. After recording an image, a runner
+    # logs "test hook: pausing before ack ..." and sleeps this long before its events and ack,
+    # so a fault injector (make bench-platform) can kill it inside that window on purpose.
+    test_pause_before_ack_seconds: float = Field(
+        0.0, ge=0, description="Test hook: pause between recording an image and its ack"
+    )
 
     @model_validator(mode="after")
     def _production_needs_keys(self) -> GatewaySettings:
         if current_environment() != "development" and not self.api_keys:
             raise ValueError("GLOBALPIC_GATEWAY__API_KEYS is empty: no tenant could sign in")
+        if current_environment() != "development" and self.test_pause_before_ack_seconds:
+            raise ValueError("GLOBALPIC_GATEWAY__TEST_PAUSE_BEFORE_ACK_SECONDS is a test hook")
         if "default" not in self.batch_limits:
             raise ValueError("GLOBALPIC_GATEWAY__BATCH_LIMITS needs a 'default' plan")
         return self
