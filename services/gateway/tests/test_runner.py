@@ -184,9 +184,13 @@ def test_a_runner_crash_mid_image_is_redelivered_and_recorded_once(
                 assert len(session.exec(select(JobImage)).all()) == 1
                 assert len(session.exec(select(ResultCacheEntry)).all()) == 1
             assert len(gw.storage.list("tenant-a", "results/").items) == 1
-            # the work-queue stream is empty: the message was acked exactly once
-            info = await gw.state.jetstream().stream_info(gw.settings.work_stream)
-            assert info.state.messages == 0
+            # the work-queue stream empties: the message is acked (the ack follows the
+            # completed event, so poll rather than race it)
+            deadline = time.monotonic() + 20
+            work = gw.settings.work_stream
+            while (await gw.state.jetstream().stream_info(work)).state.messages:
+                assert time.monotonic() < deadline, "redelivered message never acked"
+                await asyncio.sleep(0.2)
 
     _run(tmp_path, nats_url, scenario, ack_wait_seconds=2.0)
 
