@@ -7,10 +7,10 @@ BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 PACKAGES := -e libs/protos -e libs/common -e services/ocr -e services/segmentation[test] \
             -e services/generation -e libs/pipeline \
-            -e services/storage[test] -e services/gateway[test]
+            -e services/storage[test] -e services/gateway[test] -e services/copywriting
 STAMP  := $(VENV)/.installed
 
-.PHONY: dev setup models fonts demo test lint typecheck unit proto proto-check bench-clean bench-remix bench-extract clean-venv help
+.PHONY: dev setup models fonts demo test lint typecheck unit proto proto-check bench-clean bench-remix bench-extract bench-copy bench-localize bench-platform clean-venv help
 
 help:
 	@echo "make demo         set up, then clean the bundled sample photo into ./out/"
@@ -19,6 +19,9 @@ help:
 	@echo "make bench-clean  erase benchmark: synthetic set + ../shared real photos"
 	@echo "make bench-remix  remix benchmark: every style behind the product composites"
 	@echo "make bench-extract extract benchmark: cut-out mattes vs exact alpha on the composites"
+	@echo "make bench-platform the platform as processes: batch throughput, API latency under load, faults"
+	@echo "make bench-copy   copy benchmark: seconds per image offline / via the API, share passing checks"
+	@echo "make bench-localize resize amazon -> check pass rate, localize seconds per image"
 	@echo "make proto        regenerate libs/protos from protos/**/*.proto (commit the result)"
 
 $(STAMP): libs/protos/pyproject.toml libs/common/pyproject.toml services/*/pyproject.toml libs/pipeline/pyproject.toml requirements-dev.txt
@@ -84,6 +87,18 @@ bench-remix: setup models
 
 bench-extract: setup models
 	$(PY) -m bench.extract_bench
+
+# Real processes (NATS, the gRPC services, runners, gateway, a throwaway PostgreSQL database):
+# throughput of 1/10/50-image batches, p99 of status and SSE under load, kills and restarts.
+bench-platform: setup models
+	$(PY) -m bench.platform_bench
+
+bench-localize: setup models
+	$(PY) -m bench.localize_bench
+
+# Offline writer and the OpenAI backend (against a local server speaking its wire protocol).
+bench-copy: setup models
+	$(PY) -m bench.copy_bench --json-out bench/results/copy_bench.json
 
 clean-venv:
 	rm -rf $(VENV)

@@ -72,3 +72,8 @@ BAD_SIGNATURE = "bad_signature"  # a signed download URL that was tampered with 
 URL_EXPIRED = "url_expired"
 # Not user input: the object store failed (ServiceUnavailableError) or is misconfigured.
 STORAGE_UNAVAILABLE = "storage_unavailable"
+
+# Copywriting (services/copywriting): the configured language model failed to answer usable copy
+# (unreachable, rate-limited or erroring after retries, malformed JSON twice) and no offline
+# fallback was allowed (ServiceUnavailableError: retryable).
+COPY_BACKEND_ERROR = "copy_backend_error"

@@ -83,6 +83,10 @@ class RuleResult(BaseModel):
 class ImageReport(BaseModel):
     """What happened to one input image."""
 
+    model_config = ConfigDict(
+        validate_by_name=True, validate_by_alias=True, serialize_by_alias=True
+    )
+
     input: str
     output: str | None = None
     status: ImageStatus = ImageStatus.OK
@@ -101,6 +105,10 @@ class ImageReport(BaseModel):
     products: int | None = Field(None, description="extract: products kept in the matte")
     checks: list[RuleResult] = Field(
         default_factory=list, description="check / resize: marketplace rules and their outcome"
+    )
+    # "copy" on the wire; the attribute is ``copy_report`` (``copy`` is a BaseModel method).
+    copy_report: CopyReport | None = Field(
+        None, alias="copy", description="localize --ops ...,copy: the English copy"
     )
     seconds: dict[str, float] = Field(
         default_factory=dict, description="Wall seconds per stage (decode, ocr, segment, ...)"
@@ -146,3 +154,63 @@ class BatchReport(BaseModel):
     ok: int
     failed: int
     seconds: float
+
+
+class CopyVariant(BaseModel):
+    """One A/B variant of a listing's English copy; fields a platform does not use stay empty."""
+
+    title: str = Field("", description="Amazon / eBay title, Shopify SEO title")
+    bullets: list[str] = Field(default_factory=list, description="Amazon: the 5 bullet points")
+    description: str = Field("", description="Product description (Shopify: HTML)")
+    meta_description: str = Field("", description="Shopify: the search-result snippet")
+    search_terms: str = Field(
+        "", description="Amazon: backend search terms (space separated); Shopify: tags (commas)"
+    )
+    caption: str = Field("", description="TikTok / Instagram / Facebook: the post text")
+    hashtags: list[str] = Field(default_factory=list, description="'#Word' each, social only")
+    explanation_zh: str = Field("", description="Why this variant, in Chinese, for the seller")
+
+
+class CopyCheck(BaseModel):
+    """One platform rule or quality check on one variant (``variant`` None: on the set)."""
+
+    rule: str = Field(description="Stable id: title_length, promo_terms, spelling, ...")
+    variant: int | None = Field(None, description="0-based variant index; None for set checks")
+    passed: bool
+    message: str = ""
+    measured: float | None = None
+    required: float | None = None
+
+
+class CopyUsage(BaseModel):
+    """What the copy cost: model calls and their tokens (all 0 for the offline backend)."""
+
+    requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+
+
+class CopyReport(BaseModel):
+    """The copy written for one image (``globalpic copy --json`` prints one per image)."""
+
+    image: str = Field("", description="The input image")
+    platform: str = Field("", description="amazon, ebay, shopify, tiktok, instagram, facebook")
+    variants: list[CopyVariant] = Field(default_factory=list)
+    backend: str = Field("", description="offline, or openai:<model>")
+    facts_en: list[str] = Field(
+        default_factory=list, description="The English facts the copy was written from"
+    )
+    passed: bool = Field(True, description="Every variant passed every rule and quality check")
+    checks: list[CopyCheck] = Field(default_factory=list)
+    repaired: int = Field(0, description="Model fields replaced by offline ones to pass checks")
+    fallback: str | None = Field(
+        None, description="Why the offline writer replaced the model's answer (None: it did not)"
+    )
+    usage: CopyUsage = Field(default_factory=CopyUsage)
+    seconds: float = 0.0
+    status: ImageStatus = ImageStatus.OK
+    error: ErrorInfo | None = None
+
+
+ImageReport.model_rebuild()  # its ``copy`` field names CopyReport, defined after it

@@ -1,10 +1,15 @@
-"""``localize``: any subset of clean -> extract -> remix -> resize on one image, in that order.
+"""``localize``: any subset of clean -> extract -> remix -> resize -> copy on one image, in
+that order.
 
 The product is found once: U²-Net-p runs once per image (inside ``clean`` when it runs, else
 up front), the extractor refines that map into the matte, and every later op reuses the
 matte. When ``remix`` and ``resize`` both run, the cut-out is framed first and the new
 background is drawn at the frame's size: a style rendered for the frame is exact where an
 extended one would only be plausible.
+
+``copy`` writes English listing copy for the product: from the text OCR read on the original
+photo (the clean step's lines when clean runs), the product's colours under the matte, and
+the seller's keywords and facts.
 
 Progress: ``on_progress(stage)`` is called as each stage starts (the seed's 10 / 25 / 50 /
 75 / 90 % steps, ``STAGE_PERCENT``) and once at the end.
@@ -23,7 +28,7 @@ import numpy as np
 from globalpic_common import errors
 from globalpic_common.errors import BadInputError
 from globalpic_common.interfaces import AlphaArray, ImageArray, Segmenter
-from globalpic_common.schemas import ProgressStage, RuleResult, TextRegion
+from globalpic_common.schemas import CopyReport, ProgressStage, RuleResult, TextRegion
 from globalpic_common.timing import StageTimer
 from globalpic_generation.canvas import enforce_white_background
 from globalpic_pipeline.clean import Cleaner, CleanOptions
@@ -31,6 +36,8 @@ from globalpic_pipeline.frame import Frame, fit_frame
 from globalpic_pipeline.texts import load_backends
 
 if TYPE_CHECKING:
+    from globalpic_copywriting.copywriter import Copywriter
+    from globalpic_copywriting.facts import CopyFacts
     from globalpic_pipeline.check import Checker
     from globalpic_pipeline.ports import BackgroundRemixer, CutoutExtractor
 
@@ -40,9 +47,10 @@ class Op(StrEnum):
     EXTRACT = "extract"
     REMIX = "remix"
     RESIZE = "resize"
+    COPY = "copy"
 
 
-OP_ORDER: tuple[Op, ...] = (Op.CLEAN, Op.EXTRACT, Op.REMIX, Op.RESIZE)
+OP_ORDER: tuple[Op, ...] = (Op.CLEAN, Op.EXTRACT, Op.REMIX, Op.RESIZE, Op.COPY)
 
 
 def parse_ops(spec: str) -> tuple[Op, ...]:
@@ -69,6 +77,11 @@ class LocalizeOptions:
     candidates: int = 1
     seed: int = 0
     frame: Frame | None = None  # resize
+    # copy: amazon, ebay, shopify, tiktok, instagram, facebook; None: the resize frame's
+    # platform when it has copy rules (shopify-product -> shopify), else amazon.
+    copy_platform: str | None = None
+    keywords: tuple[str, ...] = ()  # copy: the seller's keywords
+    facts: str = ""  # copy: the seller's facts, "material=cotton, size=M"
 
     def __post_init__(self) -> None:
         if Op.REMIX in self.ops and (self.style is None) == (self.background is None):
@@ -81,6 +94,25 @@ class LocalizeOptions:
             raise BadInputError(
                 "--candidates > 1 needs remix with a --style", code=errors.BAD_OPTION
             )
+        if Op.COPY in self.ops:
+            self.copy_inputs()  # bad facts or an unknown platform fail before any image
+
+    def copy_inputs(self) -> tuple[str, CopyFacts]:
+        """The copy's platform, and its facts less what only the image gives (OCR, colours);
+        ``bad_option`` / ``unknown_platform`` for bad ones."""
+        from globalpic_copywriting.facts import CopyFacts, parse_keywords, parse_seller_facts
+        from globalpic_copywriting.rules import copy_platform
+
+        if self.copy_platform is not None:
+            platform = copy_platform(self.copy_platform)
+        else:
+            preset = self.frame.platform.id if self.frame and self.frame.platform else None
+            try:
+                platform = copy_platform(preset or "amazon")
+            except BadInputError:  # a frame without copy rules: the default marketplace
+                platform = "amazon"
+        keywords = parse_keywords(list(self.keywords))
+        return platform, CopyFacts(keywords=keywords, seller=parse_seller_facts(self.facts))
 
 
 @dataclass
@@ -95,6 +127,7 @@ class LocalizeResult:
     checks: list[list[RuleResult]]  # per final, when a platform's rules were checked
     style: str | None = None
     seconds: dict[str, float] = field(default_factory=dict)
+    copy: CopyReport | None = None  # the copy op's variants and checks
 
 
 ProgressFn = Callable[[ProgressStage], None]
@@ -113,11 +146,21 @@ class Localizer:
         extractor: CutoutExtractor,  # Extractor, or the segmentation service's client
         remixer: BackgroundRemixer,  # Remixer, or the generation service's client
         checker_for: Callable[[Frame], Checker | None],
+        copywriter: Copywriter | None = None,  # None: the offline writer, in process
     ) -> None:
         self.cleaner = cleaner
         self.extractor = extractor
         self.remixer = remixer
         self.checker_for = checker_for
+        self._copywriter = copywriter
+
+    @property
+    def copywriter(self) -> Copywriter:
+        if self._copywriter is None:
+            from globalpic_copywriting.offline import OfflineCopywriter
+
+            self._copywriter = OfflineCopywriter()
+        return self._copywriter
 
     @property
     def segmenter(self) -> Segmenter:
@@ -133,10 +176,12 @@ class Localizer:
         return localizer_from_settings()
 
     def load(self, ops: Sequence[Op]) -> None:
-        """Load the models the ops need (OCR only for clean or a platform's text rule)."""
+        """Load the models the ops need (OCR only for clean, copy or a platform's text rule)."""
         if Op.CLEAN in ops:
             self.cleaner.load()
         load_backends(self.segmenter, self.extractor)
+        if Op.COPY in ops:
+            load_backends(self.cleaner.detector, self.copywriter)
 
     def run(
         self,
@@ -150,6 +195,7 @@ class Localizer:
         timer = StageTimer()
         steps: dict[Op, list[ImageArray]] = {}
         texts: list[TextRegion] = []
+        original = image
 
         on_progress(ProgressStage.ANALYZE)
         coarse: AlphaArray | None = None
@@ -177,6 +223,7 @@ class Localizer:
             alpha = cutout.alpha
             if Op.EXTRACT in ops:
                 steps[Op.EXTRACT], step_alpha = [image], alpha
+        product = (image, alpha)  # the product as found, before any framing: its colours
         # Extract without remix leaves a cut-out, unless a white platform flattens it.
         is_cutout = Op.EXTRACT in ops and Op.REMIX not in ops
 
@@ -231,6 +278,12 @@ class Localizer:
                 with timer.stage("check"):
                     checks = [checker.check(img, alpha) for img in finals]
 
+        copy: CopyReport | None = None
+        if Op.COPY in ops:
+            # No progress stage of its own: the seed's stages (and the web page's bar) are
+            # fixed, and copy is the shortest step (offline: a few hundredths of a second).
+            copy = self._copy(original, product, texts, options, timer)
+
         on_progress(ProgressStage.DONE)
         return LocalizeResult(
             finals=finals,
@@ -241,7 +294,33 @@ class Localizer:
             checks=checks,
             style=style,
             seconds=timer.seconds,
+            copy=copy,
         )
+
+    def _copy(
+        self,
+        original: ImageArray,
+        product: tuple[ImageArray, AlphaArray],
+        texts: list[TextRegion],
+        options: LocalizeOptions,
+        timer: StageTimer,
+    ) -> CopyReport:
+        """The copy op: OCR text of the original photo (clean's, or read now), the product's
+        colours, the seller's words -> the writer."""
+        from globalpic_copywriting.colours import product_colors
+        from globalpic_copywriting.facts import ocr_text
+
+        platform, facts = options.copy_inputs()
+        if Op.CLEAN in options.ops:
+            lines = [region.text for region in texts]
+        else:
+            with timer.stage("ocr"):
+                lines = [line.text for line in self.cleaner.detector.detect(original)]
+        facts = facts.model_copy(
+            update={"ocr_lines": ocr_text(lines), "colors": product_colors(*product)}
+        )
+        with timer.stage("copy"):
+            return self.copywriter.write(facts, platform)
 
 
 def as_rgba(image: ImageArray, alpha: AlphaArray) -> np.ndarray:

@@ -3,6 +3,7 @@
 from globalpic_pipeline.cli import adjust as adjust  # registers `globalpic adjust`
 from globalpic_pipeline.cli import check as check  # registers `globalpic check`
 from globalpic_pipeline.cli import clean as clean  # registers `globalpic clean`
+from globalpic_pipeline.cli import copy as copy  # registers `globalpic copy`
 from globalpic_pipeline.cli import extract as extract  # registers `globalpic extract`
 from globalpic_pipeline.cli import localize as localize  # registers `globalpic localize`
 from globalpic_pipeline.cli import platforms as platforms  # registers `globalpic platforms`

@@ -1,4 +1,5 @@
-"""``globalpic localize``: clean -> extract -> remix -> resize (any subset) in one process."""
+"""``globalpic localize``: clean -> extract -> remix -> resize -> copy (any subset) in one
+process."""
 
 from __future__ import annotations
 
@@ -55,7 +56,9 @@ def localize(
     output: Annotated[Path, typer.Option("-o", "--output", help="Output directory.")],
     ops: Annotated[
         str,
-        typer.Option("--ops", help="Comma list, run in this order: clean,extract,remix,resize."),
+        typer.Option(
+            "--ops", help="Comma list, run in this order: clean,extract,remix,resize,copy."
+        ),
     ] = "clean,extract,remix,resize",
     style: Style = None,
     background: Background = None,
@@ -63,7 +66,10 @@ def localize(
     candidates: Candidates = 1,
     seed: Seed = 0,
     platform: Annotated[
-        str | None, typer.Option("--platform", help="resize: platform preset id.")
+        str | None,
+        typer.Option(
+            "--platform", help="resize: platform preset id; copy: its marketplace (amazon)."
+        ),
     ] = None,
     size: Annotated[str | None, typer.Option("--size", help="resize: WIDTHxHEIGHT.")] = None,
     text: Annotated[
@@ -72,6 +78,12 @@ def localize(
     all_products: Annotated[
         bool, typer.Option("--all", help="extract: keep every product, not only the salient.")
     ] = False,
+    keywords: Annotated[
+        list[str] | None, typer.Option("--keywords", help="copy: seller keywords, comma list.")
+    ] = None,
+    facts: Annotated[
+        str | None, typer.Option("--facts", help='copy: seller facts, "material=cotton, size=M".')
+    ] = None,
     keep_steps: Annotated[
         bool, typer.Option("--keep-steps", help="Also write DIR/<stem>/<op>.<ext> per op.")
     ] = False,
@@ -83,7 +95,8 @@ def localize(
 
     Final images go to DIR/<stem>.<ext> (DIR/<stem>_<k>.<ext> with --candidates);
     --keep-steps also writes each op's result. With a --platform its rules are checked on
-    the final images (exit 3 when one is broken).
+    the final images (exit 3 when one is broken). With copy, DIR/<stem>.copy.json holds the
+    English copy (5 variants for the --platform's marketplace, amazon by default).
     """
     setup_logging(verbose)
     from globalpic_pipeline.clean import CleanOptions
@@ -95,8 +108,10 @@ def localize(
     try:
         op_list = parse_ops(ops)
         frame = frame_for(platform, size) if Op.RESIZE in op_list else None
-        if Op.RESIZE not in op_list and (platform or size):
+        if Op.RESIZE not in op_list and (size or (platform and Op.COPY not in op_list)):
             raise BadInputError("--platform / --size need the resize op", code="bad_option")
+        if Op.COPY not in op_list and (keywords or facts):
+            raise BadInputError("--keywords / --facts need the copy op", code="bad_option")
     except BadInputError as exc:
         fail(exc.code, exc.message)
     remixing = Op.REMIX in op_list
@@ -114,6 +129,9 @@ def localize(
             candidates=candidates,
             seed=seed,
             frame=frame,
+            copy_platform=platform if Op.COPY in op_list and Op.RESIZE not in op_list else None,
+            keywords=tuple(keywords or ()),
+            facts=facts or "",
         )
     except BadInputError as exc:
         fail(exc.code, exc.message)
@@ -141,6 +159,7 @@ def localize(
             stages(STAGE_PERCENT[stage], STAGE_LABEL[stage])
 
         result = localizer.run(loaded.rgb, options, on_progress)
+        copy = result.copy.model_copy(update={"image": str(src)}) if result.copy else None
         written = [str(d) for d in dsts]
         with timer.stage("encode"):
             for image, dst in zip(result.finals, dsts, strict=True):
@@ -156,6 +175,10 @@ def localize(
                         path = step_dir / f"{name}.{step_fmt}"
                         save_image(path, image, step_fmt, alpha=_matte(step_alpha))
                         written.append(str(path))
+            if copy is not None:
+                copy_path = output / f"{src.stem}.copy.json"
+                copy_path.write_text(copy.model_dump_json(indent=2) + "\n")
+                written.append(str(copy_path))
         seconds = {"decode": timer.seconds["decode"], **result.seconds}
         seconds["encode"] = timer.seconds["encode"]
         report = ImageReport(
@@ -168,6 +191,7 @@ def localize(
             style=result.style,
             platform=frame.platform.id if frame and frame.platform else None,
             checks=[rule for rules in result.checks for rule in rules],
+            copy=copy,
             seconds=seconds,
         )
         if not as_json:
