@@ -55,7 +55,14 @@ def test_easyocr_is_an_opt_in_extra() -> None:
 
 
 def test_services_get_their_grpc_code_from_the_one_protos_package() -> None:
-    for dist in ("globalpic-ocr", "globalpic-segmentation", "globalpic-generation"):
+    services = (
+        "globalpic-ocr",
+        "globalpic-segmentation",
+        "globalpic-generation",
+        "globalpic-storage",
+        "globalpic-copywriting",
+    )
+    for dist in services:
         deps = _closure(dist)
         assert {"globalpic-protos", "grpcio", "grpcio-health-checking"} <= deps, dist
     # The generated code needs nothing of ours: any service (or a non-Python client) can use it.

@@ -43,6 +43,7 @@ SERVICES = (
     GrpcService("globalpic-ocr-server", "OCR", "OCR_ADDR"),
     GrpcService("globalpic-segmentation-server", "SEGMENTATION", "SEGMENTATION_ADDR"),
     GrpcService("globalpic-generation-server", "GENERATION", "GENERATION_ADDR"),
+    GrpcService("globalpic-copywriting-server", "COPYWRITING", "COPYWRITING_ADDR"),
     # The gateway and runner share the storage root in process; the service serves the same
     # objects to other consumers.
     GrpcService("globalpic-storage-server", "STORAGE", None),

@@ -116,6 +116,7 @@ class LocalizerProcessor:
             style=result.style,
             platform=frame.platform.id if frame and frame.platform else None,
             checks=[rule for rules in result.checks for rule in rules],
+            copy_report=result.copy,
             seconds=seconds,
         )
         return ProcessedImage(finals, CONTENT_TYPES[fmt], report, seconds)
