@@ -22,6 +22,7 @@ def test_defaults_run_every_op_for_amazon() -> None:
 
 def test_ops_come_back_in_pipeline_order() -> None:
     assert parse_options({"ops": "resize, extract"}).ops == ("extract", "resize")
+    assert parse_options({"ops": "COPY,clean"}).ops == ("clean", "copy")
 
 
 @pytest.mark.parametrize(

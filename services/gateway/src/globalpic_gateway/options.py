@@ -16,8 +16,8 @@ from globalpic_common.errors import BadInputError
 from globalpic_common.platforms import get_platform
 from globalpic_common.styles import get_style
 
-OPS = ("clean", "extract", "remix", "resize")
-DEFAULT_OPS = ",".join(OPS)
+# What a job runs when the form names no ops: the CLI's `localize` default (copy is asked for).
+DEFAULT_OPS = "clean,extract,remix,resize"
 DEFAULT_STYLE = "amazon-white"
 DEFAULT_PLATFORM = "amazon"
 MAX_CANDIDATES = 8
@@ -54,13 +54,10 @@ class JobOptions:
 
 
 def _parse_ops(spec: str) -> tuple[str, ...]:
-    names = [part.strip().lower() for part in spec.split(",") if part.strip()]
-    unknown = [name for name in names if name not in OPS]
-    if unknown or not names:
-        raise BadInputError(
-            f"ops {spec!r}: use a comma list of {', '.join(OPS)}", code=errors.BAD_OPTION
-        )
-    return tuple(op for op in OPS if op in names)
+    """The pipeline's own parser, so the API accepts exactly the ops ``localize`` runs."""
+    from globalpic_pipeline.localize import parse_ops
+
+    return tuple(op.value for op in parse_ops(spec.lower()))
 
 
 def parse_options(fields: dict[str, str]) -> JobOptions:
