@@ -1,13 +1,15 @@
 """``make bench-extract``: how close ``extract``'s matte is to the exact alpha.
 
 On N composites with exact alpha (``bench.composites``), in one run, it measures every
-refinement method of ``globalpic_segmentation.extract.Extractor`` (the default marked ``*``)
-and the baseline, plain U²-Net-p alpha thresholded at 0.5, on the same coarse map:
+refinement method of ``globalpic_segmentation.extract.Extractor`` (the default marked ``*``),
+variants of the default with one step switched off (``VARIANTS``) and the baseline, plain
+U²-Net-p alpha thresholded at 0.5, on the same coarse map:
 
 * IoU of ``alpha >= 0.5`` with the true ``alpha >= 0.5``: mean and 10th percentile;
 * boundary F-measure of those masks, tolerance 0.4 % of the image diagonal;
 * alpha MAE (mean absolute difference of the soft mattes, 0-1);
-* wall seconds per image and per stage (``segment`` is U²-Net-p, shared by all methods).
+* wall seconds per image and per stage (``segment`` is U²-Net-p on the full frame, shared by
+  all methods; ``zoom`` its second run on the products' crop, which each method makes).
 
 Composites holding several products (``multi-*``) run ``ExtractMode.ALL``, the others
 ``ExtractMode.SALIENT``. One JSON line per composite and method as soon as it is measured,
@@ -43,6 +45,13 @@ from globalpic_segmentation.u2net import U2NetSegmenter
 BoolMask = npt.NDArray[np.bool_]
 
 BASELINE = "baseline"
+# The default refinement with one step switched off, to measure what that step buys.
+VARIANTS: dict[str, dict[str, Any]] = {
+    "grabcut-matting-no-zoom": {
+        "extract_refine": RefineMethod.GRABCUT_MATTING,
+        "extract_zoom": False,
+    },
+}
 # Boundary pixels match when they lie within this share of the image diagonal of each other.
 BOUNDARY_TOLERANCE = 0.004
 DEFAULT_JSON = REPO_ROOT / "bench" / "results" / "extract.json"
@@ -140,13 +149,25 @@ def mode_for(composite: Composite) -> ExtractMode:
     return ExtractMode.ALL if composite.name.startswith("multi") else ExtractMode.SALIENT
 
 
-def method_label(method: RefineMethod) -> str:
+def method_names() -> list[str]:
+    """Every method the bench knows, refinements first, then the variants."""
+    return [m.value for m in RefineMethod] + list(VARIANTS)
+
+
+def method_settings(name: str) -> ExtractSettings:
+    """The extract settings a method name stands for (the defaults for everything else)."""
+    if name in VARIANTS:
+        return ExtractSettings(**VARIANTS[name])
+    return ExtractSettings(extract_refine=RefineMethod(name))
+
+
+def method_label(name: str) -> str:
     default = ExtractSettings.model_fields["extract_refine"].default
-    return f"{method.value}{' *' if method == default else ''}"
+    return f"{name}{' *' if name == default.value else ''}"
 
 
 def run_case(
-    composite: Composite, segmenter: Segmenter, methods: Sequence[RefineMethod], baseline: bool
+    composite: Composite, segmenter: Segmenter, methods: Sequence[str], baseline: bool
 ) -> list[CaseMetrics]:
     """Segment once, then score the baseline and every refinement of that same coarse map."""
     start = time.perf_counter()
@@ -156,12 +177,12 @@ def run_case(
     if baseline:
         rows.append(evaluate(composite, BASELINE, coarse, {"segment": segment_s}))
     for method in methods:
-        extractor = Extractor(segmenter, ExtractSettings(extract_refine=method))
+        extractor = Extractor(segmenter, method_settings(method))
         cutout = extractor.extract(composite.image, mode_for(composite), coarse=coarse)
         stages = {"segment": segment_s, **cutout.seconds}
         # ``refine`` is the sum of the sub-stages the refinement reported: keep one of them.
         stages.pop("refine", None)
-        rows.append(evaluate(composite, method.value, cutout.alpha, stages))
+        rows.append(evaluate(composite, method, cutout.alpha, stages))
     return rows
 
 
@@ -205,7 +226,7 @@ def _cell(metric: str, value: float, digits: int = 3) -> str:
 
 def format_summary(summaries: dict[str, dict[str, Any]]) -> str:
     header = (
-        f"{'method':<20} {'IoU mean':>10} {'IoU p10':>10} {'boundary F':>11} {'alpha MAE':>10} "
+        f"{'method':<24} {'IoU mean':>10} {'IoU p10':>10} {'boundary F':>11} {'alpha MAE':>10} "
         f"{'s/image':>9}  stages (s/image)"
     )
     targets = "  ".join(f"{k} {op} {v}" for k, (op, v) in TARGETS.items())
@@ -219,7 +240,7 @@ def format_summary(summaries: dict[str, dict[str, Any]]) -> str:
             f"{s['mae']:>10.4f}",
             f"{_cell('seconds', s['seconds'], 2):>9}",
         ]
-        lines.append(f"{name:<20} {' '.join(cells)}  {stages}")
+        lines.append(f"{name:<24} {' '.join(cells)}  {stages}")
     lines.append(f"targets: {targets}   (* = default refinement)")
     return "\n".join(lines)
 
@@ -242,7 +263,7 @@ def format_by_kind(by_kind: dict[str, dict[str, dict[str, Any]]]) -> str:
 def run(
     composites: Sequence[Composite],
     segmenter: Segmenter,
-    methods: Sequence[RefineMethod],
+    methods: Sequence[str],
     baseline: bool = True,
     echo: bool = True,
 ) -> tuple[list[CaseMetrics], dict[str, Any]]:
@@ -253,8 +274,8 @@ def run(
             rows.append(row)
             if echo:
                 print(json.dumps(asdict(row)), flush=True)
-    labels = ([BASELINE] if baseline else []) + [m.value for m in methods]
-    display = {BASELINE: BASELINE} | {m.value: method_label(m) for m in methods}
+    labels = ([BASELINE] if baseline else []) + list(methods)
+    display = {BASELINE: BASELINE} | {m: method_label(m) for m in methods}
     summaries = {display[m]: summarize([r for r in rows if r.method == m]) for m in labels}
     kinds = sorted({r.kind for r in rows})
     by_kind = {
@@ -267,16 +288,25 @@ def run(
     return rows, {"summary": summaries, "by_kind": by_kind}
 
 
-def parse_methods(text: str) -> tuple[list[RefineMethod], bool]:
-    """``baseline,grabcut-matting,...`` or ``all`` -> (refinement methods, with baseline?)."""
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    if names == ["all"]:
-        return list(RefineMethod), True
-    valid = {m.value: m for m in RefineMethod}
+def parse_methods(text: str) -> tuple[list[str], bool]:
+    """Comma list -> (method names, with baseline?). ``all`` stands for the baseline and every
+    refinement method, ``variants`` for every entry of ``VARIANTS``."""
+    names: list[str] = []
+    for name in (n.strip() for n in text.split(",")):
+        if name == "all":
+            names += [BASELINE, *(m.value for m in RefineMethod)]
+        elif name == "variants":
+            names += list(VARIANTS)
+        elif name:
+            names.append(name)
+    valid = method_names()
     unknown = [n for n in names if n != BASELINE and n not in valid]
     if unknown:
-        raise SystemExit(f"unknown method(s) {unknown}: use {BASELINE}, {', '.join(valid)}, all")
-    return [valid[n] for n in names if n != BASELINE], BASELINE in names
+        raise SystemExit(
+            f"unknown method(s) {unknown}: use {BASELINE}, {', '.join(valid)}, all, variants"
+        )
+    methods = [n for n in dict.fromkeys(names) if n != BASELINE]
+    return methods, BASELINE in names
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -284,7 +314,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=24, help="composites (24)")
     parser.add_argument("--seed", type=int, default=0, help="set seed (0)")
     parser.add_argument("--size", type=int, default=1024, help="side in px (1024)")
-    parser.add_argument("--methods", default="all", help="comma list or 'all' (default)")
+    parser.add_argument(
+        "--methods",
+        default="all,variants",
+        help="comma list of names, 'all' (baseline + refinements), 'variants' (all,variants)",
+    )
     parser.add_argument(
         "--no-photos", action="store_true", help="procedural backgrounds only (no ../shared)"
     )

@@ -3,7 +3,9 @@
 The tiny random-weight U²-Net gives meaningless maps, so the refinement is tested with a
 realistic ``coarse`` map made from the true alpha (blurred, grown or shrunk, noised, holes
 filled, thin parts faded) the way a 320 px network's map is wrong; one test runs the tiny
-model through the production loader to check the ``coarse=None`` path.
+model through the production loader to check the ``coarse=None`` path. The zoom-in pass runs
+the network on a crop, so its tests use a stand-in (``CloseUp``) that answers for any crop of
+one scene with the map a network resolving the detail would give.
 """
 
 from __future__ import annotations
@@ -17,10 +19,14 @@ import pytest
 
 from globalpic_common import errors
 from globalpic_common.errors import BadInputError
+from globalpic_segmentation import refine
+from globalpic_segmentation.components import find_products
 from globalpic_segmentation.extract import Cutout, ExtractMode, Extractor
 from globalpic_segmentation.extract_settings import ExtractSettings, RefineMethod
+from globalpic_segmentation.matting import band_trimap
 from globalpic_segmentation.settings import SegmentationSettings
 from globalpic_segmentation.u2net import U2NetSegmenter
+from globalpic_segmentation.zoom import zoom_box
 
 F32 = npt.NDArray[np.float32]
 SIZE = 256
@@ -28,12 +34,31 @@ SS = 4  # shapes are drawn at 4x and averaged down: exact fractional edge alpha
 
 
 class NoSegmenter:
-    """A segmenter that must not be called: every test here passes ``coarse``."""
+    """A segmenter that must not be called: the refinement tests pass ``coarse``, zoom off."""
 
     name = "none"
 
     def segment(self, image: np.ndarray) -> F32:
         raise AssertionError("segment() called although coarse was given")
+
+
+class CloseUp:
+    """Stands in for U²-Net-p on crops of one scene: finds where the crop lies in the scene
+    (an exact template match) and returns that part of ``sharp``, the map of a network that
+    sees the product at close range. Records the crops it was given."""
+
+    name = "close-up"
+
+    def __init__(self, scene: np.ndarray, sharp: F32) -> None:
+        self.scene, self.sharp = scene, sharp
+        self.crops: list[tuple[int, int, int, int]] = []
+
+    def segment(self, image: np.ndarray) -> F32:
+        found = cv2.matchTemplate(self.scene, image, cv2.TM_SQDIFF)
+        _, _, (x, y), _ = cv2.minMaxLoc(found)
+        h, w = image.shape[:2]
+        self.crops.append((x, y, x + w, y + h))
+        return self.sharp[y : y + h, x : x + w].copy()
 
 
 def coverage(draw: object) -> F32:
@@ -89,8 +114,11 @@ def iou(alpha: F32, true: F32) -> float:
     return float((a & b).sum() / max(1, (a | b).sum()))
 
 
-def extractor(method: RefineMethod = RefineMethod.GRABCUT_MATTING) -> Extractor:
-    return Extractor(NoSegmenter(), ExtractSettings(extract_refine=method))
+def extractor(method: RefineMethod = RefineMethod.GRABCUT_MATTING, **settings: object) -> Extractor:
+    """The refinement of a given coarse map (the zoom pass, which needs the network, off)."""
+    return Extractor(
+        NoSegmenter(), ExtractSettings(extract_refine=method, extract_zoom=False, **settings)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -261,12 +289,161 @@ def test_open_gaps_are_carved_only_when_allowed() -> None:
     )
     image = compose(stool, shaded((120, 80, 50)), gradient((225, 230, 220), (205, 212, 200)))
     filled = coarse_from(rect(60, 50, 196, 220))  # the network fills the gap between the legs
-    carving = Extractor(NoSegmenter(), ExtractSettings(extract_carve_open_holes=True)).extract(
-        image, coarse=filled
-    )
+    carving = extractor(extract_carve_open_holes=True).extract(image, coarse=filled)
     assert carving.alpha[150, 128] < 0.5
     assert iou(carving.alpha, stool) > 0.9
     # By default a background-coloured region reaching the outline is not carved as a hole
     # (it could be a white product's face); GrabCut alone decides there.
     default = extractor().extract(image, coarse=filled)
     assert iou(default.alpha, stool) <= iou(carving.alpha, stool)
+
+
+# ----------------------------------------------------------------------------- zoom-in pass
+
+
+def small_stool() -> F32:
+    """A 100 x 120 px bar stool (seat on two 8 px legs) in the 256 px frame."""
+    return np.maximum.reduce(
+        [rect(40, 70, 140, 86), rect(46, 86, 54, 190), rect(126, 86, 134, 190)]
+    )
+
+
+@pytest.fixture(scope="module")
+def stool_scene() -> tuple[np.ndarray, F32, F32]:
+    """(image, true alpha, full-frame coarse map with the gap between the legs filled)."""
+    stool = small_stool()
+    image = compose(stool, shaded((120, 80, 50)), gradient((225, 230, 220), (205, 212, 200)))
+    return image, stool, coarse_from(rect(40, 70, 140, 190))
+
+
+def test_zoom_pass_replaces_the_full_frame_map_around_the_product(
+    stool_scene: tuple[np.ndarray, F32, F32],
+) -> None:
+    image, stool, filled = stool_scene
+    close_up = CloseUp(image, coarse_from(stool, grow=1, blur=1.5))
+    settings = ExtractSettings(extract_refine=RefineMethod.NONE)  # the map itself, unrefined
+    zoomed = Extractor(close_up, settings).extract(image, coarse=filled)
+    assert len(close_up.crops) == 1  # one extra network run
+    x0, y0, x1, y1 = close_up.crops[0]
+    assert x1 - x0 == y1 - y0 < SIZE / 1.25  # square, and enlarges the product
+    assert x0 < 40 and y0 < 70 and x1 > 140 and y1 > 190  # the product and a margin
+    assert "zoom" in zoomed.seconds
+    gap = (slice(100, 180), slice(60, 120))
+    assert (zoomed.alpha[gap] < 0.5).all()  # the close-up resolves the gap ...
+    full_frame = extractor(RefineMethod.NONE).extract(image, coarse=filled)
+    assert (full_frame.alpha[gap] >= 0.5).all()  # ... that the full-frame map filled
+    assert iou(zoomed.alpha, stool) > 0.8 > 0.3 > iou(full_frame.alpha, stool)
+
+
+def test_zoomed_map_is_refined_by_default(stool_scene: tuple[np.ndarray, F32, F32]) -> None:
+    image, stool, filled = stool_scene
+    close_up = CloseUp(image, coarse_from(stool, grow=2, blur=2.0))
+    cut = Extractor(close_up, ExtractSettings()).extract(image, coarse=filled)
+    assert iou(cut.alpha, stool) > 0.97
+    assert np.abs(cut.alpha - stool).mean() < 0.01
+
+
+def test_a_close_up_that_disagrees_on_the_products_extent_is_not_used(
+    stool_scene: tuple[np.ndarray, F32, F32],
+) -> None:
+    image, _, filled = stool_scene
+    # With little backdrop around it the network may pick a detail (a label) as the object.
+    label_only = CloseUp(image, coarse_from(rect(80, 100, 100, 110)))
+    cut = Extractor(label_only, ExtractSettings()).extract(image, coarse=filled)
+    assert len(label_only.crops) == 1
+    assert np.array_equal(cut.alpha, extractor().extract(image, coarse=filled).alpha)
+
+
+def test_no_zoom_when_the_product_fills_the_frame() -> None:
+    alpha = rect(20, 16, 236, 240)
+    image = compose(alpha, shaded((60, 90, 160)), gradient((230, 230, 230), (215, 215, 220)))
+    coarse = coarse_from(alpha)
+    # NoSegmenter raises if called: the crop would not enlarge the product enough to run.
+    cut = Extractor(NoSegmenter(), ExtractSettings()).extract(image, coarse=coarse)
+    assert np.array_equal(cut.alpha, extractor().extract(image, coarse=coarse).alpha)
+
+
+def test_zoom_keeps_a_thin_part_the_close_up_loses() -> None:
+    body = rect(80, 100, 176, 190)
+    # A 1.5 px wire loop on top (a 6 px strap at 1024 px); the products' extent stays about
+    # the same, so the close-up is used.
+    handle = coverage(
+        lambda m: cv2.ellipse(m, (128 * SS, 100 * SS), (34 * SS, 18 * SS), 0, 180, 360, 255, 6)
+    )
+    alpha = np.maximum(body, handle)
+    image = compose(alpha, shaded((30, 110, 120)), gradient((236, 228, 214), (226, 216, 200)))
+    # The full frame sees the handle (and the body 3 px too wide); the close-up loses it.
+    full_frame = np.maximum(coarse_from(body, grow=3), coarse_from(handle, grow=0, blur=0.7))
+    close_up = CloseUp(image, coarse_from(body, grow=0, blur=0.7))
+    settings = ExtractSettings(extract_refine=RefineMethod.NONE)
+    cut = Extractor(close_up, settings).extract(image, coarse=full_frame)
+    on_handle = (handle >= 0.5) & (body == 0)
+    assert len(close_up.crops) == 1 and on_handle.sum() > 60
+    assert (cut.alpha[on_handle] >= 0.5).mean() > 0.7  # all but where it meets the body
+    assert cut.alpha[150, 78] < 0.5 <= full_frame[150, 78]  # the close-up's edge was used
+
+
+@pytest.mark.parametrize(
+    ("box", "shape"),
+    [
+        ((40, 70, 140, 190), (256, 256)),
+        ((0, 0, 60, 30), (256, 256)),
+        ((300, 20, 380, 90), (120, 400)),
+    ],
+)
+def test_zoom_box_is_a_square_around_the_box_inside_the_image(
+    box: tuple[int, int, int, int], shape: tuple[int, int]
+) -> None:
+    crop = zoom_box(box, shape, 0.15)
+    assert crop is not None
+    x0, y0, x1, y1 = crop
+    assert x1 - x0 == y1 - y0  # square: the network squeezes its input to 320 x 320
+    assert 0 <= x0 <= box[0] and 0 <= y0 <= box[1]
+    assert box[2] <= x1 <= shape[1] and box[3] <= y1 <= shape[0]
+    assert zoom_box((10, 10, 230, 200), (256, 256), 0.15) is None  # would not enlarge it
+
+
+# ----------------------------------------------------------------------------- thin parts
+
+
+def test_a_confident_strap_broken_off_its_bag_stays_with_it() -> None:
+    body = rect(60, 130, 196, 220)
+    strap = rect(80, 60, 86, 122)  # 6 px wide, 8 px above the bag: the network broke it off
+    nearby_product = rect(200, 40, 240, 122)  # as far away, but solid: a product of its own
+    speck = rect(120, 118, 124, 122)  # as near, but a speck of noise, not a long part
+    shapes = np.maximum.reduce([body, strap, nearby_product, speck])
+    coarse = coarse_from(shapes, grow=0, blur=1.0)
+    salient = find_products(coarse, salient_only=True)
+    assert len(salient) == 1 and salient[0].mask[90, 83]  # the strap joined the bag
+    assert not salient[0].mask[80, 220]  # the other product did not
+    assert not salient[0].mask[120, 122]  # nor the speck
+    everything = find_products(coarse, salient_only=False)
+    assert len(everything) == 2  # bag (with its strap) and the other product, no strap product
+    assert all(p.mask[90, 83] == (i == 0) for i, p in enumerate(everything))
+
+
+def test_matting_keeps_the_middle_of_parts_thinner_than_its_band() -> None:
+    guess = np.zeros((64, 64), np.float32)
+    guess[:, 10:30] = 1.0  # a wide part
+    guess[:, 40:45] = 1.0  # a 5 px leg, 5 px from ...
+    guess[:, 50:64] = 1.0  # ... the next one
+    fg, bg = band_trimap(guess, 4)
+    assert fg[:, 20].all() and fg[:, 42].all()  # the leg's middle is sure product
+    assert not fg[:, 40].any() and not fg[:, 44].any()  # its edges are matted
+    assert bg[:, 47].all() and not bg[:, 45].any()  # the narrow gap's middle is sure background
+    assert not (fg & bg).any()
+
+
+def test_a_soft_edge_gets_a_wider_matting_band(monkeypatch: pytest.MonkeyPatch) -> None:
+    yy, xx = np.mgrid[0:SIZE, 0:SIZE].astype(np.float32) + 0.5
+    radius = np.hypot(xx - 128, yy - 128)
+    strands = 66 + 5 * np.sin(np.arctan2(yy - 128, xx - 128) * 40)  # a fur fringe
+    alpha = np.clip((strands + 6 - radius) / 12, 0, 1).astype(np.float32)
+    image = compose(alpha, shaded((150, 100, 60)), gradient((225, 230, 235), (205, 210, 220)))
+    coarse = cv2.GaussianBlur(alpha, (0, 0), 3.0).astype(np.float32)  # soft where the fur is
+    fringe = (alpha > 0.02) & (alpha < 0.98)
+    adaptive = extractor().extract(image, coarse=coarse).alpha
+    monkeypatch.setattr(refine, "SOFT_BAND_FACTOR", 1)
+    fixed = extractor().extract(image, coarse=coarse).alpha
+    error = np.abs(adaptive - alpha)[fringe].mean()
+    assert error < 0.8 * np.abs(fixed - alpha)[fringe].mean()

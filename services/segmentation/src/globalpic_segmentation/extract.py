@@ -1,9 +1,11 @@
 """``extract``: cut the product out of a photo with a refined, soft alpha matte.
 
 ``Extractor.extract(image)`` runs U²-Net-p (or takes the coarse map the pipeline already
-computed), keeps the salient product or every product (``components``), and refines the coarse
-map to the true boundary (``refine``: background key + GrabCut + closed-form matting by
-default). bench/extract_bench.py measures every refinement method against exact alpha.
+computed), keeps the salient product or every product (``components``), runs U²-Net-p again
+on a crop around them (``zoom``: the network then resolves gaps and thin parts it filled at
+full frame), and refines that map to the true boundary (``refine``: background key + GrabCut
++ closed-form matting by default). bench/extract_bench.py measures every refinement method
+against exact alpha.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from globalpic_segmentation.matting import warm_up
 from globalpic_segmentation.refine import refine_alpha
 from globalpic_segmentation.settings import SegmentationSettings
 from globalpic_segmentation.u2net import U2NetSegmenter
+from globalpic_segmentation.zoom import zoom_in
 
 # Smaller images carry too little to segment (the network alone upsamples them 10x).
 MIN_SIDE = 16
@@ -120,6 +123,19 @@ class Extractor:
         if self.settings.extract_refine in (RefineMethod.MATTING, RefineMethod.GRABCUT_MATTING):
             warm_up()
 
+    def _products(self, coarse: AlphaArray, salient_only: bool) -> list[ProductRegion]:
+        """The products in ``coarse`` under this extractor's settings, most salient first."""
+        s = self.settings
+        return find_products(
+            coarse,
+            salient_only=salient_only,
+            threshold=s.extract_threshold,
+            attach_threshold=s.extract_attach_threshold,
+            attach_reach=s.extract_attach_reach,
+            min_area=s.extract_min_area,
+            min_relative_area=s.extract_min_relative_area,
+        )
+
     def extract(
         self,
         image: ImageArray,
@@ -143,16 +159,25 @@ class Extractor:
         else:
             coarse = _check_coarse(coarse, shape)
         s = self.settings
-        products = find_products(
-            coarse,
-            salient_only=kept is ExtractMode.SALIENT,
-            threshold=s.extract_threshold,
-            attach_threshold=s.extract_attach_threshold,
-            attach_reach=s.extract_attach_reach,
-            min_area=s.extract_min_area,
-            min_relative_area=s.extract_min_relative_area,
-        )
+        salient_only = kept is ExtractMode.SALIENT
+        products = self._products(coarse, salient_only)
         seconds["components"] = time.perf_counter() - start
+        if products and s.extract_zoom:
+            start = time.perf_counter()
+            zoomed = zoom_in(
+                self.segmenter,
+                image,
+                coarse,
+                products,
+                s.extract_zoom_margin,
+                keep_outside=not salient_only,
+            )
+            # The zoomed map decides the products' shapes; when it does not apply or sees none,
+            # the full-frame map stands.
+            refound = self._products(zoomed, salient_only) if zoomed is not None else []
+            if zoomed is not None and refound:
+                coarse, products = zoomed, refound
+            seconds["zoom"] = time.perf_counter() - start
         if not products:
             return Cutout(np.zeros(shape, np.float32), [], seconds)
         region = np.logical_or.reduce([p.mask for p in products])

@@ -26,6 +26,11 @@ class ExtractSettings(ServiceSettings):
     model_config = settings_config("segmentation")
 
     extract_refine: RefineMethod = RefineMethod.GRABCUT_MATTING
+    # Run U²-Net-p again on a square crop around the products (``zoom``): the 320 px network
+    # then sees them at up to 2x the resolution and resolves gaps, holes and thin legs.
+    extract_zoom: bool = True
+    # Background margin on each side of the products in that crop, share of their long side.
+    extract_zoom_margin: float = Field(0.15, ge=0.0, le=1.0)
     # Coarse alpha at or above this is "confidently product": it seeds the products.
     extract_threshold: float = Field(0.5, gt=0.0, lt=1.0)
     # Weaker coarse alpha still joins a product when it touches it or lies within

@@ -32,16 +32,30 @@ def warm_up() -> None:
 def band_trimap(guess: F32, band_px: int, also_unknown: BoolMask | None = None) -> tuple[
     BoolMask, BoolMask
 ]:  # fmt: skip
-    """(sure foreground, sure background): ``guess >= 0.5`` eroded / dilated by ``band_px``."""
+    """(sure foreground, sure background): ``guess >= 0.5`` eroded / dilated by ``band_px``.
+
+    A part thinner than the band (a chair leg, a strap; a narrow gap between two legs) would
+    lose every sure pixel to the erosion, and matting, with nothing to anchor it, lets it
+    fade into the other side. Such parts (what an opening by the band removes) keep their
+    middle as sure: the pixels more than one pixel inside their edge.
+    """
     hard = (guess >= 0.5).astype(np.uint8)
-    size = 2 * max(1, band_px) + 1
-    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
-    fg = np.asarray(cv2.erode(hard, disk), np.uint8) > 0
-    bg = np.asarray(cv2.dilate(hard, disk), np.uint8) == 0
+    fg = _sure_side(hard, band_px)
+    bg = _sure_side(1 - hard, band_px)
     if also_unknown is not None:
         fg &= ~also_unknown
         bg &= ~also_unknown
     return fg, bg
+
+
+def _sure_side(side: npt.NDArray[np.uint8], band_px: int) -> BoolMask:
+    """``side`` eroded by ``band_px``, and its parts thinner than that eroded by 1 px only."""
+    size = 2 * max(1, band_px) + 1
+    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    deep = np.asarray(cv2.erode(side, disk), np.uint8) > 0
+    thin = (side > 0) & (np.asarray(cv2.dilate(deep.astype(np.uint8), disk), np.uint8) == 0)
+    core = np.asarray(cv2.erode(side, np.ones((3, 3), np.uint8)), np.uint8) > 0
+    return np.asarray(deep | (thin & core), np.bool_)
 
 
 def _tile_weight(h: int, w: int) -> F32:
