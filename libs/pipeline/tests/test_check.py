@@ -173,3 +173,21 @@ def test_checker_runs_the_models_its_rules_need() -> None:
     size_only.load()
     assert not size_only.segmenter.loaded and not size_only.detector.loaded  # type: ignore[attr-defined]
     assert [r.rule for r in size_only.check(img)] == ["min_size"]
+
+
+def test_overlay_text_ignores_lone_glyphs_and_unsure_lines_on_the_product() -> None:
+    img, mask = disc_photo()
+    on_product = [(400, 480), (600, 480), (600, 520), (400, 520)]
+
+    def line(text: str, box: list[tuple[float, float]], score: float) -> TextRegion:
+        return region(text, TextKind.OVERLAY).model_copy(
+            update={"box": box, "overlay_score": score}
+        )
+
+    def overlay_rule(texts: list[TextRegion]) -> RuleResult:
+        return by_id(evaluate_rules(img, mask, AMAZON, texts))["overlay_text"]
+
+    assert overlay_rule([line("O", [(10, 10), (60, 10), (60, 60), (10, 60)], 0.99)]).passed
+    assert overlay_rule([line("LUMI", on_product, 0.7)]).passed  # the product's own label
+    assert not overlay_rule([line("包邮", on_product, 0.95)]).passed  # a sure sticker on it
+    assert not overlay_rule([line("包邮", [(10, 10), (200, 10), (200, 60), (10, 60)], 0.6)]).passed

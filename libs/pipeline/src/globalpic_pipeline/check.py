@@ -41,6 +41,9 @@ MAX_NON_WHITE_SHARE = 0.001
 # WHITE_DILATE_MIN_PX) before its surroundings are judged: soft edges, a contact shadow.
 WHITE_DILATE_SHARE = 0.01
 WHITE_DILATE_MIN_PX = 8
+# overlay_text: a line this much on the product counts only with this classifier score.
+ON_PRODUCT_SHARE = 0.8
+SURE_OVERLAY_SCORE = 0.9
 
 
 def evaluate_rules(
@@ -67,7 +70,7 @@ def evaluate_rules(
     if platform.min_fill is not None:
         results.append(_product_fill(product_mask, platform, platform.min_fill))
     if platform.forbid_overlay_text and overlay_texts is not None:
-        results.append(_overlay_text(overlay_texts, platform))
+        results.append(_overlay_text(overlay_texts, platform, product_mask))
     return results
 
 
@@ -136,12 +139,31 @@ def _product_fill(mask: MaskArray, platform: Platform, min_fill: float) -> RuleR
     )
 
 
-def _overlay_text(texts: list[TextRegion], platform: Platform) -> RuleResult:
-    # A "line" without a single letter or digit ("_", "-", "·") is OCR reading an edge or an
-    # empty area, not text anyone would see (CJK characters count as letters).
-    overlays = [
-        t for t in texts if t.kind == TextKind.OVERLAY and any(ch.isalnum() for ch in t.text)
-    ]
+def _counts_as_overlay(text: TextRegion, product_mask: MaskArray) -> bool:
+    """An overlay line the rule should report.
+
+    One readable character ("O", "2") is as often a shape the OCR read (a ring, a curl) as
+    text; a line without any ("_", "·") always is. A line lying on the product is its own
+    print unless the classifier is sure: on a white main image the crisp cues that mark a
+    badge also fit a crisp label, and a false alarm tells a seller to erase their brand.
+    """
+    if text.kind != TextKind.OVERLAY or sum(ch.isalnum() for ch in text.text) < 2:
+        return False
+    on_product = _share_inside(text.box, product_mask)
+    return on_product < ON_PRODUCT_SHARE or text.overlay_score >= SURE_OVERLAY_SCORE
+
+
+def _share_inside(box: list[tuple[float, float]], mask: MaskArray) -> float:
+    quad = np.zeros(mask.shape[:2], np.uint8)
+    cv2.fillPoly(quad, [np.round(np.asarray(box)).astype(np.int32)], 255)
+    area = int(np.count_nonzero(quad))
+    return float(np.count_nonzero((quad > 0) & (mask > 0))) / area if area else 0.0
+
+
+def _overlay_text(
+    texts: list[TextRegion], platform: Platform, product_mask: MaskArray
+) -> RuleResult:
+    overlays = [t for t in texts if _counts_as_overlay(t, product_mask)]
     if not overlays:
         message = "no text, badge or watermark added on top of the photo"
     else:
