@@ -7,6 +7,7 @@ the result cache are finished at submission, so their ``done`` events come from 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 from nats.js import JetStreamContext
 from sqlalchemy.engine import Engine
@@ -15,8 +16,22 @@ from sqlmodel import Session
 from globalpic_common.schemas import ErrorInfo, ProgressStage
 from globalpic_gateway import crud
 from globalpic_gateway.core.messaging import Subjects, publish_model
-from globalpic_gateway.models import ImageState, JobImage, JobStatus, utcnow
+from globalpic_gateway.models import ImageState, Job, JobImage, JobStatus, utcnow
 from globalpic_gateway.schemas import ImageProgress, JobCompleted
+
+
+def completion(job: Job, images: Sequence[JobImage]) -> JobCompleted:
+    """A finished job's ``completed`` event, from its rows (the runner's and SSE's alike)."""
+    return JobCompleted(
+        job_id=job.id,
+        tenant_id=job.tenant_id,
+        status=JobStatus(job.status),
+        images=job.image_count,
+        completed=sum(i.state == ImageState.COMPLETED.value for i in images),
+        failed=sum(i.state == ImageState.FAILED.value for i in images),
+        cached=sum(i.cached for i in images),
+        finished_at=job.finished_at or utcnow(),
+    )
 
 
 class JobEvents:
@@ -71,17 +86,7 @@ class JobEvents:
                 job = crud.completed_event_pending(session, job_id)
                 if job is None:
                     return None
-                images = crud.job_images(session, job_id)
-                return JobCompleted(
-                    job_id=job.id,
-                    tenant_id=job.tenant_id,
-                    status=JobStatus(job.status),
-                    images=job.image_count,
-                    completed=sum(i.state == ImageState.COMPLETED.value for i in images),
-                    failed=sum(i.state == ImageState.FAILED.value for i in images),
-                    cached=sum(i.cached for i in images),
-                    finished_at=job.finished_at or utcnow(),
-                )
+                return completion(job, crud.job_images(session, job_id))
 
         event = await asyncio.to_thread(load)
         if event is None:

@@ -18,13 +18,13 @@ from typing import Literal, get_args
 
 from globalpic_common import errors
 from globalpic_common.errors import BadInputError
+from globalpic_common.tenancy import TENANT_ID_PATTERN
 
 Kind = Literal["originals", "results", "thumbnails"]
 KINDS: tuple[Kind, ...] = get_args(Kind)
 
 # The gateway's tenant id pattern (services/gateway ApiKeyEntry): a tenant the gateway admits
 # must be storable. It starts with a letter or digit, so "." and ".." can never be a tenant.
-TENANT_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"
 _TENANT_RE = re.compile(TENANT_ID_PATTERN)
 
 # Content type -> file extension. One extension per type, so the key alone tells the type back

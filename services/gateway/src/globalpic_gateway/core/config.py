@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from globalpic_common.imageio import ImageLimits, InputLimitsSettings
 from globalpic_common.settings import ServiceSettings, current_environment, settings_config
+from globalpic_common.tenancy import TENANT_ID_PATTERN
 
 API_KEY_PREFIX = "gp_"
 
@@ -22,7 +23,7 @@ API_KEY_PREFIX = "gp_"
 class ApiKeyEntry(BaseModel):
     """One API key: only its SHA-256 is configured, never the key itself."""
 
-    tenant_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    tenant_id: str = Field(pattern=f"^{TENANT_ID_PATTERN}$")
     key_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     plan: str = "default"
 

@@ -24,7 +24,8 @@ from globalpic_gateway.api.deps import StateDep, TenantDep, require_job
 from globalpic_gateway.core import problems
 from globalpic_gateway.core.problems import ApiError, problem_responses
 from globalpic_gateway.core.state import AppState
-from globalpic_gateway.models import ImageState, JobStatus, utcnow
+from globalpic_gateway.job_events import completion
+from globalpic_gateway.models import JobStatus
 from globalpic_gateway.schemas import JobCompleted
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
@@ -76,17 +77,7 @@ def _snapshot(state: AppState, tenant_id: str, job_id: str) -> JobCompleted | No
         job = crud.get_job(session, tenant_id, job_id)
         if job is None or job.status not in (JobStatus.COMPLETED, JobStatus.FAILED):
             return None
-        images = crud.job_images(session, job_id)
-        return JobCompleted(
-            job_id=job.id,
-            tenant_id=job.tenant_id,
-            status=JobStatus(job.status),
-            images=job.image_count,
-            completed=sum(i.state == ImageState.COMPLETED.value for i in images),
-            failed=sum(i.state == ImageState.FAILED.value for i in images),
-            cached=sum(i.cached for i in images),
-            finished_at=job.finished_at or utcnow(),
-        )
+        return completion(job, crud.job_images(session, job_id))
 
 
 async def _events(
