@@ -144,6 +144,12 @@ async def _count(gw: Harness, stream: str, subject: str) -> int:
     return sum((info.state.subjects or {}).values())
 
 
+async def _wait_for_count(gw: Harness, stream: str, subject: str, timeout_s: float = 20) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not await _count(gw, stream, subject) and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+
+
 async def _events(api: httpx.AsyncClient, job_id: str, **headers: str) -> list[dict[str, Any]]:
     response = await api.get(f"/v1/jobs/{job_id}/events", headers=headers)
     assert response.status_code == 200
@@ -179,6 +185,8 @@ def test_a_runner_crash_mid_image_is_redelivered_and_recorded_once(
             assert job["status"] == "completed"
             assert job["images"][0]["attempts"] == 2
             completed = f"{gw.settings.events_subject_prefix}.{job_id}.completed"
+            # the rows say completed before the event is published: wait for it, then once
+            await _wait_for_count(gw, gw.settings.events_stream, completed)
             assert await _count(gw, gw.settings.events_stream, completed) == 1
             with Session(gw.state.engine) as session:
                 assert len(session.exec(select(JobImage)).all()) == 1
