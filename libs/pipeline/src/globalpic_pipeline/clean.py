@@ -34,6 +34,7 @@ MaskBuilder = Callable[..., MaskArray]
 # A re-detected line counts as a residual of our erasing when this share of its box lies in
 # what we rebuilt; lower would re-erase product text that merely touches an erased badge.
 RESIDUAL_OVERLAP = 0.4
+RESIDUAL_MIN_CHARS = 2
 # A re-detected line away from the erase mask is new text (not a kept line found again)
 # when less than this share of its box lies on the lines we keep.
 UNSEEN_OVERLAP = 0.3
@@ -80,8 +81,12 @@ def _quads_mask(shape: tuple[int, int], lines: Sequence[TextLine], grow: int = 0
 def _credible(line: TextLine) -> bool:
     """New text found on a rebuilt image must read as text: a lone glyph read with low
     confidence is as likely the texture of a rebuilt area or the product's pattern."""
-    readable = sum(ch.isalnum() for ch in line.text)
-    return readable >= UNSEEN_MIN_CHARS and line.confidence >= UNSEEN_MIN_CONFIDENCE
+    return _readable(line) >= UNSEEN_MIN_CHARS and line.confidence >= UNSEEN_MIN_CONFIDENCE
+
+
+def _readable(line: TextLine) -> int:
+    """Letters, digits and CJK characters in the line's text."""
+    return sum(ch.isalnum() for ch in line.text)
 
 
 def _union(a: MaskArray | None, b: MaskArray) -> MaskArray:
@@ -260,15 +265,23 @@ class Cleaner:
             passes += 1
             with timer.stage("mask"):
                 # Floods on a rebuilt area run on into the photo: confined as on the first pass.
-                found = residual + newly
-                extra = _confine_suspect_regions(
-                    self.build_mask(out, found, protect=protect),
-                    found,
-                    kept,
-                    alpha,
-                    partial(self.build_mask, out, found, protect=protect, backings=False),
+                extra = (
+                    _confine_suspect_regions(
+                        self.build_mask(out, newly, protect=protect),
+                        newly,
+                        kept,
+                        alpha,
+                        partial(self.build_mask, out, newly, protect=protect, backings=False),
+                    )
+                    if newly
+                    else np.zeros((h, w), np.uint8)
                 )
                 if residual:
+                    # A residual's backing, if it had one, went on the first pass: around it
+                    # now lies rebuilt texture or the product's own surface (a flat box face
+                    # around a leftover stroke reads as a badge), so only strokes go.
+                    strokes = self.build_mask(out, residual, protect=protect, backings=False)
+                    extra = np.maximum(extra, strokes)
                     # The graphic-level mask missed these strokes once: take the band of the
                     # box the glyphs fill as well, certain to cover them, not the padding.
                     bands = [ink_band(line.box) for line in residual]
@@ -317,7 +330,11 @@ class Cleaner:
             box = [(x + x0, y + y0) for x, y in line.box]
             moved = TextLine(box=box, text=line.text, confidence=line.confidence)
             if _share_inside(box, grown) >= RESIDUAL_OVERLAP:
-                residual.append(moved)
+                # A lone glyph read on what we rebuilt is as likely a product edge running
+                # through it or the rebuilt texture itself; the strokes found there would
+                # be those edges. Residual text reads as 2+ characters.
+                if _readable(moved) >= RESIDUAL_MIN_CHARS:
+                    residual.append(moved)
             elif _share_inside(box, known) < UNSEEN_OVERLAP and _credible(moved):
                 unseen.append(moved)
         return residual, unseen

@@ -106,8 +106,8 @@ _MIN_TILE_COPIES = 2
 # Watermark tiles: fragments share this share of the shorter text's characters; glyph heights
 # and angles of one watermark's tiles agree within these (RapidOCR's box angles wobble ~3 deg).
 _FRAGMENT_SHARE = 0.6
-_TILE_SIZE_TOL = 0.15
-_TILE_ANGLE_DEG = 5.0
+TILE_SIZE_TOL = 0.15
+TILE_ANGLE_DEG = 5.0
 # Tilts within this many degrees agree (one hand-held camera tilts all photographed text alike).
 _TILT_AGREE_DEG = 3.0
 # A tilt up to the first angle is plausible for a hand-held photo on its own; beyond the second
@@ -131,7 +131,7 @@ def classify_lines(
     if not lines:
         return []
     context = _ImageContext.measure(image, lines, product_alpha)
-    copies = [_copies(lines, i) for i in range(len(lines))]
+    copies = [tile_copies(lines, i) for i in range(len(lines))]
     agree = [_agreeing_tilts(lines, i, copies[i]) for i in range(len(lines))]
     all_cues = [
         _line_cues(image, context, lines, i, len(copies[i]), agree[i]) for i in range(len(lines))
@@ -254,7 +254,7 @@ def _quad(line: TextLine) -> Quad:
     return np.asarray(line.box, dtype=np.float64).reshape(4, 2)
 
 
-def _side_lengths(q: Quad) -> tuple[float, float]:
+def side_lengths(q: Quad) -> tuple[float, float]:
     """(length along the text, glyph height) of a clockwise quad; vertical text works too."""
     top = float(np.linalg.norm(q[1] - q[0]))
     bottom = float(np.linalg.norm(q[2] - q[3]))
@@ -264,14 +264,14 @@ def _side_lengths(q: Quad) -> tuple[float, float]:
     return (along, across) if along >= across else (across, along)
 
 
-def _angle_degrees(q: Quad) -> float:
+def angle_degrees(q: Quad) -> float:
     top = q[1] - q[0]
     return math.degrees(math.atan2(float(top[1]), float(top[0])))
 
 
 def _skew_degrees(q: Quad) -> float:
     """Angle of the quad's sides away from the nearest image axis, in [0, 45]."""
-    angle = _angle_degrees(q) % 90.0
+    angle = angle_degrees(q) % 90.0
     return min(angle, 90.0 - angle)
 
 
@@ -342,29 +342,29 @@ def _same_words(a: str, b: str) -> bool:
     return len(ca & cb) >= _FRAGMENT_SHARE * min(len(ca), len(cb)) and min(len(ca), len(cb)) >= 2
 
 
-def _copies(lines: Sequence[TextLine], index: int) -> list[int]:
+def tile_copies(lines: Sequence[TextLine], index: int) -> list[int]:
     """Other lines with the same text (or a fragment of it) at the same glyph height
-    (+-``_TILE_SIZE_TOL``) and angle (+-``_TILE_ANGLE_DEG``)."""
+    (+-``TILE_SIZE_TOL``) and angle (+-``TILE_ANGLE_DEG``)."""
     text = lines[index].text
     q = _quad(lines[index])
-    height = _side_lengths(q)[1]
-    angle = _angle_degrees(q)
+    height = side_lengths(q)[1]
+    angle = angle_degrees(q)
     found = []
     for j, other in enumerate(lines):
         if j == index or not _same_words(text, other.text):
             continue
         oq = _quad(other)
-        turn = abs(_angle_degrees(oq) - angle) % 180.0
-        ratio = _side_lengths(oq)[1] / max(height, 1e-6)
-        same_size = 1 - _TILE_SIZE_TOL <= ratio <= 1 + _TILE_SIZE_TOL
-        if same_size and min(turn, 180.0 - turn) <= _TILE_ANGLE_DEG:
+        turn = abs(angle_degrees(oq) - angle) % 180.0
+        ratio = side_lengths(oq)[1] / max(height, 1e-6)
+        same_size = 1 - TILE_SIZE_TOL <= ratio <= 1 + TILE_SIZE_TOL
+        if same_size and min(turn, 180.0 - turn) <= TILE_ANGLE_DEG:
             found.append(j)
     return found
 
 
 def _signed_tilt(q: Quad) -> float:
     """The quad's angle folded into [-45, 45) degrees (sign kept: +10 and -10 differ)."""
-    return (_angle_degrees(q) + 45.0) % 90.0 - 45.0
+    return (angle_degrees(q) + 45.0) % 90.0 - 45.0
 
 
 def _agreeing_tilts(lines: Sequence[TextLine], index: int, copies: Sequence[int]) -> int:
@@ -391,7 +391,7 @@ def _repetition(copies: int) -> float:
 
 
 def _geometry_cues(q: Quad, context: _ImageContext, agreeing: int) -> dict[str, float]:
-    along, glyph_h = _side_lengths(q)
+    along, glyph_h = side_lengths(q)
     skew = _skew_degrees(q)
     # How far the line's ends are off level, in pixels: one degree over a short box is within
     # the box fit's rounding, over a long line it is a real tilt.
@@ -634,8 +634,8 @@ def _promo_colour(crop: _Crop, glyph: BoolArray) -> float:
 
 
 def _pixel_cues(image: ImageArray, context: _ImageContext, q: Quad) -> dict[str, float]:
-    glyph_h = _side_lengths(q)[1]
-    if glyph_h < _MIN_GLYPH_PX or _side_lengths(q)[0] < _MIN_GLYPH_PX:
+    glyph_h = side_lengths(q)[1]
+    if glyph_h < _MIN_GLYPH_PX or side_lengths(q)[0] < _MIN_GLYPH_PX:
         return {}
     crop = _rectify(image, context.valid, q, glyph_h)
     mask = _glyph_mask(crop) if crop is not None else None
