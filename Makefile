@@ -5,12 +5,12 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
-PACKAGES := -e libs/protos -e libs/common -e services/ocr -e services/segmentation[test] \
-            -e services/generation -e libs/pipeline \
+PACKAGES := -e libs/protos -e libs/common -e services/ocr -e services/segmentation[test,sam] \
+            -e services/generation[zimage] -e libs/pipeline \
             -e services/storage[test] -e services/gateway[test] -e services/copywriting
 STAMP  := $(VENV)/.installed
 
-.PHONY: dev setup models fonts demo test lint typecheck unit proto proto-check bench-clean bench-remix bench-extract bench-copy bench-localize bench-platform clean-venv help
+.PHONY: dev setup models fonts demo test lint typecheck unit proto proto-check bench-clean bench-remix bench-extract bench-copy bench-localize bench-platform bench-gpu clean-venv help
 
 help:
 	@echo "make demo         set up, then clean the bundled sample photo into ./out/"
@@ -22,6 +22,7 @@ help:
 	@echo "make bench-platform the platform as processes: batch throughput, API latency under load, faults"
 	@echo "make bench-copy   copy benchmark: seconds per image offline / via the API, share passing checks"
 	@echo "make bench-localize resize amazon -> check pass rate, localize seconds per image"
+	@echo "make bench-gpu    Z-Image speed/memory vs plain diffusers (GPU; BENCH_ARGS=--tiny on CPU)"
 	@echo "make proto        regenerate libs/protos from protos/**/*.proto (commit the result)"
 
 $(STAMP): libs/protos/pyproject.toml libs/common/pyproject.toml services/*/pyproject.toml libs/pipeline/pyproject.toml requirements-dev.txt
@@ -95,6 +96,13 @@ bench-platform: setup models
 
 bench-localize: setup models
 	$(PY) -m bench.localize_bench
+
+# Z-Image-Turbo on the GPU: t2i / inpaint at 1024² batch 1 and 4, clean and remix end to end,
+# peak memory, plain diffusers in the same run. Real weights if GLOBALPIC_GENERATION__MODEL is
+# set, else the full-size architecture with random weights. BENCH_ARGS="--tiny": CPU check.
+BENCH_ARGS ?=
+bench-gpu: setup
+	$(PY) -m bench.gpu_bench $(BENCH_ARGS)
 
 # Offline writer and the OpenAI backend (against a local server speaking its wire protocol).
 bench-copy: setup models

@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 from importlib.metadata import PackageNotFoundError, requires
+from pathlib import Path
 
 import pytest
 from packaging.requirements import Requirement
@@ -52,6 +53,26 @@ def test_easyocr_is_an_opt_in_extra() -> None:
     raw = requires("globalpic-ocr") or []
     easy = [r for r in raw if r.startswith("easyocr")]
     assert easy and all("extra ==" in r for r in easy)
+
+
+def test_generative_stack_is_an_opt_in_extra_that_make_installs() -> None:
+    raw = requires("globalpic-generation") or []
+    heavy = [r for r in raw if Requirement(r).name in GPU_STACK]
+    assert {Requirement(r).name for r in heavy} >= {"torch", "diffusers", "transformers"}
+    assert all('extra == "zimage"' in r for r in heavy), heavy
+    # `make test` runs the tiny-model tests of the extra, on the CPU torch wheel.
+    root = Path(__file__).resolve().parents[1]
+    assert "services/generation[zimage]" in (root / "Makefile").read_text()
+    assert "torch==2.13.0" in (root / "requirements-dev.txt").read_text().splitlines()
+
+
+def test_sam_is_an_opt_in_extra_that_make_installs() -> None:
+    raw = requires("globalpic-segmentation") or []
+    heavy = [r for r in raw if Requirement(r).name in GPU_STACK]
+    assert {Requirement(r).name for r in heavy} >= {"torch", "segment-anything"}
+    assert all('extra == "sam"' in r for r in heavy), heavy
+    root = Path(__file__).resolve().parents[1]
+    assert "services/segmentation[test,sam]" in (root / "Makefile").read_text()
 
 
 def test_services_get_their_grpc_code_from_the_one_protos_package() -> None:

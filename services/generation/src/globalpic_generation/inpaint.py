@@ -10,6 +10,8 @@
   textured surroundings (wood, fabric, foliage).
 - ``AutoInpainter``: picks one of the three per group of regions, by size and texture, with a
   per-image pixel budget for PatchMatch (it costs ~100x the others).
+- ``zimage.ZImageInpainter`` (``inpainter="zimage"``): generative fill with Z-Image-Turbo on
+  crops around the regions (the ``zimage`` extra and its weights; see ``zimage.py``).
 
 The smooth fills get seeded grain matched to the texture energy of the ring around each
 region, so no rebuilt area reads as a flat smear. Every inpainter changes masked pixels only:
@@ -297,4 +299,9 @@ def build_inpainter(settings: GenerationSettings | None = None) -> Inpainter:
         return PushPullInpainter(settings)
     if settings.inpainter == "patchmatch":
         return PatchMatchInpainter(settings)
+    if settings.inpainter == "zimage":
+        # Imported here: the generative backend pulls torch and diffusers when it loads.
+        from globalpic_generation.zimage import ZImageInpainter
+
+        return ZImageInpainter(settings)
     return AutoInpainter(settings)

@@ -13,6 +13,12 @@ The product comes with its matte (alpha, from the extract op) and goes on with
 ``composite.composite_cutout``: bit-identical where alpha == 1, decontaminated soft edge,
 contact shadow, faint reflection on glossy styles.
 
+With ``GenerationSettings.remixer = "zimage"`` (``Remixer.from_settings``) approximate
+(scene) styles are generated instead: Z-Image-Turbo inpaints everything but the product from
+the style's prompt (``zimage_remix.ZImageSceneGenerator``), candidates in batches; exact
+styles (white, solid colours) are still drawn. Source ``zimage``; no synthetic shadow is
+added (the model lights the scene around the product).
+
 Candidates: ``candidates(..., n)`` gives n distinct variants from seeds ``seed .. seed+n-1``:
 scene, gradient and sweep styles draw a different backdrop per seed (library styles take the
 next photo, then the photos mirrored); solid styles keep their colour and vary the shadow's
@@ -23,6 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -40,6 +47,7 @@ from globalpic_generation.composite import (
     prepare_cutout,
 )
 from globalpic_generation.scenes import has_tight_shadow, is_glossy, render_background
+from globalpic_generation.settings import GenerationSettings
 from globalpic_generation.shadow import tight_reach
 
 CUSTOM_STYLE = "custom"  # the style id reported for a seller's own background
@@ -79,6 +87,18 @@ def library_photos(backgrounds_dir: Path, style_id: str) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in LIBRARY_SUFFIXES)
 
 
+class SceneGenerator(Protocol):
+    """Generates backdrops around a product from a style (``zimage_remix``)."""
+
+    name: str
+
+    def load(self) -> None: ...
+
+    def generate(
+        self, image: ImageArray, alpha: AlphaArray, style: Style, seeds: list[int]
+    ) -> list[ImageArray]: ...
+
+
 def _one_of(style_id: str | None, background: ImageArray | None) -> Style | None:
     """The requested style (None for a seller's background); exactly one must be given."""
     if (style_id is None) == (background is None):
@@ -91,13 +111,39 @@ def _one_of(style_id: str | None, background: ImageArray | None) -> Style | None
 class Remixer:
     """Remixes products onto styles or a seller's background (stateless, thread-safe)."""
 
-    def __init__(self, *, shadow: bool = True, harmonize: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        shadow: bool = True,
+        harmonize: bool = True,
+        scene_generator: SceneGenerator | None = None,
+    ) -> None:
         self.shadow = shadow
         self.harmonize = harmonize
+        self.scene_generator = scene_generator
 
     @classmethod
-    def from_settings(cls) -> Remixer:
+    def from_settings(cls, settings: GenerationSettings | None = None) -> Remixer:
+        settings = settings or GenerationSettings()
+        if settings.remixer == "zimage":
+            # Imported here: the generator pulls torch and diffusers when it loads.
+            from globalpic_generation.zimage_remix import ZImageSceneGenerator
+
+            return cls(scene_generator=ZImageSceneGenerator(settings))
         return cls()
+
+    def load(self) -> None:
+        """Load the scene generator's model, if any (the server calls this before SERVING)."""
+        if self.scene_generator is not None:
+            self.scene_generator.load()
+
+    def generates(self, style: Style | None) -> bool:
+        """Whether ``style``'s backdrop comes from the scene generator."""
+        return (
+            self.scene_generator is not None
+            and style is not None
+            and style.rendering == "approximate"
+        )
 
     def remix(
         self,
@@ -156,11 +202,23 @@ class Remixer:
         shared = StageTimer()
         with shared.stage("cutout"):
             cutout = self.prepare(image, alpha)
+        generated: list[ImageArray | None] = [None] * n
+        if self.generates(style):
+            assert self.scene_generator is not None
+            seeds = [seed + k for k in range(n)]
+            self._check_seed(seed)
+            with shared.stage("background"):  # one batched generation for all candidates
+                generated = list(
+                    self.scene_generator.generate(cutout.image, cutout.alpha, style, seeds)
+                )
         results = []
         for k in range(n):
             timer = StageTimer()
-            timer.seconds["cutout"] = shared.seconds["cutout"] / n
-            results.append(self._place(cutout, style, None, seed + k, backgrounds_dir, timer))
+            for stage, spent in shared.seconds.items():
+                timer.seconds[stage] = spent / n
+            results.append(
+                self._place(cutout, style, None, seed + k, backgrounds_dir, timer, generated[k])
+            )
         return results
 
     # ------------------------------------------------------------------------- internals
@@ -173,13 +231,21 @@ class Remixer:
         seed: int,
         backgrounds_dir: Path | None,
         timer: StageTimer,
+        generated: ImageArray | None = None,
     ) -> RemixResult:
-        if seed < 0:
-            raise BadInputError(f"seed must be >= 0, got {seed}", code=errors.BAD_OPTION)
+        self._check_seed(seed)
         width, height = cutout.size
         with timer.stage("background"):
             if background is not None:
                 backdrop, source = fit_background(background, width, height), "upload"
+            elif generated is not None:
+                backdrop, source = generated, "zimage"
+            elif self.generates(style):
+                assert self.scene_generator is not None and style is not None
+                (backdrop,) = self.scene_generator.generate(
+                    cutout.image, cutout.alpha, style, [seed]
+                )
+                source = "zimage"
             elif style is not None:
                 box = product_box(cutout.alpha)
                 backdrop, source = self._style_background(
@@ -191,14 +257,21 @@ class Remixer:
         # A drawn glossy surface reflects the product; a photo's surface is unknown.
         glossy = style is not None and source == "render" and is_glossy(style.id)
         tight = style is not None and has_tight_shadow(style.id)
+        # A generated scene is lit around the product by the model: no synthetic shadow.
+        shadow = self.shadow and source != "zimage"
         with timer.stage("composite"):
             plate = plate_for(
-                cutout, backdrop, shadow=self.shadow, reflection=glossy, seed=seed,
+                cutout, backdrop, shadow=shadow, reflection=glossy, seed=seed,
                 shadow_reach=tight_reach(width, height) if tight else None,
             )  # fmt: skip
             out = blend(cutout, plate, harmonize=self.harmonize)
         seconds = {k: round(v, 4) for k, v in timer.seconds.items()}
         return RemixResult(out, style_id, seed, source, plate, seconds)
+
+    @staticmethod
+    def _check_seed(seed: int) -> None:
+        if seed < 0:
+            raise BadInputError(f"seed must be >= 0, got {seed}", code=errors.BAD_OPTION)
 
     def _style_background(
         self,

@@ -32,7 +32,7 @@ from globalpic_generation.inpaint import build_inpainter
 from globalpic_generation.remix import Remixer, RemixResult
 
 SERVICE = "generation"
-# The metrics label of the CPU compositor (Z-Image will report its own).
+# The metrics label of the CPU compositor (generated scenes report "zimage").
 REMIX_BACKEND = "composite"
 HEALTH_NAME = generation_pb2.DESCRIPTOR.services_by_name["GenerationService"].full_name
 
@@ -112,7 +112,8 @@ class GenerationServicer(generation_pb2_grpc.GenerationServiceServicer):
                 )
             ]
         for result in results:
-            observe_stages({f"remix.{k}": v for k, v in result.seconds.items()}, REMIX_BACKEND)
+            backend = "zimage" if result.source == "zimage" else REMIX_BACKEND
+            observe_stages({f"remix.{k}": v for k, v in result.seconds.items()}, backend)
         return generation_pb2.RemixResponse(candidates=[_candidate(r) for r in results])
 
 

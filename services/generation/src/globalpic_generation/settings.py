@@ -10,8 +10,9 @@ from globalpic_common.settings import ServiceSettings, settings_config
 class GenerationSettings(ServiceSettings):
     model_config = settings_config("generation")
 
-    # Which inpainter rebuilds the erased pixels: "auto" chooses per group of regions.
-    inpainter: Literal["auto", "opencv", "pushpull", "patchmatch"] = "auto"
+    # Which inpainter rebuilds the erased pixels: "auto" chooses per group of regions;
+    # "zimage" is the generative backend (needs the ``zimage`` extra and the weights).
+    inpainter: Literal["auto", "opencv", "pushpull", "patchmatch", "zimage"] = "auto"
 
     # --- erase mask -------------------------------------------------------------------------
     # Extra margin (px) around the detected overlay pixels: anti-aliasing and JPEG ringing.
@@ -49,3 +50,54 @@ class GenerationSettings(ServiceSettings):
     grain: bool = True
     # Seed of the grain and of PatchMatch's random search: equal inputs give equal outputs.
     seed: int = 1234
+
+    # --- Z-Image (the ``zimage`` extra: torch, diffusers, transformers) ------------------------
+    # The weights: a Hugging Face hub id or a local directory laid out by ``save_pretrained``
+    # (model_index.json, transformer/, vae/, text_encoder/, tokenizer/, scheduler/).
+    model: str = "Tongyi-MAI/Z-Image-Turbo"
+    # Never reach the hub: a hub id must already be in the local Hugging Face cache.
+    local_files_only: bool = False
+    # "auto": cuda when torch sees a GPU, else cpu. Or "cuda", "cuda:1", "cpu".
+    device: str = "auto"
+    # "auto": bfloat16 on cuda, float32 on cpu (Z-Image does not support float16).
+    dtype: Literal["auto", "bfloat16", "float32"] = "auto"
+    # Regional torch.compile of the transformer's repeated blocks (slow first call, then faster).
+    compile: bool = False
+    # A diffusers attention backend ("flash", "_flash_3", "native", ...); None keeps the default.
+    attention_backend: str | None = None
+    # Model CPU offload (accelerate): fits small GPUs, costs transfers on every call.
+    offload: bool = False
+    # One generation at load time, so the first request does not pay for lazy init / compile.
+    warmup: bool = True
+    # Side (px) of the square warm-up image.
+    warmup_px: int = 512
+    # Turbo sampling: 9 scheduler steps = 8 transformer forwards, no classifier-free guidance.
+    steps: int = 9
+    guidance_scale: float = 0.0
+    # Prompt for rebuilding the background behind erased overlays.
+    clean_prompt: str = (
+        "clean product photo, seamless continuation of the surrounding background and surface, "
+        "no text, no logo, no watermark, no sticker"
+    )
+    # Tokens of the prompt the text encoder reads.
+    max_sequence_length: int = 256
+    # Crops around each erase region: context on every side is this share of the region's
+    # longer side, clamped to zimage_context_px.
+    zimage_context_share: float = 0.5
+    zimage_context_px: tuple[int, int] = (32, 256)
+    # Crops are resized so their longer side lies in this range (px) before generation: the
+    # model is poor below ~512 px and its cost grows with the square of the side.
+    zimage_side_px: tuple[int, int] = (512, 1024)
+
+    # --- remix backgrounds --------------------------------------------------------------------
+    # "composite": CPU-drawn styles (or library photos); "zimage": approximate (scene) styles
+    # are generated around the product by Z-Image (exact styles stay drawn: pure white is
+    # a marketplace rule a generator cannot promise).
+    remixer: Literal["composite", "zimage"] = "composite"
+    # The frame is generated at this longer side (px), then resized back.
+    remix_side_px: tuple[int, int] = (768, 1024)
+    # Candidates per pipeline call at most; on cuda also limited by free memory.
+    remix_batch_max: int = 4
+    # GPU memory one image of a batch needs (GiB per megapixel of working size) beyond the
+    # weights: the batch limit on cuda is free memory / this. To be measured (bench-gpu).
+    remix_gib_per_megapixel: float = 2.0

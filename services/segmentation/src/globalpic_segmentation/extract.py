@@ -24,7 +24,7 @@ from globalpic_segmentation.extract_settings import ExtractSettings, RefineMetho
 from globalpic_segmentation.matting import warm_up
 from globalpic_segmentation.refine import refine_alpha
 from globalpic_segmentation.settings import SegmentationSettings
-from globalpic_segmentation.u2net import U2NetSegmenter
+from globalpic_segmentation.u2net import build_segmenter
 from globalpic_segmentation.zoom import zoom_in
 
 # Smaller images carry too little to segment (the network alone upsamples them 10x).
@@ -112,8 +112,9 @@ class Extractor:
 
     @classmethod
     def from_settings(cls) -> Extractor:
-        """U²-Net-p from ``SegmentationSettings``, refinement from ``ExtractSettings``."""
-        return cls(U2NetSegmenter(SegmentationSettings()), ExtractSettings())
+        """The segmenter from ``SegmentationSettings`` (U²-Net-p, or SAM prompted by it),
+        refinement from ``ExtractSettings``."""
+        return cls(build_segmenter(SegmentationSettings()), ExtractSettings())
 
     def load(self) -> None:
         """Load the model (once) and the matting library, ahead of the first image."""

@@ -125,5 +125,11 @@ class U2NetSegmenter:
 
 
 def build_segmenter(settings: SegmentationSettings | None = None) -> Segmenter:
-    """The segmenter the settings describe (U²-Net-p is the only backend for now)."""
+    """The segmenter the settings describe: U²-Net-p, or SAM prompted by it."""
+    settings = settings or SegmentationSettings()
+    if settings.segmenter == "sam":
+        # Imported here: SAM pulls torch when it loads.
+        from globalpic_segmentation.sam import SamSegmenter
+
+        return SamSegmenter(settings)
     return U2NetSegmenter(settings)
