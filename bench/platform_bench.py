@@ -265,6 +265,7 @@ async def load_run(
             done = await run_batch(api, [photos.photo(SEED_SINGLE)], options)
             idle = asyncio.Event()
             say(f"  [load] idle baseline: {args.users} users x {args.rate:g} req/s, no job running")
+            cpu_before, cpu_started = platform.cpu_seconds(), time.monotonic()
             baseline = await run_load(
                 platform.base_url,
                 platform.headers,
@@ -276,6 +277,10 @@ async def load_run(
                 duration=args.baseline_seconds,
             )
             out["idle_baseline"] = print_load(baseline, "idle ")
+            wall = time.monotonic() - cpu_started
+            idle_cpu = cpu_shares(cpu_before, platform.cpu_seconds(), wall)
+            out["idle_baseline"]["cpu_share"] = idle_cpu
+            print_cpu(idle_cpu, "idle ")
 
         stop = asyncio.Event()
         first_event = asyncio.Event()
@@ -297,6 +302,7 @@ async def load_run(
             f"  [load] {args.users} users x {args.rate:g} req/s on job {job['id'][:8]} "
             f"({args.load_size} images, {runners} runner(s)) ..."
         )
+        cpu_before, cpu_started = platform.cpu_seconds(), time.monotonic()
         result = await run_load(
             platform.base_url,
             platform.headers,
@@ -307,9 +313,28 @@ async def load_run(
             seed=args.seed,
         )
         await follower
+    cpu = cpu_shares(cpu_before, platform.cpu_seconds(), time.monotonic() - cpu_started)
     out |= print_load(result, "")
     out["duration_s"] = result.duration_s
+    out["cpu_share"] = cpu
+    print_cpu(cpu, "")
     return out
+
+
+def print_cpu(shares: dict[str, float], label: str) -> None:
+    if shares:
+        say(
+            f"  [load] {label}CPU (share of one core): "
+            + ", ".join(f"{name} {share:.0%}" for name, share in shares.items() if share >= 0.005)
+        )
+
+
+def cpu_shares(before: dict[str, float], after: dict[str, float], wall: float) -> dict[str, float]:
+    """Each process's CPU seconds over ``wall`` seconds (1.0 = one core), largest first."""
+    shares = {
+        name: (after[name] - before[name]) / wall for name in after if name in before and wall > 0
+    }
+    return dict(sorted(shares.items(), key=lambda item: -item[1]))
 
 
 def _ms(value: float | None) -> str:

@@ -34,6 +34,7 @@ from globalpic_gateway.dev import (
     SERVICES,
     GrpcService,
     Supervisor,
+    batch_nice,
     console_script,
     platform_env,
     service_env,
@@ -111,6 +112,7 @@ class Proc:
     command: list[str]
     env: dict[str, str]
     ready: Callable[[], bool]
+    nice: int = 0  # started that much nicer (the runner's backends: batch work)
 
 
 @dataclass
@@ -163,6 +165,21 @@ class Platform:
     def say(self, text: str) -> None:
         print(text, flush=True)
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU seconds (user + system, all threads) each running process used so far: every
+        child by name, ``nats``, and ``bench`` (this process: the load generator). Empty where
+        there is no /proc (not Linux)."""
+        pids = {name: process.pid for name, process in self.supervisor.children}
+        if self.nats.process is not None:
+            pids["nats"] = self.nats.process.pid
+        pids["bench"] = os.getpid()
+        out: dict[str, float] = {}
+        for name, pid in pids.items():
+            seconds = _proc_cpu_seconds(pid)
+            if seconds is not None:
+                out[name] = seconds
+        return out
+
     def process(self, name: str) -> subprocess.Popen[bytes] | None:
         for child, process in self.supervisor.children:
             if child == name:
@@ -171,7 +188,7 @@ class Platform:
 
     def _launch(self, proc: Proc) -> None:
         self.procs[proc.name] = proc
-        self.supervisor.start(proc.name, proc.command, proc.env)
+        self.supervisor.start(proc.name, proc.command, proc.env, nice=proc.nice)
 
     def _wait_ready(self, names: list[str], timeout: float | None = None) -> None:
         deadline = time.monotonic() + (timeout or self.startup_timeout)
@@ -257,7 +274,9 @@ class Platform:
         def ready() -> bool:
             return grpc_serving(port)
 
-        self._launch(Proc(name, command, env, ready))
+        # as make dev: the services the runners call are batch work, niced like the runners
+        nice = batch_nice(self.supervisor.env) if service.pipeline_addr else 0
+        self._launch(Proc(name, command, env, ready, nice))
         return name
 
     def _gateway_ready(self) -> bool:
@@ -354,6 +373,15 @@ class Platform:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _proc_cpu_seconds(pid: int) -> float | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()  # after "pid (comm)": state is field 3
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager

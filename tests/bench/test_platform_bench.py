@@ -9,6 +9,7 @@ import hashlib
 import io
 import json
 import random
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from PIL import Image
 from bench.platform.fault import Action, FaultResult, ImageCount, chaos_plan
 from bench.platform.images import PhotoSet
 from bench.platform.launcher import LogTail
-from bench.platform.load import LoadResult, Sample, percentile_ms, run_load
+from bench.platform.load import HttpUser, LoadResult, Sample, percentile_ms, run_load
 from bench.platform_bench import format_summary, main, parse_args, targets
 from globalpic_gateway.dev import SERVICES
 
@@ -146,6 +147,78 @@ def test_open_loop_load_keeps_its_schedule_when_the_server_is_slow() -> None:
     assert all(s.latency_s is not None and s.latency_s >= 0.3 for s in status)
     # the SSE requests hit a plain JSON route: each is an error, counted as such
     assert all(s.latency_s is None for s in result.samples if s.endpoint == "sse")
+
+
+def test_the_load_client_reads_bodies_reuses_connections_and_stops_at_the_first_event() -> None:
+    """``HttpUser``, the load generator's small HTTP/1.1 client, against uvicorn: a sized body,
+    a chunked one, keep-alive, an event stream (pings skipped, first event, closed), errors."""
+    from sse_starlette import EventSourceResponse, ServerSentEvent
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, Response, StreamingResponse
+    from starlette.routing import Route
+
+    async def sized(request: Request) -> JSONResponse:
+        return JSONResponse({"auth": request.headers.get("authorization"), "n": 1})
+
+    async def chunked(request: Request) -> StreamingResponse:
+        async def parts() -> AsyncIterator[bytes]:
+            for part in (b'{"a":', b' "b"', b"}"):
+                yield part
+
+        return StreamingResponse(parts(), media_type="application/json")
+
+    async def missing(request: Request) -> Response:
+        return Response(b"no", status_code=404)
+
+    async def stream(request: Request) -> EventSourceResponse:
+        async def events() -> AsyncIterator[ServerSentEvent]:
+            yield ServerSentEvent(comment="ping")
+            await asyncio.sleep(0.05)
+            yield ServerSentEvent(data='{"stage": "clean"}', event="progress", id="7")
+            await asyncio.sleep(30)  # never reached: the client leaves after the first event
+
+        return EventSourceResponse(events())
+
+    app = Starlette(
+        routes=[
+            Route("/sized", sized),
+            Route("/chunked", chunked),
+            Route("/missing", missing),
+            Route("/stream", stream),
+        ]
+    )
+
+    async def scenario() -> None:
+        import uvicorn
+
+        from globalpic_gateway.natsd import free_port
+
+        port = free_port()
+        server = uvicorn.Server(uvicorn.Config(app, port=port, log_level="warning"))
+        serving = asyncio.create_task(server.serve())
+        while not server.started:
+            await asyncio.sleep(0.02)
+        user = HttpUser(f"http://127.0.0.1:{port}", {"Authorization": "Bearer k"})
+        try:
+            for _ in range(3):
+                status, body = await user.get("/sized")
+                assert status == 200 and json.loads(body) == {"auth": "Bearer k", "n": 1}
+            assert await user.get("/chunked") == (200, b'{"a": "b"}')
+            assert len(user._open) == 1  # one keep-alive connection served them all
+            assert (await user.get("/missing"))[0] == 404
+            event = await asyncio.wait_for(user.first_event("/stream"), 5)
+            assert event == {"id": "7", "event": "progress", "data": '{"stage": "clean"}'}
+            with pytest.raises(RuntimeError, match="not a stream"):
+                await user.first_event("/sized")
+            with pytest.raises(RuntimeError, match="SSE 404"):
+                await user.first_event("/missing")
+        finally:
+            await user.close()
+            server.should_exit = True
+            await serving
+
+    asyncio.run(scenario())
 
 
 SMALLEST = [

@@ -20,11 +20,17 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
-from globalpic_gateway.core.config import ApiKeyEntry, hash_api_key, new_api_key
+from globalpic_gateway.core.config import (
+    ApiKeyEntry,
+    GatewaySettings,
+    hash_api_key,
+    new_api_key,
+)
 from globalpic_gateway.core.db import migrate
 from globalpic_gateway.natsd import NatsServer, free_port, port_open
 
@@ -48,6 +54,19 @@ SERVICES = (
     # objects to other consumers.
     GrpcService("globalpic-storage-server", "STORAGE", None),
 )
+
+
+def batch_nice(env: Mapping[str, str]) -> int:
+    """The CPU niceness of batch work as ``env`` sets it (``GLOBALPIC_GATEWAY__RUNNER_NICE``,
+    default 10). The runner applies it to itself; ``make dev`` and the bench start the gRPC
+    services the runner calls (OCR, segmentation, generation, copywriting: they work only for
+    runners) with it too, so that on one machine the API is served before batch work."""
+    value = env.get("GLOBALPIC_GATEWAY__RUNNER_NICE", "").strip()
+    if value:
+        return int(value)
+    default = GatewaySettings.model_fields["runner_nice"].default
+    assert isinstance(default, int)
+    return default
 
 
 def console_script(name: str) -> str | None:
@@ -106,8 +125,19 @@ class Supervisor:
     children: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
     stopping: bool = False
 
-    def start(self, name: str, command: list[str], extra_env: dict[str, str] | None = None) -> None:
+    def start(
+        self,
+        name: str,
+        command: list[str],
+        extra_env: dict[str, str] | None = None,
+        *,
+        nice: int = 0,
+    ) -> None:
+        """Start ``command``, logging to ``<dev_dir>/logs/<name>.log``; ``nice`` > 0 runs it
+        that much nicer (``nice -n``: the child starts niced, threads and all)."""
         log_path = self.dev_dir / "logs" / f"{name}.log"
+        if nice > 0 and (tool := shutil.which("nice")) is not None:
+            command = [tool, "-n", str(nice), *command]
         with log_path.open("ab") as log:
             process = subprocess.Popen(
                 command,
@@ -204,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
     supervisor = Supervisor(dev_dir, env)
+    nice = batch_nice(env)
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         del frame
@@ -225,7 +256,10 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 port = free_port()
                 supervisor.start(
-                    service.script.removeprefix("globalpic-"), [script], service_env(service, port)
+                    service.script.removeprefix("globalpic-"),
+                    [script],
+                    service_env(service, port),
+                    nice=nice if service.pipeline_addr else 0,  # the runner's backends
                 )
                 if not _wait_port(port, supervisor, args.startup_timeout):
                     raise RuntimeError(f"{service.script} did not listen on port {port}")

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import signal
 import time
 from contextlib import suppress
@@ -418,6 +419,16 @@ class Runner:
             await self.js.delete_msg(self.settings.work_stream, seq)
 
 
+def lower_priority(nice: int) -> int:
+    """Make this process at least ``nice`` nice (``runner_nice``); the niceness it has now.
+    A process already nicer (started under ``nice -n 15``) stays as it is. Call it before any
+    thread starts: on Linux niceness is per thread, and new threads inherit their creator's."""
+    current = os.getpriority(os.PRIO_PROCESS, 0)
+    if nice > current:
+        os.setpriority(os.PRIO_PROCESS, 0, nice)
+    return os.getpriority(os.PRIO_PROCESS, 0)
+
+
 async def _amain() -> None:
     from globalpic_common.logs import setup_json_logging
     from globalpic_common.metrics import start_metrics_server
@@ -441,8 +452,12 @@ async def _amain() -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, runner.stop)
+    niceness = os.getpriority(os.PRIO_PROCESS, 0)
     log.info(
-        "runner started: nats %s, database %s", settings.nats_url, engine.url.render_as_string()
+        "runner started: nats %s, database %s, nice %d",
+        settings.nats_url,
+        engine.url.render_as_string(),
+        niceness,
     )
     try:
         await runner.run()
@@ -454,4 +469,7 @@ async def _amain() -> None:
 
 def main() -> None:
     """Console script ``globalpic-runner``."""
+    from globalpic_gateway.core.config import get_settings
+
+    lower_priority(get_settings().runner_nice)
     asyncio.run(_amain())

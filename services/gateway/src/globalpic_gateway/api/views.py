@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
 from globalpic_common.schemas import ErrorInfo, ImageReport, RuleResult
 from globalpic_gateway.models import ImageState, Job, JobImage, JobStatus
 from globalpic_gateway.schemas import (
@@ -14,6 +20,66 @@ from globalpic_gateway.schemas import (
 )
 
 _EXT_TYPES = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}
+
+
+class JobFields(Protocol):
+    """What a view reads of a job: a ``Job`` row, or ``crud.JobRow`` (read without the ORM)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def ops(self) -> str: ...
+    @property
+    def style(self) -> str | None: ...
+    @property
+    def platform(self) -> str | None: ...
+    @property
+    def candidates(self) -> int: ...
+    @property
+    def image_count(self) -> int: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def updated_at(self) -> datetime: ...
+    @property
+    def finished_at(self) -> datetime | None: ...
+
+
+class ImageFields(Protocol):
+    """What a view reads of an image but its report: a ``JobImage``, or ``crud.ImageRow``."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def job_id(self) -> str: ...
+    @property
+    def index(self) -> int: ...
+    @property
+    def filename(self) -> str: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def stage(self) -> str | None: ...
+    @property
+    def percent(self) -> int: ...
+    @property
+    def cached(self) -> bool: ...
+    @property
+    def attempts(self) -> int: ...
+    @property
+    def width(self) -> int: ...
+    @property
+    def height(self) -> int: ...
+    @property
+    def outputs(self) -> list[str]: ...
+    @property
+    def error_code(self) -> str | None: ...
+    @property
+    def error_message(self) -> str | None: ...
+    @property
+    def finished_at(self) -> datetime | None: ...
 
 
 def job_path(job_id: str) -> str:
@@ -30,7 +96,7 @@ def _links(job_id: str) -> JobLinks:
     return JobLinks(self=base, events=f"{base}/events", results_zip=f"{base}/results.zip")
 
 
-def summary(job: Job, counts: dict[str, int]) -> JobSummary:
+def summary(job: JobFields, counts: dict[str, int]) -> JobSummary:
     return JobSummary(
         id=job.id,
         status=JobStatus(job.status),
@@ -54,7 +120,12 @@ def content_type_of(key: str) -> str:
 
 
 def image_out(image: JobImage) -> ImageOut:
-    report = ImageReport.model_validate(image.report) if image.report else None
+    return image_view(image, image.report)
+
+
+def image_view(image: ImageFields, report_data: dict[str, Any] | None) -> ImageOut:
+    """``image_out`` of an image whose report was read apart."""
+    report = ImageReport.model_validate(report_data) if report_data else None
     checks: list[RuleResult] = report.checks if report else []
     if report is not None:
         # Storage keys are an internal detail: a client downloads through the result URLs.
@@ -95,3 +166,90 @@ def job_out(job: Job, images: list[JobImage]) -> JobOut:
         counts[image.state] += 1
     base = summary(job, counts)
     return JobOut(**base.model_dump(), images=[image_out(image) for image in images])
+
+
+# --- GET /v1/jobs/{id}: the same JSON as job_out(...).model_dump_json(), cheaper -------------
+
+ImageKey = tuple[int, str, int, str, int, datetime | None]
+
+
+def _finished_key(image: ImageFields) -> ImageKey | None:
+    """The cache key of a finished image; None for an unfinished one (it still changes)."""
+    if image.id is None or not ImageState(image.state).terminal:
+        return None
+    # The id alone would do on PostgreSQL; the rest guards against an id that SQLite re-used
+    # after a job was deleted (a submission that could not be queued).
+    return (image.id, image.job_id, image.index, image.state, image.attempts, image.finished_at)
+
+
+class FinishedImageCache:
+    """The rendered JSON of finished images, least recently used out first.
+
+    A finished image's row never changes again: every runner update of an image is conditional
+    on it being neither completed nor failed (``crud``). Its report (stage seconds, texts with
+    their boxes and cues, checks: several KB of JSON) is what makes ``GET /v1/jobs/{id}``
+    expensive: decoding, validating and encoding it on every poll was most of the gateway's
+    CPU under polling load. So it is rendered once per gateway process. Thread-safe (routes
+    render in worker threads); ``max_images`` 0 turns it off.
+    """
+
+    def __init__(self, max_images: int) -> None:
+        self.max_images = max_images
+        self._entries: OrderedDict[ImageKey, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: ImageKey) -> bytes | None:
+        with self._lock:
+            value = self._entries.get(key)
+            if value is not None:
+                self._entries.move_to_end(key)
+            return value
+
+    def put(self, key: ImageKey, value: bytes) -> None:
+        if self.max_images <= 0:
+            return
+        with self._lock:
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_images:
+                self._entries.popitem(last=False)
+
+
+def job_json(
+    job: JobFields,
+    images: Sequence[tuple[ImageFields, dict[str, Any] | None]],
+    load_reports: Callable[[list[int]], dict[int, dict[str, Any] | None]],
+    cache: FinishedImageCache,
+) -> bytes:
+    """``job_out(job, images).model_dump_json()``, with finished images from ``cache``.
+
+    ``images``: (row, report) pairs in index order, where a finished image's report may be left
+    unread (``crud.read_images_for_view``); ``load_reports`` reads those that are not cached.
+    """
+    counts = {state.value: 0 for state in ImageState}
+    parts: list[bytes | None] = []
+    missing: list[tuple[int, ImageFields, ImageKey]] = []
+    for position, (image, report_data) in enumerate(images):
+        counts[image.state] += 1
+        key = _finished_key(image)
+        if key is None:
+            parts.append(image_view(image, report_data).model_dump_json().encode())
+            continue
+        cached = cache.get(key)
+        if cached is None:
+            missing.append((position, image, key))
+        parts.append(cached)
+    if missing:
+        reports = load_reports([key[0] for _position, _image, key in missing])
+        for position, image, key in missing:
+            rendered = image_view(image, reports.get(key[0])).model_dump_json().encode()
+            cache.put(key, rendered)
+            parts[position] = rendered
+    rendered_all = [part for part in parts if part is not None]
+    assert len(rendered_all) == len(parts)
+    # JobOut is JobSummary + `images` (its last field): the summary's object, then the array.
+    head = summary(job, counts).model_dump_json().encode()
+    return head[:-1] + b',"images":[' + b",".join(rendered_all) + b"]}"

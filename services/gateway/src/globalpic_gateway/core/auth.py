@@ -22,7 +22,10 @@ class Tenant:
 
 class Authenticator(Protocol):
     def authenticate(self, credential: str) -> Tenant | None:
-        """The tenant the credential belongs to, or None when it is not valid."""
+        """The tenant the credential belongs to, or None when it is not valid.
+
+        Called on the event loop for every request: it must be quick and must not block (a
+        lookup or a signature check, not a round trip or a slow KDF)."""
         ...
 
 

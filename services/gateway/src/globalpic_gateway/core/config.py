@@ -62,6 +62,12 @@ class GatewaySettings(ServiceSettings):
         description="Most images in one job, per plan; unknown plans get 'default'",
     )
     page_size: int = Field(20, ge=1, le=100)
+    finished_image_cache_size: int = Field(
+        2048,
+        ge=0,
+        description="Finished images whose rendered JSON GET /v1/jobs/{id} keeps (about 8 KB "
+        "each); 0: off",
+    )
 
     result_cache_enabled: bool = True
     result_cache_ttl_seconds: int = Field(24 * 3600, ge=0)
@@ -81,6 +87,13 @@ class GatewaySettings(ServiceSettings):
         None, gt=0, description="How often a runner calls in_progress(); default ack_wait / 3"
     )
     runner_concurrency: int = Field(1, ge=1, description="Images one runner processes at once")
+    # Batch work yields the CPU to the API: a runner (and what it runs in process) is background
+    # work, the gateway answers people. Where they share cores (`make dev`, one VM, the bench)
+    # a status poll must not queue behind image processing; on Kubernetes runners and model
+    # services get their own nodes and this changes nothing. 0: the runner's priority as started.
+    runner_nice: int = Field(
+        10, ge=0, le=19, description="CPU niceness the runner sets for itself at start (0: off)"
+    )
     output_format: Literal["png", "jpg", "webp"] = "png"
     # TEST HOOK, off (0) by default; refused in production. After recording an image, a runner
     # logs "test hook: pausing before ack ..." and sleeps this long before its events and ack,

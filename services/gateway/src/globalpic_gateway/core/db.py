@@ -61,6 +61,17 @@ def make_engine(url: str) -> Engine:
     return sa.create_engine(url, pool_pre_ping=True)
 
 
+def reads_engine(engine: Engine) -> Engine:
+    """``engine`` (its pool) for the API's hot reads: on PostgreSQL in autocommit, so a read is
+    its SELECTs alone, without the BEGIN and ROLLBACK round trips of a transaction. Each
+    statement of a READ COMMITTED transaction sees its own snapshot anyway: nothing is lost.
+    SQLite keeps ``engine`` (a local file, no round trips; its connections' transaction mode
+    is set up by ``_sqlite_connect`` and must not be reset by an isolation-level switch)."""
+    if engine.dialect.name == "sqlite":
+        return engine
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
 def alembic_config(url: str) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))

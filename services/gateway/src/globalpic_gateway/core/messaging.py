@@ -4,7 +4,8 @@
   image, removed when a runner acks it. Runners share one durable pull consumer.
 * ``GLOBALPIC_EVENTS`` (limits retention, ``globalpic.jobs.<job>.progress|completed``): kept
   for ``events_max_age_seconds`` so SSE can replay a job's events from any stream sequence
-  (the SSE event id) — that is what makes ``Last-Event-ID`` resume work.
+  (the SSE event id) — that is what makes ``Last-Event-ID`` resume work. SSE reads it by
+  direct get (``allow_direct``), see ``core.event_feed``.
 * ``GLOBALPIC_DEAD`` (``globalpic.dead.work.<job>.<n>``): messages given up on after
   ``max_deliver`` attempts, kept for inspection.
 
@@ -114,6 +115,8 @@ async def ensure_streams(js: JetStreamContext, settings: GatewaySettings) -> Non
             storage=StorageType.FILE,
             max_age=float(settings.events_max_age_seconds),
             duplicate_window=float(min(DUPLICATE_WINDOW_SECONDS, settings.events_max_age_seconds)),
+            # SSE reads a job's stored events by direct get (core.event_feed), not a consumer
+            allow_direct=True,
         ),
     )
     await _ensure_stream(

@@ -15,9 +15,12 @@ from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from sqlalchemy.engine import Engine
 
+from globalpic_gateway.api.views import FinishedImageCache
 from globalpic_gateway.core import problems
 from globalpic_gateway.core.auth import Authenticator
 from globalpic_gateway.core.config import GatewaySettings
+from globalpic_gateway.core.db import reads_engine
+from globalpic_gateway.core.event_feed import JobEventFeed
 from globalpic_gateway.core.messaging import Subjects, connect, ensure_streams
 from globalpic_gateway.core.problems import ApiError
 from globalpic_gateway.job_events import JobEvents
@@ -36,7 +39,15 @@ class AppState:
     authenticator: Authenticator
     subjects: Subjects
     nc: NatsClient | None = None
+    feed: JobEventFeed | None = None
     _connector: asyncio.Task[None] | None = field(default=None, repr=False)
+    # the hot read paths (job status, the SSE job check): `engine`'s pool without transactions
+    read_engine: Engine = field(init=False, repr=False)
+    finished_images: FinishedImageCache = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.read_engine = reads_engine(self.engine)
+        self.finished_images = FinishedImageCache(self.settings.finished_image_cache_size)
 
     @property
     def nats_ready(self) -> bool:
@@ -52,6 +63,12 @@ class AppState:
             )
         return self.nc.jetstream()
 
+    def event_feed(self) -> JobEventFeed:
+        """What SSE reads jobs' events from (503 while NATS is not there)."""
+        self.jetstream()
+        assert self.feed is not None
+        return self.feed
+
     def job_events(self) -> JobEvents:
         return JobEvents(self.jetstream(), self.subjects, self.engine)
 
@@ -63,10 +80,13 @@ class AppState:
             try:
                 nc = await connect(self.settings.nats_url, "globalpic-gateway")
                 await ensure_streams(nc.jetstream(), self.settings)
+                feed = JobEventFeed(nc, self.settings.events_stream, self.subjects)
+                await feed.start()
             except Exception as exc:
                 log.warning("NATS at %s not reachable yet: %s", self.settings.nats_url, exc)
                 await asyncio.sleep(RECONNECT_SECONDS)
                 continue
+            self.feed = feed
             self.nc = nc
             log.info("connected to NATS at %s", self.settings.nats_url)
             return

@@ -1,7 +1,9 @@
 """``GET /v1/jobs/{id}/events``: the job's progress as Server-Sent Events.
 
 Events come from the ``GLOBALPIC_EVENTS`` JetStream stream, replayed from its start for the job
-(or from just after ``Last-Event-ID``: the SSE id is the stream sequence), then live. Each is
+(or from just after ``Last-Event-ID``: the SSE id is the stream sequence), then live: read by
+direct get, woken by the gateway's one subscription to every job's events
+(``core.event_feed``), with no JetStream consumer per connection. Each is
 ``event: progress`` (``ImageProgress``: stage, percent, ETA per image) or ``event: completed``
 (``JobCompleted``), after which the stream ends. A client should stop reconnecting once it has
 seen ``completed``; one that resumes after it gets the job's completion again and the end.
@@ -10,17 +12,17 @@ seen ``completed``; one that resumes after it gets the job's completion again an
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import nats.errors
 from fastapi import APIRouter, Header
-from nats.js.api import ConsumerConfig, DeliverPolicy
 from sqlmodel import Session
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from globalpic_gateway import crud
-from globalpic_gateway.api.deps import StateDep, TenantDep, require_job
+from globalpic_gateway.api.deps import StateDep, TenantDep, job_not_found
 from globalpic_gateway.core import problems
 from globalpic_gateway.core.problems import ApiError, problem_responses
 from globalpic_gateway.core.state import AppState
@@ -29,6 +31,7 @@ from globalpic_gateway.models import JobStatus
 from globalpic_gateway.schemas import JobCompleted
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+log = logging.getLogger("globalpic.gateway.events")
 
 # With no event for this long, look at the job's row: a job finished long ago (its events aged
 # out of the stream) still gets its completion instead of an endless wait.
@@ -83,35 +86,36 @@ def _snapshot(state: AppState, tenant_id: str, job_id: str) -> JobCompleted | No
 async def _events(
     state: AppState, tenant_id: str, job_id: str, start: int | None
 ) -> AsyncIterator[ServerSentEvent]:
-    js = state.jetstream()
-    config = ConsumerConfig(
-        deliver_policy=DeliverPolicy.ALL if start is None else DeliverPolicy.BY_START_SEQUENCE,
-        opt_start_seq=start,
-    )
-    sub = await js.subscribe(
-        state.subjects.job_events(job_id),
-        stream=state.settings.events_stream,
-        ordered_consumer=True,
-        config=config,
-    )
-    try:
+    """The job's stored events from ``start`` (its first one by default), then each new one as
+    it is published, until ``completed`` (``core.event_feed``: direct gets and a doorbell)."""
+    feed = state.event_feed()
+    cursor = start or 1  # the next stream sequence to look at
+    caught_up = False  # the last look found nothing stored at or after the cursor
+    with feed.doorbell(job_id) as bell:
         while True:
+            if caught_up:
+                try:
+                    await asyncio.wait_for(bell.wait(), IDLE_CHECK_SECONDS)
+                except TimeoutError:
+                    snapshot = await asyncio.to_thread(_snapshot, state, tenant_id, job_id)
+                    if snapshot is not None:
+                        yield ServerSentEvent(data=snapshot.model_dump_json(), event="completed")
+                        return
+                    # look at the stream again all the same: a ring lost in a reconnect costs
+                    # at most this wait, never an event
+            bell.clear()  # before reading: whatever is published after the read rings again
             try:
-                msg = await sub.next_msg(timeout=IDLE_CHECK_SECONDS)
-            except nats.errors.TimeoutError:
-                snapshot = await asyncio.to_thread(_snapshot, state, tenant_id, job_id)
-                if snapshot is not None:
-                    yield ServerSentEvent(data=snapshot.model_dump_json(), event="completed")
-                    return
+                event = await feed.next_stored(job_id, cursor)
+            except nats.errors.Error as exc:  # NATS restarting: keep the stream, look again
+                log.info("SSE for job %s: events not readable now (%r)", job_id, exc)
+                event = None
+            caught_up = event is None
+            if event is None:
                 continue
-            kind = msg.subject.rsplit(".", 1)[-1]
-            yield ServerSentEvent(
-                data=msg.data.decode(), event=kind, id=str(msg.metadata.sequence.stream)
-            )
-            if kind == "completed":
+            cursor = event.seq + 1
+            yield ServerSentEvent(data=event.data.decode(), event=event.kind, id=str(event.seq))
+            if event.kind == "completed":
                 return
-    finally:
-        await sub.unsubscribe()
 
 
 @router.get(
@@ -134,12 +138,13 @@ async def job_events(
 ) -> EventSourceResponse:
     start = _start_sequence(last_event_id)
 
-    def check() -> None:
-        with Session(state.engine) as session:
-            require_job(session, tenant.id, job_id)
+    def exists() -> bool:
+        with state.read_engine.connect() as conn:
+            return crud.job_exists(conn, tenant.id, job_id)
 
-    await asyncio.to_thread(check)
-    state.jetstream()  # 503 now rather than a stream that dies at once
+    if not await asyncio.to_thread(exists):
+        raise job_not_found(job_id)
+    state.event_feed()  # 503 now rather than a stream that dies at once
     return EventSourceResponse(
         _events(state, tenant.id, job_id, start),
         ping=PING_SECONDS,

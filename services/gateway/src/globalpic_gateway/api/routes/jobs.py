@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
@@ -14,7 +14,7 @@ from globalpic_common.styles import style_ids
 from globalpic_common.tracing import tracer
 from globalpic_gateway import crud
 from globalpic_gateway.api import views
-from globalpic_gateway.api.deps import StateDep, TenantDep, require_job
+from globalpic_gateway.api.deps import StateDep, TenantDep, job_not_found
 from globalpic_gateway.core.problems import problem_responses
 from globalpic_gateway.options import DEFAULT_OPS, DEFAULT_PLATFORM, DEFAULT_STYLE, MAX_CANDIDATES
 from globalpic_gateway.schemas import JobOut, JobPage
@@ -161,10 +161,20 @@ async def list_jobs(
     summary="One job: status, each image's state, outputs and checks",
     responses=problem_responses(401, 404),
 )
-async def get_job(job_id: str, state: StateDep, tenant: TenantDep) -> JobOut:
-    def load() -> JobOut:
-        with Session(state.engine) as session:
-            job = require_job(session, tenant.id, job_id)
-            return views.job_out(job, crud.job_images(session, job_id))
+async def get_job(job_id: str, state: StateDep, tenant: TenantDep) -> Response:
+    # The route clients poll. The body is JobOut's JSON, rendered by views.job_json (finished
+    # images come rendered from a cache) and returned as is: FastAPI would otherwise validate
+    # and encode the whole JobOut again (response_model stays for the OpenAPI document).
+    def load() -> bytes:
+        with state.read_engine.connect() as conn:
+            job = crud.read_job(conn, tenant.id, job_id)
+            if job is None:
+                raise job_not_found(job_id)
+            return views.job_json(
+                job,
+                crud.read_images_for_view(conn, job_id),
+                lambda ids: crud.image_reports(conn, ids),
+                state.finished_images,
+            )
 
-    return await asyncio.to_thread(load)
+    return Response(await asyncio.to_thread(load), media_type="application/json")
