@@ -17,8 +17,11 @@ Two variants on the same modules, in this order:
 
 Cases: text-to-image and inpaint at ``--size``² for each ``--batches`` (both variants), then
 ``ours`` end to end: ``clean`` (the generative part: ``ZImageInpainter`` on a frame with a
-badge and two text lines; OCR is not part of it) and ``remix`` (``Remixer`` with the Z-Image
-scene generator, ``--candidates`` candidates). Turbo settings everywhere (9 steps = 8
+badge and two text lines; OCR is not part of it), ``remix`` (``Remixer`` with the Z-Image
+scene generator, ``--candidates`` candidates), ``outpaint`` (``fit_to_canvas`` of a square
+photo into a 9:16 frame, new area generated at ``outpaint_side_px``) and ``upscale``
+(``fit_to_canvas`` of a photo a third of ``--size`` into the ``--size``² frame, img2img at
+``upscale_strength``). Turbo settings everywhere (9 steps = 8
 forwards, guidance 0). Each figure is printed as one JSON line the moment it is measured
 (median of ``--repeats`` timed runs after one untimed run, whose time is ``first_s``); peak
 GPU memory per case (``torch.cuda.max_memory_allocated``). ``--memory-gib 16`` caps the
@@ -43,10 +46,12 @@ import cv2
 import numpy as np
 
 from bench.synthetic import REPO_ROOT
+from globalpic_generation.canvas import CanvasBackends, fit_to_canvas
 from globalpic_generation.remix import Remixer
 from globalpic_generation.settings import GenerationSettings
 from globalpic_generation.zimage import ZImageInpainter, ZImageModels, prepare_models, warm_up
 from globalpic_generation.zimage_remix import ZImageSceneGenerator
+from globalpic_generation.zimage_resize import ZImageResizer
 
 DEFAULT_JSON = REPO_ROOT / "bench" / "results" / "gpu_bench.json"
 PROMPT = (
@@ -71,7 +76,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--offload", action="store_true")
     ap.add_argument("--memory-gib", type=float, default=None, help="cap GPU memory (16 GB run)")
     ap.add_argument("--skip-baseline", action="store_true")
-    ap.add_argument("--cases", default="t2i,inpaint,clean,remix")
+    ap.add_argument("--cases", default="t2i,inpaint,clean,remix,outpaint,upscale")
     ap.add_argument("--json-out", type=Path, default=DEFAULT_JSON)
     args = ap.parse_args(argv)
     args.size = args.size or (64 if args.tiny else 1024)
@@ -321,6 +326,30 @@ def end_to_end_cases(
             lambda: remixer.candidates(frame, alpha, "modern-home", n), n,
             case="remix", variant="ours", size=s, batch=n,
         )  # fmt: skip
+    resizer = ZImageResizer(settings, models)
+    if "outpaint" in args.cases:
+        disc = np.zeros((s, s), np.float32)
+        cv2.circle(disc, (s // 2, s // 2), s // 4, 1.0, -1)
+        tall = (s, round(s * 16 / 9))  # a square photo into a 9:16 story frame
+        outpaint = CanvasBackends(outpainter=resizer)
+        measure(
+            rec, args.device, args.repeats,
+            lambda: fit_to_canvas(frame, disc, *tall, fill=0.6, backends=outpaint), 1,
+            case="outpaint", variant="ours", size=s, batch=1, frame=f"{tall[0]}x{tall[1]}",
+        )  # fmt: skip
+    if "upscale" in args.cases:
+        small = max(16, s // 3)
+        photo = np.asarray(
+            cv2.resize(frame, (small, small), interpolation=cv2.INTER_AREA), np.uint8
+        )
+        disc = np.zeros((small, small), np.float32)
+        cv2.circle(disc, (small // 2, small // 2), small // 3, 1.0, -1)
+        upscale = CanvasBackends(upscaler=resizer)
+        measure(
+            rec, args.device, args.repeats,
+            lambda: fit_to_canvas(photo, disc, s, s, fill=0.9, backends=upscale), 1,
+            case="upscale", variant="ours", size=s, batch=1, photo=small,
+        )  # fmt: skip
 
 
 def bench_settings(args: argparse.Namespace, device: str) -> GenerationSettings:
@@ -332,7 +361,13 @@ def bench_settings(args: argparse.Namespace, device: str) -> GenerationSettings:
     if args.offload:
         overrides["offload"] = True
     if args.tiny:
-        overrides |= {"warmup_px": 16, "zimage_side_px": (32, 64), "remix_side_px": (48, 64)}
+        overrides |= {
+            "warmup_px": 16,
+            "zimage_side_px": (32, 64),
+            "remix_side_px": (48, 64),
+            "outpaint_side_px": (48, 64),
+            "upscale_side_px": (32, 64),
+        }
     else:
         overrides |= {"zimage_side_px": (512, args.size), "remix_side_px": (args.size, args.size)}
     return GenerationSettings(**overrides)

@@ -22,6 +22,7 @@ def test_tiny_run_measures_every_case(tmp_path: Path, capsys: pytest.CaptureFixt
         for case in ("t2i", "inpaint"):
             assert {(case, variant, 1), (case, variant, 2)} <= cases
     assert {("clean", "ours", 1), ("remix", "ours", 4)} <= cases
+    assert {("outpaint", "ours", 1), ("upscale", "ours", 1)} <= cases
     for r in records:
         if "case" in r:
             assert r["seconds"] > 0 and r["per_image_s"] <= r["seconds"]

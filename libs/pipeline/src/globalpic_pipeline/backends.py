@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from globalpic_common.interfaces import Inpainter, Segmenter, TextDetector
 from globalpic_common.settings import ServiceSettings, settings_config
+from globalpic_generation.canvas import CanvasBackends, build_canvas_backends
 from globalpic_pipeline.clean import Cleaner
 from globalpic_pipeline.localize import Localizer
 from globalpic_pipeline.ports import BackgroundRemixer, CutoutExtractor
@@ -19,6 +20,7 @@ from globalpic_pipeline.ports import BackgroundRemixer, CutoutExtractor
 if TYPE_CHECKING:
     from globalpic_common.platforms import Platform
     from globalpic_copywriting.copywriter import Copywriter
+    from globalpic_generation.client import GenerationClient
     from globalpic_pipeline.check import Checker
     from globalpic_pipeline.frame import Frame
 
@@ -69,6 +71,27 @@ def _generation(settings: PipelineSettings) -> tuple[Inpainter, BackgroundRemixe
     return build_inpainter(), Remixer.from_settings()
 
 
+def canvas_from_settings(
+    settings: PipelineSettings | None = None, remote: GenerationClient | None = None
+) -> CanvasBackends:
+    """Resize's generative backends, as ``GLOBALPIC_GENERATION__OUTPAINTER`` / ``__UPSCALER``
+    say (classical by default). With ``GENERATION_ADDR`` a generative one is the service
+    (``remote``, or a new client: the server runs the model, configured the same way);
+    otherwise this process loads it."""
+    settings = settings or PipelineSettings()
+    local = build_canvas_backends()
+    if not settings.generation_addr or not local.generative:
+        return local
+    if remote is None:
+        from globalpic_generation.client import GenerationClient
+
+        remote = GenerationClient(settings.generation_addr, timeout_s=settings.rpc_timeout_s)
+    return CanvasBackends(
+        outpainter=remote if local.outpainter is not None else None,
+        upscaler=remote if local.upscaler is not None else None,
+    )
+
+
 def copywriter_from_settings(settings: PipelineSettings | None = None) -> Copywriter:
     """The configured ``Copywriter``: the service's client, or one in this process."""
     settings = settings or PipelineSettings()
@@ -100,17 +123,31 @@ def checker_from_settings(platform: Platform, settings: PipelineSettings | None 
 
 def localizer_from_settings(settings: PipelineSettings | None = None) -> Localizer:
     """A ``Localizer`` whose OCR, segmentation and generation run in process or remotely,
-    per ``PipelineSettings``; one detector and one segmenter serve every op."""
+    per ``PipelineSettings``; one detector and one segmenter serve every op. Resize's
+    generative parts follow ``canvas_from_settings``."""
     from globalpic_pipeline.check import Checker
 
     settings = settings or PipelineSettings()
     segmenter, extractor = _segmentation(settings)
     inpainter, remixer = _generation(settings)
     cleaner = Cleaner(_detector(settings), segmenter, inpainter)
+    remote = None  # the generation service's client: resize shares its channel
+    if settings.generation_addr:
+        from globalpic_generation.client import GenerationClient
+
+        assert isinstance(remixer, GenerationClient)
+        remote = remixer
 
     def checker_for(frame: Frame) -> Checker | None:
         if frame.platform is None:
             return None
         return Checker(frame.platform, cleaner.detector, cleaner.segmenter, extractor=extractor)
 
-    return Localizer(cleaner, extractor, remixer, checker_for, copywriter_from_settings(settings))
+    return Localizer(
+        cleaner,
+        extractor,
+        remixer,
+        checker_for,
+        copywriter_from_settings(settings),
+        canvas=canvas_from_settings(settings, remote=remote),
+    )

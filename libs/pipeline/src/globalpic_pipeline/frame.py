@@ -13,7 +13,13 @@ from globalpic_common import errors
 from globalpic_common.errors import BadInputError
 from globalpic_common.interfaces import AlphaArray, ImageArray
 from globalpic_common.platforms import Platform, get_platform, parse_size
-from globalpic_generation.canvas import FitResult, enforce_white_background, fit_to_canvas
+from globalpic_generation.canvas import (
+    CLASSICAL,
+    CanvasBackends,
+    FitResult,
+    enforce_white_background,
+    fit_to_canvas,
+)
 
 # Aim this far above a preset's minimum fill: the rule is then met with room to spare for
 # rounding and the soft edge of the matte.
@@ -57,16 +63,25 @@ def fit_frame(
     *,
     cutout: bool,
     enforce_white: bool = True,
+    backends: CanvasBackends = CLASSICAL,
 ) -> FitResult:
     """Fit ``image`` (product matte ``alpha``) to ``frame`` without cropping the product.
 
     A cut-out, or a platform that wants white, needs no synthesised background: new area is
-    white (and the product centred); otherwise the photo's background is extended. With
-    ``enforce_white`` a white-background platform gets exactly RGB 255 outside the product.
+    white (and the product centred); otherwise the photo's background is extended, by the
+    generative ``backends`` when configured (``build_canvas_backends``: outpainting, img2img
+    upscaling; never on a white frame). With ``enforce_white`` a white-background platform
+    gets exactly RGB 255 outside the product.
     """
     background: Literal["extend", "white"] = "white" if frame.white or cutout else "extend"
     fitted = fit_to_canvas(
-        image, alpha, frame.width, frame.height, fill=frame.fill, background=background
+        image,
+        alpha,
+        frame.width,
+        frame.height,
+        fill=frame.fill,
+        background=background,
+        backends=backends,
     )
     if frame.white and enforce_white:
         fitted = dataclasses.replace(

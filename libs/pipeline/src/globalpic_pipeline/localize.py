@@ -30,7 +30,7 @@ from globalpic_common.errors import BadInputError
 from globalpic_common.interfaces import AlphaArray, ImageArray, Segmenter
 from globalpic_common.schemas import CopyReport, ProgressStage, RuleResult, TextRegion
 from globalpic_common.timing import StageTimer
-from globalpic_generation.canvas import enforce_white_background
+from globalpic_generation.canvas import CLASSICAL, CanvasBackends, enforce_white_background
 from globalpic_pipeline.clean import Cleaner, CleanOptions
 from globalpic_pipeline.frame import Frame, fit_frame
 from globalpic_pipeline.texts import load_backends
@@ -147,12 +147,14 @@ class Localizer:
         remixer: BackgroundRemixer,  # Remixer, or the generation service's client
         checker_for: Callable[[Frame], Checker | None],
         copywriter: Copywriter | None = None,  # None: the offline writer, in process
+        canvas: CanvasBackends = CLASSICAL,  # resize's generative outpainter / upscaler
     ) -> None:
         self.cleaner = cleaner
         self.extractor = extractor
         self.remixer = remixer
         self.checker_for = checker_for
         self._copywriter = copywriter
+        self.canvas = canvas
 
     @property
     def copywriter(self) -> Copywriter:
@@ -182,6 +184,8 @@ class Localizer:
         load_backends(self.segmenter, self.extractor)
         if Op.COPY in ops:
             load_backends(self.cleaner.detector, self.copywriter)
+        if Op.RESIZE in ops:
+            self.canvas.load()
 
     def run(
         self,
@@ -270,7 +274,7 @@ class Localizer:
                     if frame.white:
                         finals = [enforce_white_background(img, alpha) for img in finals]
                 else:
-                    fitted = fit_frame(image, alpha, frame, cutout=is_cutout)
+                    fitted = fit_frame(image, alpha, frame, cutout=is_cutout, backends=self.canvas)
                     finals, alpha = [fitted.image], fitted.alpha
             steps[Op.RESIZE] = finals
             checker = self.checker_for(frame)

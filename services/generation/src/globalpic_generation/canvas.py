@@ -14,13 +14,24 @@ is synthesised from the photo's own border:
 
 Upscaling uses Lanczos plus a mild edge-aware sharpen (``detail.sharpen``) sized to the
 scale factor; downscaling uses area averaging (no aliasing).
+
+Generative backends (``CanvasBackends``, built from ``GenerationSettings.outpainter`` /
+``upscaler`` by ``build_canvas_backends``; both "classical" by default) replace two of these
+steps when the background is extended, and only then: a white frame (white-background
+platforms, cut-outs) and a given background image are never generated.
+
+- an ``Outpainter`` fills the new area instead of the mirror / smooth fill
+  (``zimage_resize.ZImageResizer``: Z-Image inpainting of the frame outside the photo);
+  every pixel of the placed photo stays as placed;
+- an ``Upscaler`` refines the placed photo after the Lanczos + sharpen upscale (Z-Image
+  img2img), before the new area is filled so the fill continues the refined photo.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 import cv2
 import numpy as np
@@ -33,6 +44,7 @@ from globalpic_common.platforms import MAX_SIZE_PX, MIN_SIZE_PX
 from globalpic_generation.background import push_pull_fill
 from globalpic_generation.detail import sharpen
 from globalpic_generation.quads import dilate
+from globalpic_generation.settings import GenerationSettings
 from globalpic_generation.texture import (
     add_grain,
     gradient_energy_map,
@@ -82,6 +94,68 @@ class FitResult:
     product_box: Box | None  # in the output frame; None when no product was found
     scale: float  # output px per input px
     extended: MaskArray  # 255 where pixels were synthesised (not from the input photo)
+
+
+class Outpainter(Protocol):
+    """Fills a frame's new area (``known`` False) around the placed photo."""
+
+    name: str
+
+    def load(self) -> None: ...
+
+    def outpaint(self, image: ImageArray, known: BoolMask, seed: int) -> ImageArray:
+        """``image`` with every pixel outside ``known`` (an axis-aligned rectangle) filled;
+        pixels inside ``known`` unchanged."""
+        ...
+
+
+class Upscaler(Protocol):
+    """Refines an upscaled photo (the classical Lanczos + sharpen result)."""
+
+    name: str
+
+    def load(self) -> None: ...
+
+    def upscale(self, image: ImageArray, alpha: AlphaArray, scale: float, seed: int) -> ImageArray:
+        """``image`` (the photo after a classical upscale by ``scale``, product matte
+        ``alpha``) refined, same size; returned as is when the backend does not apply."""
+        ...
+
+
+@dataclass(frozen=True)
+class CanvasBackends:
+    """The generative parts of ``fit_to_canvas``; None keeps the classical step."""
+
+    outpainter: Outpainter | None = None
+    upscaler: Upscaler | None = None
+
+    @property
+    def generative(self) -> bool:
+        return self.outpainter is not None or self.upscaler is not None
+
+    def load(self) -> None:
+        """Load the models (a missing one fails here, before the first image)."""
+        for part in (self.outpainter, self.upscaler):
+            if part is not None:
+                part.load()
+
+
+CLASSICAL = CanvasBackends()
+
+
+def build_canvas_backends(settings: GenerationSettings | None = None) -> CanvasBackends:
+    """The configured resize backends (composition roots call this). Cheap: a generative
+    backend loads its model on ``load()`` or on first use; torch is imported only then."""
+    settings = settings or GenerationSettings()
+    if settings.outpainter == "classical" and settings.upscaler == "classical":
+        return CLASSICAL
+    from globalpic_generation.zimage_resize import ZImageResizer
+
+    resizer = ZImageResizer(settings)
+    return CanvasBackends(
+        outpainter=resizer if settings.outpainter == "zimage" else None,
+        upscaler=resizer if settings.upscaler == "zimage" else None,
+    )
 
 
 def _significant_parts(binary: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.int32], list[int]]:
@@ -218,6 +292,7 @@ def fit_to_canvas(
     fill: float | None = None,
     background: Background = "extend",
     seed: int = 1234,
+    backends: CanvasBackends = CLASSICAL,
 ) -> FitResult:
     """Fit ``image`` into a ``width`` x ``height`` frame around its product (``alpha``).
 
@@ -225,7 +300,8 @@ def fit_to_canvas(
     keeps the product as large as fits with a 5 % margin. ``background``: "extend"
     synthesises new area from the photo's border; "white" fills it with RGB 255 (and centres
     the product); an image is scaled to cover the frame and shows through new area.
-    Deterministic for a given ``seed`` (the grain's).
+    Deterministic for a given ``seed`` (the grain's, and the generative backends').
+    ``backends``: generative upscaler / outpainter, used with "extend" only (see the module).
     """
     _check_inputs(image, alpha, width, height, fill)
     h, w = image.shape[:2]
@@ -246,11 +322,17 @@ def fit_to_canvas(
         amount = min(SHARPEN_MAX, SHARPEN_PER_OCTAVE * math.log2(scale))
         x0, y0, x1, y1 = _known_rect(known)
         out[y0:y1, x0:x1] = sharpen(out[y0:y1, x0:x1], amount, sigma=max(0.8, 0.5 * scale))
+        if extend and backends.upscaler is not None:
+            out[y0:y1, x0:x1] = backends.upscaler.upscale(
+                out[y0:y1, x0:x1], out_alpha[y0:y1, x0:x1], scale, seed
+            )
 
     if not known.all():
         if isinstance(background, str):
             if background == "white":
                 out[~known] = 255
+            elif background == "extend" and backends.outpainter is not None:
+                out = backends.outpainter.outpaint(out, known, seed)
             elif background == "extend":
                 out = _extend(out, known, out_alpha, seed)
             else:

@@ -1,13 +1,17 @@
 """``GenerationClient``: the generation service over gRPC.
 
-It is the pipeline's ``Inpainter`` (``inpaint``) and its remixer (``remix``, ``candidates``,
-with ``Remixer``'s signatures and ``RemixResult`` values), so ``Cleaner`` and ``Localizer``
-take it in place of the in-process classes.
+It is the pipeline's ``Inpainter`` (``inpaint``), its remixer (``remix``, ``candidates``,
+with ``Remixer``'s signatures and ``RemixResult`` values) and resize's ``Outpainter`` /
+``Upscaler`` (``outpaint``, ``upscale``: ``canvas.CanvasBackends``), so ``Cleaner``,
+``Localizer`` and ``fit_to_canvas`` take it in place of the in-process classes.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from globalpic.generation.v1 import generation_pb2, generation_pb2_grpc
 from globalpic_common import errors
@@ -92,6 +96,26 @@ class GenerationClient(GrpcClient):
         request.n = n
         reply = self.call(self._stub.Remix, request)
         return [_result(candidate) for candidate in reply.candidates]
+
+    def outpaint(
+        self, image: ImageArray, known: np.ndarray[Any, np.dtype[np.bool_]], seed: int
+    ) -> ImageArray:
+        """The server's generative outpainter (``model_unavailable`` when it has none)."""
+        request = generation_pb2.OutpaintRequest(
+            image=image_to_proto(image),
+            known=mask_to_proto(np.where(known, 255, 0).astype(np.uint8)),
+            seed=seed,
+        )
+        reply = self.call(self._stub.Outpaint, request)
+        return image_from_proto(reply.image)
+
+    def upscale(self, image: ImageArray, alpha: AlphaArray, scale: float, seed: int) -> ImageArray:
+        """The server's generative upscaler (``model_unavailable`` when it has none)."""
+        request = generation_pb2.UpscaleRequest(
+            image=image_to_proto(image), alpha=alpha_to_proto(alpha), scale=scale, seed=seed
+        )
+        reply = self.call(self._stub.Upscale, request)
+        return image_from_proto(reply.image)
 
     @staticmethod
     def _request(image: ImageArray, alpha: AlphaArray, seed: int) -> generation_pb2.RemixRequest:

@@ -1,6 +1,10 @@
-"""The generation gRPC service (``globalpic-generation-server``): ``Inpaint`` and ``Remix``.
+"""The generation gRPC service (``globalpic-generation-server``): ``Inpaint``, ``Remix``,
+and resize's generative ``Outpaint`` / ``Upscale``.
 
-Thin adapters over the configured ``Inpainter`` (``build_inpainter``) and the ``Remixer``.
+Thin adapters over the configured ``Inpainter`` (``build_inpainter``), the ``Remixer`` and the
+resize backends (``canvas.build_canvas_backends``: ``GLOBALPIC_GENERATION__OUTPAINTER`` /
+``__UPSCALER``; a classical one has nothing to serve, so its RPC answers
+FAILED_PRECONDITION / ``model_unavailable``: the caller fills or upscales classically).
 The background library of approximate styles is the server's own directory
 (``GLOBALPIC_GENERATION__BACKGROUNDS_DIR``), never a path sent by a caller: a caller's path
 means nothing on another machine, and a server must not read directories a request names.
@@ -16,7 +20,7 @@ import grpc
 
 from globalpic.generation.v1 import generation_pb2, generation_pb2_grpc
 from globalpic_common import errors
-from globalpic_common.errors import BadInputError
+from globalpic_common.errors import BadInputError, ModelUnavailableError
 from globalpic_common.grpc_server import GrpcServerSettings, Register, load_models, run_service
 from globalpic_common.interfaces import Inpainter
 from globalpic_common.metrics import observe_stages
@@ -28,6 +32,7 @@ from globalpic_common.wire import (
     image_to_proto,
     mask_from_proto,
 )
+from globalpic_generation.canvas import CLASSICAL, CanvasBackends, build_canvas_backends
 from globalpic_generation.inpaint import build_inpainter
 from globalpic_generation.remix import Remixer, RemixResult
 
@@ -57,13 +62,24 @@ def _candidate(result: RemixResult) -> generation_pb2.RemixCandidate:
     )
 
 
+def _seed(seed: int) -> int:
+    if seed < 0:
+        raise BadInputError(f"seed {seed} must be >= 0", code=errors.BAD_OPTION)
+    return seed
+
+
 class GenerationServicer(generation_pb2_grpc.GenerationServiceServicer):
     def __init__(
-        self, inpainter: Inpainter, remixer: Remixer, backgrounds_dir: Path | None = None
+        self,
+        inpainter: Inpainter,
+        remixer: Remixer,
+        backgrounds_dir: Path | None = None,
+        canvas: CanvasBackends = CLASSICAL,
     ) -> None:
         self.inpainter = inpainter
         self.remixer = remixer
         self.backgrounds_dir = backgrounds_dir
+        self.canvas = canvas
 
     def Inpaint(  # noqa: N802 - the RPC's name, as protoc generates it
         self, request: generation_pb2.InpaintRequest, context: grpc.ServicerContext
@@ -116,12 +132,51 @@ class GenerationServicer(generation_pb2_grpc.GenerationServiceServicer):
             observe_stages({f"remix.{k}": v for k, v in result.seconds.items()}, backend)
         return generation_pb2.RemixResponse(candidates=[_candidate(r) for r in results])
 
+    def Outpaint(  # noqa: N802
+        self, request: generation_pb2.OutpaintRequest, context: grpc.ServicerContext
+    ) -> generation_pb2.OutpaintResponse:
+        outpainter = self.canvas.outpainter
+        if outpainter is None:
+            raise ModelUnavailableError(
+                "this generation server has no generative outpainter "
+                "(GLOBALPIC_GENERATION__OUTPAINTER=zimage on the server)"
+            )
+        image = image_from_proto(request.image)
+        known = mask_from_proto(request.known, (image.shape[0], image.shape[1]), what="known")
+        if not (known > 0).any():
+            raise BadInputError("outpaint needs some photo to continue", code=errors.BAD_MASK)
+        timer = StageTimer(backend=outpainter.name)
+        with timer.stage("outpaint"):
+            out = outpainter.outpaint(image, known > 0, _seed(request.seed))
+        return generation_pb2.OutpaintResponse(image=image_to_proto(out), backend=outpainter.name)
+
+    def Upscale(  # noqa: N802
+        self, request: generation_pb2.UpscaleRequest, context: grpc.ServicerContext
+    ) -> generation_pb2.UpscaleResponse:
+        upscaler = self.canvas.upscaler
+        if upscaler is None:
+            raise ModelUnavailableError(
+                "this generation server has no generative upscaler "
+                "(GLOBALPIC_GENERATION__UPSCALER=zimage on the server)"
+            )
+        image = image_from_proto(request.image)
+        alpha = alpha_from_proto(request.alpha, (image.shape[0], image.shape[1]))
+        if not request.scale > 0:
+            raise BadInputError(f"scale {request.scale} must be > 0", code=errors.BAD_OPTION)
+        timer = StageTimer(backend=upscaler.name)
+        with timer.stage("upscale"):
+            out = upscaler.upscale(image, alpha, request.scale, _seed(request.seed))
+        return generation_pb2.UpscaleResponse(image=image_to_proto(out), backend=upscaler.name)
+
 
 def registrar(
-    inpainter: Inpainter, remixer: Remixer, backgrounds_dir: Path | None = None
+    inpainter: Inpainter,
+    remixer: Remixer,
+    backgrounds_dir: Path | None = None,
+    canvas: CanvasBackends = CLASSICAL,
 ) -> Register:
     def register(server: grpc.Server) -> None:
-        servicer = GenerationServicer(inpainter, remixer, backgrounds_dir)
+        servicer = GenerationServicer(inpainter, remixer, backgrounds_dir, canvas)
         generation_pb2_grpc.add_GenerationServiceServicer_to_server(servicer, server)
 
     return register
@@ -130,11 +185,12 @@ def registrar(
 def main() -> None:
     settings = GenerationServerSettings()
     inpainter, remixer = build_inpainter(), Remixer.from_settings()
+    canvas = build_canvas_backends()
     run_service(
         SERVICE,
-        registrar(inpainter, remixer, settings.backgrounds_dir),
+        registrar(inpainter, remixer, settings.backgrounds_dir, canvas),
         settings,
-        load=load_models(inpainter, remixer),
+        load=load_models(inpainter, remixer, canvas),
         health_services=[HEALTH_NAME],
     )
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import Field
+
 from globalpic_common.settings import ServiceSettings, settings_config
 
 
@@ -101,3 +103,34 @@ class GenerationSettings(ServiceSettings):
     # GPU memory one image of a batch needs (GiB per megapixel of working size) beyond the
     # weights: the batch limit on cuda is free memory / this. To be measured (bench-gpu).
     remix_gib_per_megapixel: float = 2.0
+
+    # --- resize (``canvas.fit_to_canvas``: the photo on a marketplace frame) -------------------
+    # Who fills the frame's area beyond the photo when the background is extended (never on
+    # white-background platforms, cut-outs or a given background image): "classical" mirrors
+    # and smooths the photo's border; "zimage" outpaints it with Z-Image from
+    # ``outpaint_prompt``. The photo's own pixels stay exact either way.
+    outpainter: Literal["classical", "zimage"] = "classical"
+    # The frame is generated at this longer side (px), then resized back.
+    outpaint_side_px: tuple[int, int] = (768, 1024)
+    outpaint_prompt: str = (
+        "product photograph, seamless continuation of the same background, surface, lighting "
+        "and perspective, empty space, no other objects, no text, no logo, no watermark"
+    )
+    # Who upscales small photos: "classical" is Lanczos + edge-aware sharpen; "zimage" runs
+    # img2img (``ZImageImg2ImgPipeline``, ``upscale_strength``) on that upscale to add
+    # detail, on extended backgrounds only (like outpainting).
+    upscaler: Literal["classical", "zimage"] = "classical"
+    # Upscales by less than this factor stay classical (img2img would change pixels for
+    # little gain).
+    upscale_min_scale: float = 1.5
+    # img2img strength: the share of the schedule re-run (0.3 of 9 steps: 3 forwards).
+    upscale_strength: float = Field(default=0.3, gt=0.0, le=1.0)
+    # The photo is generated at this longer side (px), then resized to its place.
+    upscale_side_px: tuple[int, int] = (512, 1536)
+    upscale_prompt: str = (
+        "high resolution product photograph, sharp focus, fine detail, clean background"
+    )
+    # Pixels of the product (alpha == 1) keep the classical upscale bit for bit and its soft
+    # edge blends by alpha: img2img must not redraw a label, a logo or a texture the seller
+    # sells. False: the whole photo is img2img'd.
+    upscale_keep_product: bool = True

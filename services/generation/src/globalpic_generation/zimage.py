@@ -13,6 +13,9 @@ backends, the server's other paths and the CLI start without paying for them.
   on a crop around each group of erase regions (never the whole frame), resized to a
   multiple of the model's pixel factor, with the Turbo settings (9 steps, guidance 0) and a
   seeded generator per region; only the masked pixels are pasted back.
+- ``generate_inpaint`` / ``generate_img2img``: one batched, seeded call of the inpaint or
+  img2img pipeline (remix's scenes and resize's outpainting / upscaling:
+  ``zimage_remix``, ``zimage_resize``).
 """
 
 from __future__ import annotations
@@ -42,8 +45,9 @@ class ZImageModels:
     """One loaded Z-Image pipeline and what callers need to drive it.
 
     ``inpaint`` is a ``diffusers.ZImageInpaintPipeline``; ``text_to_image`` (a
-    ``ZImagePipeline``) shares its modules, so it costs no memory. Diffusers pipelines keep
-    per-call state (the scheduler's timesteps): every call must hold ``lock``.
+    ``ZImagePipeline``) and ``img2img`` (a ``ZImageImg2ImgPipeline``, resize's upscaler)
+    share its modules, so they cost no memory. Diffusers pipelines keep per-call state (the
+    scheduler's timesteps, shared by all three): every call must hold ``lock``.
     """
 
     inpaint: Any
@@ -52,6 +56,7 @@ class ZImageModels:
     dtype: str
     # Pixel sizes must be multiples of this: VAE downsampling x transformer patch size.
     factor: int
+    img2img: Any = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -100,17 +105,17 @@ def model_source(settings: GenerationSettings) -> str:
     return model
 
 
-def _import_stack() -> tuple[Any, Any, Any]:
+def _import_stack() -> tuple[Any, Any, Any, Any]:
     try:
         import torch
-        from diffusers import ZImageInpaintPipeline, ZImagePipeline
+        from diffusers import ZImageImg2ImgPipeline, ZImageInpaintPipeline, ZImagePipeline
     except ImportError as exc:
         raise ModelUnavailableError(f"Z-Image needs torch and diffusers: {EXTRA_HINT}") from exc
-    return torch, ZImageInpaintPipeline, ZImagePipeline
+    return torch, ZImageInpaintPipeline, ZImagePipeline, ZImageImg2ImgPipeline
 
 
 def _load(settings: GenerationSettings, device: str, dtype_name: str) -> ZImageModels:
-    torch, inpaint_cls, _t2i_cls = _import_stack()
+    torch, inpaint_cls, _t2i_cls, _i2i_cls = _import_stack()
     source = model_source(settings)
     try:
         pipe = inpaint_cls.from_pretrained(
@@ -131,10 +136,10 @@ def prepare_models(
     pipe: Any, settings: GenerationSettings, device: str, dtype_name: str
 ) -> ZImageModels:
     """A loaded ``ZImageInpaintPipeline`` set up as the settings say: attention backend,
-    device (or model CPU offload), regional compile; plus the text-to-image pipeline sharing
-    its modules. The loader calls it; so does ``bench/gpu_bench.py`` for pipelines built in
-    memory (full-size random weights)."""
-    torch, _inpaint_cls, t2i_cls = _import_stack()
+    device (or model CPU offload), regional compile; plus the text-to-image and img2img
+    pipelines sharing its modules. The loader calls it; so does ``bench/gpu_bench.py`` for
+    pipelines built in memory (full-size random weights)."""
+    torch, _inpaint_cls, t2i_cls, i2i_cls = _import_stack()
     pipe.set_progress_bar_config(disable=True)
     if settings.attention_backend:
         pipe.transformer.set_attention_backend(settings.attention_backend)
@@ -149,8 +154,10 @@ def prepare_models(
             pipe.transformer = torch.compile(pipe.transformer)
     t2i = t2i_cls(**pipe.components)
     t2i.set_progress_bar_config(disable=True)
+    i2i = i2i_cls(**pipe.components)
+    i2i.set_progress_bar_config(disable=True)
     factor = int(pipe.vae_scale_factor) * 2
-    return ZImageModels(pipe, t2i, device, dtype_name, factor)
+    return ZImageModels(pipe, t2i, device, dtype_name, factor, img2img=i2i)
 
 
 def warm_up(models: ZImageModels, settings: GenerationSettings) -> None:
@@ -228,6 +235,43 @@ def generate_inpaint(
             height=h,
             width=w,
             strength=1.0,
+            num_inference_steps=settings.steps,
+            guidance_scale=settings.guidance_scale,
+            generator=generators,
+            max_sequence_length=settings.max_sequence_length,
+            output_type="np",
+        )
+    out = np.asarray(result.images, np.float32)
+    return [np.clip(img * 255.0 + 0.5, 0, 255).astype(np.uint8) for img in out]
+
+
+def generate_img2img(
+    models: ZImageModels,
+    settings: GenerationSettings,
+    images: list[ImageArray],
+    seeds: list[int],
+    prompt: str,
+    strength: float,
+) -> list[ImageArray]:
+    """img2img of equally sized images (sides multiples of ``models.factor``) in one batch:
+    each image is noised to ``strength`` of the Turbo schedule and denoised from there (9
+    steps at strength 0.3 run 3 forwards). Seeded per image like ``generate_inpaint``."""
+    import torch
+
+    h, w = images[0].shape[:2]
+    if h % models.factor or w % models.factor:
+        raise ValueError(f"{w}x{h} is not a multiple of {models.factor}")
+    if models.img2img is None:  # pragma: no cover - ZImageModels built without prepare_models
+        raise ModelUnavailableError("this Z-Image pipeline has no img2img part")
+    batch = np.stack(images).astype(np.float32) / 255.0
+    generators = [torch.Generator("cpu").manual_seed(int(s)) for s in seeds]
+    with models.lock, torch.inference_mode():
+        result = models.img2img(
+            prompt=[prompt] * len(images),
+            image=batch,
+            height=h,
+            width=w,
+            strength=strength,
             num_inference_steps=settings.steps,
             guidance_scale=settings.guidance_scale,
             generator=generators,

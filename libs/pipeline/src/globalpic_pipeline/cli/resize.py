@@ -81,6 +81,7 @@ def resize(
     preset's rules are checked on the written file (exit 3 if one is broken).
     """
     setup_logging(verbose)
+    from globalpic_generation.canvas import build_canvas_backends
     from globalpic_ocr.detector import build_detector
     from globalpic_pipeline.check import Checker
     from globalpic_pipeline.frame import fit_frame, frame_for
@@ -97,10 +98,14 @@ def resize(
     limits = InputLimitsSettings().limits()
     segmenter = build_segmenter()
     checker = Checker(preset, build_detector(), segmenter) if preset is not None else None
+    # GLOBALPIC_GENERATION__OUTPAINTER / __UPSCALER = zimage: generated new area / upscales.
+    canvas = build_canvas_backends()
     try:
         load_backends(segmenter)
         if checker is not None:
             checker.load()
+        if canvas.generative and not frame.white:  # a white frame is never generated
+            canvas.load()
     except GlobalPicError as exc:
         fail(exc.code, exc.message, ExitCode.INTERNAL)
     white = frame.white
@@ -118,7 +123,7 @@ def resize(
             with timer.stage("segment"):
                 alpha = segmenter.segment(rgb)
         with timer.stage("fit"):
-            fitted = fit_frame(rgb, alpha, frame, cutout=cutout)
+            fitted = fit_frame(rgb, alpha, frame, cutout=cutout, backends=canvas)
             image = fitted.image
         # A cut-out stays a cut-out (png / webp); a white-background image has no alpha.
         keep_alpha = cutout and not white

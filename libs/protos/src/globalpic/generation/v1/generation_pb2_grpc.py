@@ -45,6 +45,16 @@ class GenerationServiceStub:
                 request_serializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.RemixRequest.SerializeToString,
                 response_deserializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.RemixResponse.FromString,
                 _registered_method=True)
+        self.Outpaint = channel.unary_unary(
+                '/globalpic.generation.v1.GenerationService/Outpaint',
+                request_serializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.OutpaintRequest.SerializeToString,
+                response_deserializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.OutpaintResponse.FromString,
+                _registered_method=True)
+        self.Upscale = channel.unary_unary(
+                '/globalpic.generation.v1.GenerationService/Upscale',
+                request_serializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.UpscaleRequest.SerializeToString,
+                response_deserializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.UpscaleResponse.FromString,
+                _registered_method=True)
 
 
 class GenerationServiceServicer:
@@ -66,6 +76,25 @@ class GenerationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Outpaint(self, request, context):
+        """Resize: the frame's new area (known 0) generated around the placed photo (known 255, an
+        axis-aligned rectangle); the photo's pixels come back unchanged. Needs a generative
+        outpainter on the server (GLOBALPIC_GENERATION__OUTPAINTER=zimage), else
+        FAILED_PRECONDITION (model_unavailable).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Upscale(self, request, context):
+        """Resize: a photo after a classical upscale by `scale` refined (img2img), same size; the
+        product (alpha 1) kept as given when the server keeps products. Returned unchanged below
+        the server's minimum scale. Needs GLOBALPIC_GENERATION__UPSCALER=zimage on the server.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_GenerationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -78,6 +107,16 @@ def add_GenerationServiceServicer_to_server(servicer, server):
                     servicer.Remix,
                     request_deserializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.RemixRequest.FromString,
                     response_serializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.RemixResponse.SerializeToString,
+            ),
+            'Outpaint': grpc.unary_unary_rpc_method_handler(
+                    servicer.Outpaint,
+                    request_deserializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.OutpaintRequest.FromString,
+                    response_serializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.OutpaintResponse.SerializeToString,
+            ),
+            'Upscale': grpc.unary_unary_rpc_method_handler(
+                    servicer.Upscale,
+                    request_deserializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.UpscaleRequest.FromString,
+                    response_serializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.UpscaleResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -135,6 +174,60 @@ class GenerationService:
             '/globalpic.generation.v1.GenerationService/Remix',
             globalpic_dot_generation_dot_v1_dot_generation__pb2.RemixRequest.SerializeToString,
             globalpic_dot_generation_dot_v1_dot_generation__pb2.RemixResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Outpaint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/globalpic.generation.v1.GenerationService/Outpaint',
+            globalpic_dot_generation_dot_v1_dot_generation__pb2.OutpaintRequest.SerializeToString,
+            globalpic_dot_generation_dot_v1_dot_generation__pb2.OutpaintResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Upscale(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/globalpic.generation.v1.GenerationService/Upscale',
+            globalpic_dot_generation_dot_v1_dot_generation__pb2.UpscaleRequest.SerializeToString,
+            globalpic_dot_generation_dot_v1_dot_generation__pb2.UpscaleResponse.FromString,
             options,
             channel_credentials,
             insecure,
