@@ -326,20 +326,11 @@ def _resize(array: np.ndarray[Any, Any], size: tuple[int, int]) -> Any:
     return cv2.resize(array, (size[1], size[0]), interpolation=flag)
 
 
-class ZImageInpainter:
-    """Generative fill of the erase mask with Z-Image-Turbo, crop by crop.
-
-    Each group of mask components (``inpaint.regions``) gets a crop with context around it,
-    resized so its longer side lies in ``zimage_side_px`` and its sides are multiples of the
-    model's pixel factor; every masked pixel of the crop is generated (other groups' overlay
-    pixels must not serve as context), and only the group's own pixels are pasted back, so
-    everything outside the mask stays bit-identical. Group ``i`` uses seed ``seed + i``.
-
-    The model loads on ``load()`` (the gRPC server calls it after opening its port, and
-    reports SERVING once it returns) or on the first ``inpaint``; construction is cheap.
-    """
-
-    name = "zimage"
+class ZImageBackend:
+    """What every Z-Image backend shares: settings, and the pipeline loaded on ``load()``
+    (the gRPC server calls it after opening its port and reports SERVING once it returns)
+    or on first use. Construction is cheap and imports no torch; backends with the same
+    settings share one pipeline (``load_zimage`` caches per configuration)."""
 
     def __init__(
         self, settings: GenerationSettings | None = None, models: ZImageModels | None = None
@@ -357,6 +348,22 @@ class ZImageInpainter:
         self.load()
         assert self._models is not None
         return self._models
+
+
+class ZImageInpainter(ZImageBackend):
+    """Generative fill of the erase mask with Z-Image-Turbo, crop by crop.
+
+    Each group of mask components (``inpaint.regions``) gets a crop with context around it,
+    resized so its longer side lies in ``zimage_side_px`` and its sides are multiples of the
+    model's pixel factor; every masked pixel of the crop is generated (other groups' overlay
+    pixels must not serve as context), and only the group's own pixels are pasted back, so
+    everything outside the mask stays bit-identical. Group ``i`` uses seed ``seed + i``.
+
+    The model loads on ``load()`` (the gRPC server calls it after opening its port, and
+    reports SERVING once it returns) or on the first ``inpaint``; construction is cheap.
+    """
+
+    name = "zimage"
 
     def plans(self, image: ImageArray, mask: MaskArray) -> list[CropPlan]:
         shape = (int(image.shape[0]), int(image.shape[1]))

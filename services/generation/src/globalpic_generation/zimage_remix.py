@@ -20,7 +20,7 @@ import numpy as np
 from globalpic_common.interfaces import AlphaArray, ImageArray
 from globalpic_common.styles import Style
 from globalpic_generation.settings import GenerationSettings
-from globalpic_generation.zimage import ZImageModels, generate_inpaint, load_zimage, round_to
+from globalpic_generation.zimage import ZImageBackend, ZImageModels, generate_inpaint, round_to
 
 GIB = 2**30
 
@@ -45,7 +45,7 @@ def batch_limit(models: ZImageModels, settings: GenerationSettings, pixels: int)
     return max(1, min(cap, int(0.9 * free / max(per_image, 1.0))))
 
 
-class ZImageSceneGenerator:
+class ZImageSceneGenerator(ZImageBackend):
     """Backdrops for a product from a style's prompt (the ``SceneGenerator`` of ``remix``).
 
     The model loads on ``load()`` or on the first ``generate``, shared with the inpainter
@@ -53,22 +53,6 @@ class ZImageSceneGenerator:
     """
 
     name = "zimage"
-
-    def __init__(
-        self, settings: GenerationSettings | None = None, models: ZImageModels | None = None
-    ) -> None:
-        self.settings = settings or GenerationSettings()
-        self._models = models
-
-    def load(self) -> None:
-        if self._models is None:
-            self._models = load_zimage(self.settings)
-
-    @property
-    def models(self) -> ZImageModels:
-        self.load()
-        assert self._models is not None
-        return self._models
 
     def generate(
         self, image: ImageArray, alpha: AlphaArray, style: Style, seeds: list[int]

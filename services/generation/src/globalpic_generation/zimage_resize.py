@@ -31,13 +31,7 @@ import cv2
 import numpy as np
 
 from globalpic_common.interfaces import AlphaArray, ImageArray
-from globalpic_generation.settings import GenerationSettings
-from globalpic_generation.zimage import (
-    ZImageModels,
-    generate_img2img,
-    generate_inpaint,
-    load_zimage,
-)
+from globalpic_generation.zimage import ZImageBackend, generate_img2img, generate_inpaint
 from globalpic_generation.zimage_remix import work_size
 
 
@@ -57,30 +51,13 @@ def _rect(known: np.ndarray[Any, np.dtype[np.bool_]]) -> tuple[int, int, int, in
     return int(xs[0]), int(ys[0]), int(xs[-1]) + 1, int(ys[-1]) + 1
 
 
-class ZImageResizer:
+class ZImageResizer(ZImageBackend):
     """The generative ``Outpainter`` and ``Upscaler`` of ``canvas.fit_to_canvas``.
 
     The model loads on ``load()`` or on first use; construction is cheap and imports no torch.
     """
 
     name = "zimage"
-
-    def __init__(
-        self, settings: GenerationSettings | None = None, models: ZImageModels | None = None
-    ) -> None:
-        self.settings = settings or GenerationSettings()
-        self._models = models
-
-    def load(self) -> None:
-        """Load (and warm up) the pipeline; ``ModelUnavailableError`` without weights."""
-        if self._models is None:
-            self._models = load_zimage(self.settings)
-
-    @property
-    def models(self) -> ZImageModels:
-        self.load()
-        assert self._models is not None
-        return self._models
 
     def outpaint(
         self, image: ImageArray, known: np.ndarray[Any, np.dtype[np.bool_]], seed: int
