@@ -36,6 +36,7 @@ from globalpic_gateway.dev import (
     Supervisor,
     batch_nice,
     console_script,
+    gateway_peer_env,
     platform_env,
     service_env,
 )
@@ -250,7 +251,8 @@ class Platform:
             generation = next(s for s in SERVICES if s.prefix == "GENERATION")
             command = [sys.executable, "-m", "bench.platform.remote_gpu"]
             names.append(self._start_service(generation, command, REMOTE_GPU))
-        self._launch(Proc("gateway", [self._script("globalpic-gateway")], {}, self._gateway_ready))
+        gateway = [self._script("globalpic-gateway")]
+        self._launch(Proc("gateway", gateway, self.gateway_peers(), self._gateway_ready))
         self._wait_ready([*names, "gateway"])
         self.set_runners(runners)
 
@@ -282,8 +284,17 @@ class Platform:
     def _gateway_ready(self) -> bool:
         return http_ok(f"{self.base_url}/readyz")
 
-    def runner_env(self) -> dict[str, str]:
+    def gateway_peers(self) -> dict[str, str]:
+        """The gateway's peers (storage) at their ports, as ``make dev`` sets them."""
         env: dict[str, str] = {}
+        for service in SERVICES:
+            name = service.script.removeprefix("globalpic-").removesuffix("-server")
+            if name in self.service_ports:
+                env.update(gateway_peer_env(service, self.service_ports[name]))
+        return env
+
+    def runner_env(self) -> dict[str, str]:
+        env = self.gateway_peers()  # the runner stores through the same storage service
         for service in SERVICES:
             if service.pipeline_addr is None:
                 continue

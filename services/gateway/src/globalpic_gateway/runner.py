@@ -435,8 +435,8 @@ async def _amain() -> None:
     from globalpic_common.tracing import setup_tracing
     from globalpic_gateway.core.config import get_settings
     from globalpic_gateway.core.db import make_engine, migrate
+    from globalpic_gateway.core.storage import describe_storage, storage_from_settings
     from globalpic_gateway.processing import LocalizerProcessor
-    from globalpic_storage.factory import build_storage
 
     settings = get_settings()
     setup_json_logging("runner", settings.log_level)
@@ -448,15 +448,16 @@ async def _amain() -> None:
     engine = make_engine(settings.database_url)
     processor = LocalizerProcessor.from_settings(settings.image_limits(), settings.output_format)
     nc = await connect(settings.nats_url, "globalpic-runner")
-    runner = Runner(settings, engine, build_storage(), processor, nc)
+    runner = Runner(settings, engine, storage_from_settings(settings), processor, nc)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, runner.stop)
     niceness = os.getpriority(os.PRIO_PROCESS, 0)
     log.info(
-        "runner started: nats %s, database %s, nice %d",
+        "runner started: nats %s, database %s, storage %s, nice %d",
         settings.nats_url,
         engine.url.render_as_string(),
+        describe_storage(settings),
         niceness,
     )
     try:

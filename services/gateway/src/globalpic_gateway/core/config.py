@@ -48,6 +48,11 @@ class GatewaySettings(ServiceSettings):
         True, description="Run `alembic upgrade head` when the gateway or runner starts"
     )
     nats_url: str = "nats://127.0.0.1:4222"
+    storage_addr: str | None = Field(
+        None,
+        description="The storage service (host:port) the gateway and runner store through; "
+        "unset: storage in process (GLOBALPIC_STORAGE__*)",
+    )
     log_level: str = "INFO"
     runner_metrics_port: int | None = Field(
         None, ge=0, le=65535, description="Serve the runner's /metrics on this port; unset: off"

@@ -1,8 +1,11 @@
 """``GET /v1/files/<key>?expires=&signature=``: downloads through a signed URL.
 
 The local-disk storage backend signs URLs for this path (``presign_get``); the signature, not
-an API key, is the credential, and it covers the key and the expiry. S3 serves its own signed
-URLs, so with the S3 backend this path has nothing to serve (404).
+an API key, is the credential, and it covers the key and the expiry. In process the backend
+verifies them; behind the storage service (``GLOBALPIC_GATEWAY__STORAGE_ADDR``) the gateway
+verifies them with the shared ``GLOBALPIC_STORAGE__SIGNING_KEY`` and streams the object through
+the client (``globalpic_gateway.core.storage``). S3 serves its own signed URLs, so with the S3
+backend in process this path has nothing to serve (404).
 """
 
 from __future__ import annotations
