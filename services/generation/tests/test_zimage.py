@@ -28,12 +28,6 @@ from globalpic_generation.zimage import (
     plan_crop,
     resolve_dtype,
 )
-from globalpic_generation.zimage_tiny import save_tiny_zimage
-
-
-@pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return save_tiny_zimage(tmp_path_factory.mktemp("zimage") / "tiny-zimage")
 
 
 def _settings(model: Path | str, **overrides: Any) -> GenerationSettings:

@@ -14,15 +14,9 @@ from globalpic_generation.remix import Remixer
 from globalpic_generation.settings import GenerationSettings
 from globalpic_generation.zimage import ZImageModels
 from globalpic_generation.zimage_remix import ZImageSceneGenerator, batch_limit, work_size
-from globalpic_generation.zimage_tiny import save_tiny_zimage
 
 SCENE_STYLE = "modern-home"  # approximate: generated
 EXACT_STYLE = "amazon-white"  # exact: still drawn
-
-
-@pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return save_tiny_zimage(tmp_path_factory.mktemp("zimage-remix") / "tiny-zimage")
 
 
 def _settings(model: Path, **overrides: Any) -> GenerationSettings:

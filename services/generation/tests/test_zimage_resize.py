@@ -29,12 +29,6 @@ from globalpic_generation.canvas import (
 from globalpic_generation.settings import GenerationSettings
 from globalpic_generation.zimage import load_zimage
 from globalpic_generation.zimage_resize import ZImageResizer
-from globalpic_generation.zimage_tiny import save_tiny_zimage
-
-
-@pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return save_tiny_zimage(tmp_path_factory.mktemp("zimage-resize") / "tiny-zimage")
 
 
 def _settings(model: Path | str, **overrides: Any) -> GenerationSettings:
