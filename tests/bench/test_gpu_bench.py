@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 from bench import gpu_bench
 
@@ -30,7 +31,6 @@ def test_tiny_run_measures_every_case(tmp_path: Path, capsys: pytest.CaptureFixt
 
 
 def test_full_size_architecture_is_z_image_turbo() -> None:
-    torch = pytest.importorskip("torch")
     pipe = gpu_bench.full_size_pipeline("meta", torch.bfloat16)  # shapes only, no memory
 
     def params(module: object) -> float:
