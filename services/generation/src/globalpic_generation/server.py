@@ -148,6 +148,7 @@ class GenerationServicer(generation_pb2_grpc.GenerationServiceServicer):
         timer = StageTimer(backend=outpainter.name)
         with timer.stage("outpaint"):
             out = outpainter.outpaint(image, known > 0, _seed(request.seed))
+        observe_stages(timer.seconds, outpainter.name)
         return generation_pb2.OutpaintResponse(image=image_to_proto(out), backend=outpainter.name)
 
     def Upscale(  # noqa: N802
@@ -166,6 +167,7 @@ class GenerationServicer(generation_pb2_grpc.GenerationServiceServicer):
         timer = StageTimer(backend=upscaler.name)
         with timer.stage("upscale"):
             out = upscaler.upscale(image, alpha, request.scale, _seed(request.seed))
+        observe_stages(timer.seconds, upscaler.name)
         return generation_pb2.UpscaleResponse(image=image_to_proto(out), backend=upscaler.name)
 
 

@@ -219,30 +219,10 @@ def generate_inpaint(
     Masks are 0 / 255 (255 = generate). One seeded CPU generator per image: the same seed
     gives the same image on any device and in any batch.
     """
-    import torch
-
-    h, w = images[0].shape[:2]
-    if h % models.factor or w % models.factor:
-        raise ValueError(f"{w}x{h} is not a multiple of {models.factor}")
-    batch = np.stack(images).astype(np.float32) / 255.0
     mask_batch = (np.stack(masks) > 0).astype(np.float32)[..., None]
-    generators = [torch.Generator("cpu").manual_seed(int(s)) for s in seeds]
-    with models.lock, torch.inference_mode():
-        result = models.inpaint(
-            prompt=[prompt] * len(images),
-            image=batch,
-            mask_image=mask_batch,
-            height=h,
-            width=w,
-            strength=1.0,
-            num_inference_steps=settings.steps,
-            guidance_scale=settings.guidance_scale,
-            generator=generators,
-            max_sequence_length=settings.max_sequence_length,
-            output_type="np",
-        )
-    out = np.asarray(result.images, np.float32)
-    return [np.clip(img * 255.0 + 0.5, 0, 255).astype(np.uint8) for img in out]
+    return _run_batch(
+        models.inpaint, models, settings, images, seeds, prompt, mask_image=mask_batch, strength=1.0
+    )
 
 
 def generate_img2img(
@@ -256,27 +236,41 @@ def generate_img2img(
     """img2img of equally sized images (sides multiples of ``models.factor``) in one batch:
     each image is noised to ``strength`` of the Turbo schedule and denoised from there (9
     steps at strength 0.3 run 3 forwards). Seeded per image like ``generate_inpaint``."""
+    if models.img2img is None:  # pragma: no cover - ZImageModels built without prepare_models
+        raise ModelUnavailableError("this Z-Image pipeline has no img2img part")
+    return _run_batch(models.img2img, models, settings, images, seeds, prompt, strength=strength)
+
+
+def _run_batch(
+    pipeline: Any,
+    models: ZImageModels,
+    settings: GenerationSettings,
+    images: list[ImageArray],
+    seeds: list[int],
+    prompt: str,
+    **inputs: Any,
+) -> list[ImageArray]:
+    """One call of an image-conditioned Z-Image pipeline on a batch, with the Turbo settings,
+    a seeded CPU generator per image, under the models' lock; uint8 images back."""
     import torch
 
     h, w = images[0].shape[:2]
     if h % models.factor or w % models.factor:
         raise ValueError(f"{w}x{h} is not a multiple of {models.factor}")
-    if models.img2img is None:  # pragma: no cover - ZImageModels built without prepare_models
-        raise ModelUnavailableError("this Z-Image pipeline has no img2img part")
     batch = np.stack(images).astype(np.float32) / 255.0
     generators = [torch.Generator("cpu").manual_seed(int(s)) for s in seeds]
     with models.lock, torch.inference_mode():
-        result = models.img2img(
+        result = pipeline(
             prompt=[prompt] * len(images),
             image=batch,
             height=h,
             width=w,
-            strength=strength,
             num_inference_steps=settings.steps,
             guidance_scale=settings.guidance_scale,
             generator=generators,
             max_sequence_length=settings.max_sequence_length,
             output_type="np",
+            **inputs,
         )
     out = np.asarray(result.images, np.float32)
     return [np.clip(img * 255.0 + 0.5, 0, 255).astype(np.uint8) for img in out]
