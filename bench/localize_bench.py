@@ -91,8 +91,9 @@ def run_amazon(images: Sequence[tuple[str, ImageArray]]) -> dict[str, Any]:
 def run_localize(
     images: Sequence[tuple[str, ImageArray]], style: str, platform: str
 ) -> dict[str, Any]:
+    from globalpic_common.schemas import Op
     from globalpic_pipeline.frame import frame_for
-    from globalpic_pipeline.localize import LocalizeOptions, Localizer, Op
+    from globalpic_pipeline.localize import LocalizeOptions, Localizer
 
     localizer = Localizer.from_settings()
     ops = (Op.CLEAN, Op.EXTRACT, Op.REMIX, Op.RESIZE)

@@ -11,9 +11,9 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from globalpic_common.schemas import BatchReport, CopyReport
+from globalpic_common.schemas import BatchReport, CopyReport, Op
 from globalpic_pipeline.cli import app
-from globalpic_pipeline.localize import LocalizeOptions, Op
+from globalpic_pipeline.localize import LocalizeOptions
 from tests.conftest import add_badge, render_photo
 
 pytestmark = pytest.mark.usefixtures("tiny_models_env")

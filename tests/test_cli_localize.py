@@ -12,10 +12,10 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from globalpic_common.schemas import BatchReport, ImageStatus, ProgressStage
+from globalpic_common.schemas import BatchReport, ImageStatus, Op, ProgressStage
 from globalpic_common.styles import STYLES
 from globalpic_pipeline.cli import app
-from globalpic_pipeline.localize import LocalizeOptions, Localizer, Op
+from globalpic_pipeline.localize import LocalizeOptions, Localizer
 from tests.conftest import add_badge, render_photo
 
 pytestmark = pytest.mark.usefixtures("tiny_models_env")

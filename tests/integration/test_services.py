@@ -25,6 +25,7 @@ from globalpic_common import tracing
 from globalpic_common.errors import ServiceUnavailableError
 from globalpic_common.grpc_server import Register, ServiceServer, load_models
 from globalpic_common.metrics import start_metrics_server
+from globalpic_common.schemas import Op
 from globalpic_generation import server as generation_server
 from globalpic_generation.client import GenerationClient
 from globalpic_generation.inpaint import build_inpainter
@@ -34,7 +35,7 @@ from globalpic_ocr.client import OcrClient
 from globalpic_ocr.detector import build_detector
 from globalpic_pipeline.backends import PipelineSettings, localizer_from_settings
 from globalpic_pipeline.clean import Cleaner
-from globalpic_pipeline.localize import LocalizeOptions, Op
+from globalpic_pipeline.localize import LocalizeOptions
 from globalpic_segmentation import server as segmentation_server
 from globalpic_segmentation.client import SegmentationClient
 from globalpic_segmentation.extract import Extractor

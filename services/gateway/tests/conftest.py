@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from globalpic_gateway.natsd import NatsServer
-from globalpic_gateway.testing import throwaway_postgres
+from globalpic_gateway.testing import postgres_admin, throwaway_postgres
 from globalpic_segmentation.tiny_model import build_tiny_u2net
 
 
@@ -25,21 +24,30 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'gateway.db'}"
 
 
+@pytest.fixture(scope="session")
+def postgres_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The machine's PostgreSQL, or a private server started for this session: never SQLite in
+    disguise (a "postgresql" test that ran on SQLite would prove nothing about PostgreSQL)."""
+    with postgres_admin(tmp_path_factory.mktemp("postgres")) as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_url(postgres_admin_url: str) -> Iterator[str]:
+    """A fresh PostgreSQL database for one test."""
+    with throwaway_postgres(postgres_admin_url) as url:
+        yield url
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """Each persistence test runs on SQLite and on a throwaway PostgreSQL database."""
-    sqlite = f"sqlite:///{tmp_path / 'gateway.db'}"
     if request.param == "sqlite":
-        yield sqlite
+        yield f"sqlite:///{tmp_path / 'gateway.db'}"
         return
-    with throwaway_postgres() as url:
-        if url is None:
-            message = "PostgreSQL not reachable on 127.0.0.1:5432: this variant ran on SQLite"
-            warnings.warn(message, stacklevel=1)
-            print(f"\n[{request.node.name}] {message}")
-            yield sqlite
-        else:
-            yield url
+    admin_url: str = request.getfixturevalue("postgres_admin_url")
+    with throwaway_postgres(admin_url) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

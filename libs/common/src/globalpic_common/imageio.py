@@ -23,6 +23,7 @@ from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 from globalpic_common import errors
 from globalpic_common.errors import BadInputError
 from globalpic_common.interfaces import ImageArray, MaskArray
+from globalpic_common.quantities import format_bytes, format_megapixels
 from globalpic_common.settings import ServiceSettings, settings_config
 
 SUPPORTED_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
@@ -67,7 +68,8 @@ def _open_checked(data: bytes, name: str, limits: ImageLimits) -> Image.Image:
             img = Image.open(io.BytesIO(data))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise BadInputError(
-            f"{name}: image is too large to decode safely ({exc})", code=errors.IMAGE_TOO_LARGE
+            f"{name}: over the {format_megapixels(limits.max_pixels)} limit (decompression bomb?)",
+            code=errors.IMAGE_TOO_LARGE,
         ) from exc
     except UnidentifiedImageError as exc:
         raise BadInputError(
@@ -85,7 +87,8 @@ def _open_checked(data: bytes, name: str, limits: ImageLimits) -> Image.Image:
     w, h = img.size
     if w * h > limits.max_pixels:
         raise BadInputError(
-            f"{name}: {w}x{h} exceeds the {limits.max_pixels} pixel limit",
+            f"{name}: {w}x{h} is {format_megapixels(w * h)}, over the "
+            f"{format_megapixels(limits.max_pixels)} limit",
             code=errors.IMAGE_TOO_LARGE,
         )
     try:
@@ -100,10 +103,11 @@ def _open_checked(data: bytes, name: str, limits: ImageLimits) -> Image.Image:
 def _to_srgb(img: Image.Image) -> Image.Image:
     """Convert to 8-bit RGB(A) in sRGB, honouring an embedded ICC profile."""
     if img.mode in ("I;16", "I;16B", "I;16L", "I"):
-        # 16-bit grayscale PNG: scale to 8 bits instead of clipping at 255.
+        # 16-bit grayscale PNG (the only source of these modes among the supported formats):
+        # scale to 8 bits instead of clipping at 255. Always by 65535: a dark 16-bit image
+        # whose samples all stay <= 255 is near black, not an 8-bit image.
         arr = np.asarray(img, dtype=np.float64)
-        peak = 65535.0 if arr.max() > 255 else 255.0
-        img = Image.fromarray(np.clip(arr / peak * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
+        img = Image.fromarray(np.clip(arr / 65535.0 * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
     elif img.mode == "F":
         arr = np.asarray(img, dtype=np.float64)
         img = Image.fromarray(np.clip(arr * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
@@ -139,7 +143,7 @@ def load_image(path: str | Path, limits: ImageLimits | None = None) -> LoadedIma
     size = path.stat().st_size
     if size > limits.max_bytes:
         raise BadInputError(
-            f"{name}: {size / 1e6:.1f} MB exceeds the {limits.max_bytes / 1e6:.0f} MB limit",
+            f"{name}: {format_bytes(size)} exceeds the {format_bytes(limits.max_bytes)} limit",
             code=errors.FILE_TOO_LARGE,
         )
     if size == 0:
@@ -152,7 +156,7 @@ def decode_image(data: bytes, name: str, limits: ImageLimits | None = None) -> L
     limits = limits or ImageLimits()
     if len(data) > limits.max_bytes:
         raise BadInputError(
-            f"{name}: {len(data) / 1e6:.1f} MB exceeds the {limits.max_bytes / 1e6:.0f} MB limit",
+            f"{name}: {format_bytes(len(data))} exceeds the {format_bytes(limits.max_bytes)} limit",
             code=errors.FILE_TOO_LARGE,
         )
     img = _open_checked(data, name, limits)

@@ -10,6 +10,9 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from globalpic_common import errors
+from globalpic_common.errors import BadInputError
+
 Point = tuple[float, float]
 
 
@@ -114,6 +117,36 @@ class ImageReport(BaseModel):
         default_factory=dict, description="Wall seconds per stage (decode, ocr, segment, ...)"
     )
     error: ErrorInfo | None = None
+
+
+class Op(StrEnum):
+    """The operations a user asks for (CLI ``--ops``, the API's form field ``ops``)."""
+
+    CLEAN = "clean"
+    EXTRACT = "extract"
+    REMIX = "remix"
+    RESIZE = "resize"
+    COPY = "copy"
+
+
+# The order ops run in, whatever order they are asked in.
+OP_ORDER: tuple[Op, ...] = (Op.CLEAN, Op.EXTRACT, Op.REMIX, Op.RESIZE, Op.COPY)
+
+
+def parse_ops(spec: str, *, source: str = "--ops") -> tuple[Op, ...]:
+    """``"clean,remix"`` -> the ops in pipeline order; unknown or empty -> ``bad_option``.
+
+    ``source`` names where the list came from in the error (``--ops``, ``form field ops``).
+    """
+    names = [part.strip() for part in spec.split(",") if part.strip()]
+    known = {op.value for op in Op}
+    unknown = [n for n in names if n not in known]
+    if unknown or not names:
+        raise BadInputError(
+            f"{source} {spec!r}: use a comma list of {', '.join(op.value for op in OP_ORDER)}",
+            code=errors.BAD_OPTION,
+        )
+    return tuple(op for op in OP_ORDER if op.value in names)
 
 
 class ProgressStage(StrEnum):

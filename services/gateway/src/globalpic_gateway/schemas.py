@@ -11,7 +11,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from globalpic_common.schemas import ErrorInfo, ImageReport, ProgressEvent, RuleResult
+from globalpic_common.schemas import ErrorInfo, ImageReport, Op, ProgressEvent, RuleResult
 from globalpic_gateway.models import ImageState, JobStatus
 
 
@@ -70,7 +70,7 @@ class JobCompleted(BaseModel):
 
 
 class JobOptionsOut(BaseModel):
-    ops: list[str]
+    ops: list[Op] = Field(description="The ops the job runs, in the order they run")
     style: str | None
     platform: str | None
     candidates: int

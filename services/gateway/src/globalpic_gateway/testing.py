@@ -8,7 +8,11 @@ names and subject prefixes, so tests sharing one nats-server never see each othe
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
+import os
+import shutil
+import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager, suppress
@@ -168,19 +172,109 @@ def storage_at(root: Path) -> Storage:
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
-@contextmanager
-def throwaway_postgres(admin_url: str = POSTGRES_ADMIN_URL) -> Iterator[str | None]:
-    """A fresh PostgreSQL database for one test (dropped afterwards), or None when no server
-    answers at ``admin_url`` — the caller says so and falls back to SQLite."""
+def postgres_answers(admin_url: str) -> bool:
     import psycopg
 
     try:
-        admin = psycopg.connect(admin_url, autocommit=True, connect_timeout=3)
+        psycopg.connect(admin_url, autocommit=True, connect_timeout=3).close()
     except psycopg.OperationalError:
-        yield None
+        return False
+    return True
+
+
+def _postgres_bin(name: str) -> Path:
+    """A PostgreSQL server program: on PATH, or where Debian's ``postgresql`` package puts it."""
+    found = shutil.which(name)
+    if found:
+        return Path(found)
+    versions = sorted(
+        Path("/usr/lib/postgresql").glob(f"*/bin/{name}"),
+        key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdecimal() else 0,
+    )
+    if not versions:
+        raise RuntimeError(
+            f"no PostgreSQL answers and no {name} to start one: install the server "
+            "(`make setup` installs Debian's postgresql) or point GLOBALPIC_TEST_POSTGRES_URL "
+            "at one"
+        )
+    return versions[-1]
+
+
+@contextmanager
+def private_postgres(data_dir: Path) -> Iterator[str]:
+    """A PostgreSQL server of our own in ``data_dir`` on a free loopback port (trust auth, user
+    ``postgres``), for machines where none runs; stopped and left on disk afterwards.
+
+    initdb refuses to run as root, so as root the server runs as the ``postgres`` user the
+    Debian package creates.
+    """
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        as_user = ["runuser", "-u", "postgres", "--"]
+        data_dir.mkdir(parents=True, exist_ok=True)
+        shutil.chown(data_dir, "postgres")
+    port = free_port()
+    pgdata = data_dir / "pgdata"
+    run = functools.partial(subprocess.run, check=True, capture_output=True, timeout=120)
+    run(
+        [
+            *as_user,
+            str(_postgres_bin("initdb")),
+            "-D",
+            str(pgdata),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--no-sync",
+        ]
+    )
+    options = f"-p {port} -c listen_addresses=127.0.0.1 -k {data_dir} -c fsync=off"
+    pg_ctl = str(_postgres_bin("pg_ctl"))
+    run(
+        [
+            *as_user,
+            pg_ctl,
+            "-D",
+            str(pgdata),
+            "-o",
+            options,
+            "-l",
+            str(data_dir / "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        ]
+    )
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        run([*as_user, pg_ctl, "-D", str(pgdata), "-m", "immediate", "-w", "stop"])
+
+
+@contextmanager
+def postgres_admin(scratch: Path) -> Iterator[str]:
+    """An admin URL of a PostgreSQL server for tests: ``GLOBALPIC_TEST_POSTGRES_URL``, else the
+    machine's own on 127.0.0.1:5432, else a private one started in ``scratch``."""
+    configured = os.environ.get("GLOBALPIC_TEST_POSTGRES_URL")
+    if configured:
+        yield configured
         return
+    if postgres_answers(POSTGRES_ADMIN_URL):
+        yield POSTGRES_ADMIN_URL
+        return
+    with private_postgres(scratch) as url:
+        yield url
+
+
+@contextmanager
+def throwaway_postgres(admin_url: str = POSTGRES_ADMIN_URL) -> Iterator[str]:
+    """A fresh PostgreSQL database for one test, dropped afterwards."""
+    import psycopg
+
     name = f"globalpic_test_{uuid.uuid4().hex[:12]}"
-    with admin:
+    with psycopg.connect(admin_url, autocommit=True, connect_timeout=10) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
         try:
             base = admin_url.rsplit("/", 1)[0]

@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from globalpic_common import errors
 from globalpic_common.errors import BadInputError
+from globalpic_common.quantities import IntegerParseError, parse_int
 from globalpic_storage.keys import ObjectKey, parse_key
 
 DEFAULT_BASE_URL = "/v1/files"
@@ -86,9 +87,10 @@ def verify_signed(
     if set(query) != {"expires", "signature"} or any(len(v) != 1 for v in query.values()):
         raise _bad("needs exactly one 'expires' and one 'signature'")
     expires_raw, given = query["expires"][0], query["signature"][0]
-    if not expires_raw.isdigit():
-        raise _bad("'expires' is not a unix time")
-    expires_at = int(expires_raw)
+    try:
+        expires_at = parse_int(expires_raw)
+    except IntegerParseError:
+        raise _bad("'expires' is not a unix time") from None
     expected = _signature(_key_bytes(signing_key), key, expires_at)
     if not hmac.compare_digest(expected.encode(), given.encode()):
         raise _bad("signature does not match")

@@ -99,9 +99,10 @@ def localize(
     English copy (5 variants for the --platform's marketplace, amazon by default).
     """
     setup_logging(verbose)
+    from globalpic_common.schemas import Op, parse_ops
     from globalpic_pipeline.clean import CleanOptions
     from globalpic_pipeline.frame import frame_for
-    from globalpic_pipeline.localize import LocalizeOptions, Localizer, Op, parse_ops
+    from globalpic_pipeline.localize import LocalizeOptions, Localizer
 
     if output.suffix.lower() in IMAGE_SUFFIXES and not output.is_dir():
         fail("bad_option", f"-o {output}: localize writes a directory")

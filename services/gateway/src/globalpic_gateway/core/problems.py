@@ -16,6 +16,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from globalpic_common import errors
 from globalpic_common.errors import BadInputError, GlobalPicError
@@ -124,13 +126,30 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+PROBLEM_REF = "#/components/schemas/Problem"
+
+
+def document_problems(spec: dict[str, Any]) -> None:
+    """Make the OpenAPI document say what the API does: every 4xx / 5xx body is a ``Problem``
+    as ``application/problem+json``. FastAPI adds its own 422 (``HTTPValidationError`` as
+    ``application/json``) to every route with parameters; the handlers here answer those too."""
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    for operations in spec.get("paths", {}).values():
+        for operation in operations.values():
+            for status, response in operation.get("responses", {}).items():
+                if status[:1] in ("4", "5"):
+                    response["content"] = {PROBLEM_JSON: {"schema": {"$ref": PROBLEM_REF}}}
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+
+
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses=`` entries documenting problem+json for ``statuses``."""
     return {
         status: {
             "description": HTTPStatus(status).phrase,
-            "model": Problem,
-            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            "content": {PROBLEM_JSON: {"schema": {"$ref": PROBLEM_REF}}},
         }
         for status in statuses
     }
@@ -142,6 +161,23 @@ _UNAVAILABLE_CODES = {
     errors.STORAGE_UNAVAILABLE,
 }
 _HTTP_CODES = {404: NOT_FOUND, 405: METHOD_NOT_ALLOWED, 401: UNAUTHORIZED}
+
+
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route of this path answers. Starlette's 405 names only the methods of
+    the first route whose path matched (``GET /v1/jobs`` and ``POST /v1/jobs`` are two routes).
+    Each method is tried against the router as a request would be, so nested routers count."""
+    routes = request.app.router.routes
+    return [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes
+        )
+    ]
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -161,31 +197,68 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         code = _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
-        return problem_response(
-            request, exc.status_code, code, str(exc.detail), getattr(exc, "headers", None)
-        )
+        headers = dict(getattr(exc, "headers", None) or {})
+        detail = str(exc.detail)
+        if exc.status_code == 405:
+            allowed = _allowed_methods(request)
+            headers["Allow"] = ", ".join(allowed)
+            detail = f"{request.method} is not allowed here; use {' or '.join(allowed)}"
+        return problem_response(request, exc.status_code, code, detail, headers or None)
 
     async def on_bad_input(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, BadInputError)
         api = ApiError.from_bad_input(exc)
         return problem_response(request, api.status, api.code, api.detail)
 
-    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-        # The detail stays generic: internals (paths, SQL) are for the log, not the client.
-        log.error("unhandled error on %s", request.url.path, exc_info=exc)
-        code = exc.code if isinstance(exc, GlobalPicError) else INTERNAL_ERROR
-        if code in _UNAVAILABLE_CODES:  # a peer (storage, a service) is down: retryable
-            return problem_response(
-                request,
-                503,
-                code,
-                "a backing service is unavailable; retry shortly",
-                {"Retry-After": "5"},
-            )
-        return problem_response(request, 500, code, "internal error; it has been logged")
-
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(BadInputError, on_bad_input)
-    app.add_exception_handler(Exception, on_unexpected)
+    # Not ``add_exception_handler(Exception, ...)``: Starlette runs that handler and then
+    # re-raises, so the server logged every 500 a second time.
+    app.add_middleware(UnexpectedErrorMiddleware)
+
+
+def unexpected_problem(request: Request, exc: Exception) -> JSONResponse:
+    """Log an unexpected exception once; answer 503 for a peer that is down, else 500."""
+    # The detail stays generic: internals (paths, SQL) are for the log, not the client.
+    log.error("unhandled error on %s", request.url.path, exc_info=exc)
+    code = exc.code if isinstance(exc, GlobalPicError) else INTERNAL_ERROR
+    if code in _UNAVAILABLE_CODES:  # a peer (storage, a service) is down: retryable
+        return problem_response(
+            request,
+            503,
+            code,
+            "a backing service is unavailable; retry shortly",
+            {"Retry-After": "5"},
+        )
+    return problem_response(request, 500, code, "internal error; it has been logged")
+
+
+class UnexpectedErrorMiddleware:
+    """Turns an exception no handler took into problem+json, logged exactly once.
+
+    Once the response has started (a stream failing midway) nothing can be said to the client:
+    the exception goes on to the server, which logs it and drops the connection.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking)
+        except Exception as exc:
+            if started:
+                raise
+            await unexpected_problem(Request(scope), exc)(scope, receive, send)

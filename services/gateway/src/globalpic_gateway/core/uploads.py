@@ -10,6 +10,7 @@ before reading at all when ``Content-Length`` already says it cannot fit. Files 
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from typing import IO
@@ -19,6 +20,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
 from globalpic_common import errors
+from globalpic_common.quantities import IntegerParseError, format_bytes, parse_int
 from globalpic_gateway.core import problems
 from globalpic_gateway.core.problems import ApiError
 
@@ -59,7 +61,14 @@ class ParsedUpload:
             upload.spool.close()
 
 
+# Browsers (WHATWG's multipart/form-data encoding) write '"', CR and LF of a file name as %22,
+# %0D, %0A; httpx writes every control character so. A control character never belongs in a
+# name literally, so these escapes are always decoded (the name is made safe where it is used).
+_FILENAME_ESCAPE = re.compile(r"%(22|[01][0-9A-Fa-f])")
+
+
 def _safe_filename(raw: str, position: int) -> str:
+    raw = _FILENAME_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), raw)
     # Browsers send a bare name, some clients a path: keep only the last component.
     name = os.path.basename(raw.replace("\\", "/")).strip()
     return name[:200] or f"image-{position}"
@@ -77,6 +86,10 @@ class _Collector:
         self._file: UploadedFile | None = None
         self._field_name: str | None = None
         self._field_value = bytearray()
+        self.ended = False  # the closing boundary was read: the body is whole
+
+    def on_end(self) -> None:
+        self.ended = True
 
     def on_part_begin(self) -> None:
         self._headers = {}
@@ -138,7 +151,7 @@ class _Collector:
                     413,
                     errors.FILE_TOO_LARGE,
                     f"images[{len(self.result.files) - 1}] {self._file.filename}: larger than "
-                    f"the {self.limits.max_file_bytes / 1e6:.0f} MB limit",
+                    f"the {format_bytes(self.limits.max_file_bytes)} limit",
                     limit=self.limits.max_file_bytes,
                 )
             self._file.spool.write(chunk)
@@ -170,13 +183,13 @@ async def parse_upload(request: Request, limits: UploadLimits) -> ParsedUpload:
     if not boundary:
         raise ApiError(400, problems.BAD_MULTIPART, "multipart/form-data without a boundary")
     ceiling = limits.max_files * (limits.max_file_bytes + _PART_OVERHEAD) + 256 * 1024
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > ceiling:
+    declared = _content_length(request)
+    if declared is not None and declared > ceiling:
         raise ApiError(
             413,
             problems.REQUEST_TOO_LARGE,
-            f"request of {int(declared) / 1e6:.0f} MB cannot fit {limits.max_files} images of "
-            f"at most {limits.max_file_bytes / 1e6:.0f} MB",
+            f"request of {format_bytes(declared)} cannot fit {limits.max_files} images of "
+            f"at most {format_bytes(limits.max_file_bytes)}",
         )
     collector = _Collector(limits)
     callbacks = {
@@ -189,6 +202,7 @@ async def parse_upload(request: Request, limits: UploadLimits) -> ParsedUpload:
             "on_header_value",
             "on_header_end",
             "on_headers_finished",
+            "on_end",
         )
     }
     parser = MultipartParser(boundary, callbacks)  # type: ignore[arg-type]
@@ -196,6 +210,14 @@ async def parse_upload(request: Request, limits: UploadLimits) -> ParsedUpload:
         async for chunk in request.stream():
             parser.write(chunk)
         parser.finalize()
+        if not collector.ended:
+            # python-multipart keeps what it parsed of a cut-off body and drops the open part
+            # silently: ``ops=resi`` would lose its field and run the default pipeline.
+            raise ApiError(
+                400,
+                problems.BAD_MULTIPART,
+                "the multipart body ends before its closing boundary (truncated upload?)",
+            )
     except MultipartParseError as exc:
         collector.result.close()
         raise ApiError(400, problems.BAD_MULTIPART, f"malformed multipart body: {exc}") from exc
@@ -203,3 +225,14 @@ async def parse_upload(request: Request, limits: UploadLimits) -> ParsedUpload:
         collector.result.close()
         raise
     return collector.result
+
+
+def _content_length(request: Request) -> int | None:
+    """The declared body size, when the header is a plain number (the server checks the rest)."""
+    declared = request.headers.get("content-length")
+    if declared is None:
+        return None
+    try:
+        return parse_int(declared.strip())
+    except IntegerParseError:
+        return None

@@ -21,6 +21,7 @@ from fastapi import APIRouter, Header
 from sqlmodel import Session
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
+from globalpic_common.quantities import INT64_MAX, IntegerParseError, parse_int
 from globalpic_gateway import crud
 from globalpic_gateway.api.deps import StateDep, TenantDep, job_not_found
 from globalpic_gateway.core import problems
@@ -64,14 +65,15 @@ _SSE_DOC: dict[int | str, dict[str, Any]] = {
 def _start_sequence(last_event_id: str | None) -> int | None:
     if last_event_id is None or last_event_id.strip() == "":
         return None
-    value = last_event_id.strip()
-    if not value.isdigit():
+    try:
+        # one below the largest: the stream resumes at the next id
+        return parse_int(last_event_id.strip(), maximum=INT64_MAX - 1) + 1
+    except IntegerParseError:
         raise ApiError(
             422,
             problems.BAD_LAST_EVENT_ID,
             f"Last-Event-ID {last_event_id!r} is not an event id this stream sent",
-        )
-    return int(value) + 1
+        ) from None
 
 
 def _snapshot(state: AppState, tenant_id: str, job_id: str) -> JobCompleted | None:

@@ -10,6 +10,8 @@ from fastapi.responses import JSONResponse
 from sqlmodel import Session
 
 from globalpic_common.platforms import platform_ids
+from globalpic_common.quantities import INT64_MAX
+from globalpic_common.schemas import OP_ORDER
 from globalpic_common.styles import style_ids
 from globalpic_common.tracing import tracer
 from globalpic_gateway import crud
@@ -21,6 +23,11 @@ from globalpic_gateway.schemas import JobOut, JobPage
 from globalpic_gateway.submit import submit_job
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+
+# Exactly what parse_ops accepts, so that the schema is a contract: a comma list of op names in
+# any letter case, blanks around them, empty parts ignored; an empty field means the default.
+_OP_NAMES = "|".join("".join(f"[{c}{c.upper()}]" for c in op.value) for op in OP_ORDER)
+_OPS_PATTERN = rf"^$|^(\s*,)*\s*({_OP_NAMES})\s*(,\s*({_OP_NAMES})?\s*)*$"
 
 # The body is parsed by our streaming parser (limits enforced as bytes arrive), not by
 # FastAPI, so its schema is given to OpenAPI by hand.
@@ -35,6 +42,7 @@ _UPLOAD_BODY: dict[str, Any] = {
                     "properties": {
                         "images": {
                             "type": "array",
+                            "minItems": 1,
                             "items": {"type": "string", "format": "binary"},
                             "description": "One or more JPEG / PNG / WEBP photos (repeat the "
                             "field). At most 50 per job (500 on the enterprise plan), each at "
@@ -44,8 +52,10 @@ _UPLOAD_BODY: dict[str, Any] = {
                             "type": "string",
                             "default": DEFAULT_OPS,
                             "example": "clean,extract,remix,resize",
-                            "description": "Comma list; run in the order clean, extract, "
-                            "remix, resize",
+                            "pattern": _OPS_PATTERN,
+                            "description": "Comma list of "
+                            + ", ".join(op.value for op in OP_ORDER)
+                            + "; they run in that order whatever order they are given in",
                         },
                         "style": {
                             "type": "string",
@@ -137,7 +147,7 @@ async def list_jobs(
     state: StateDep,
     tenant: TenantDep,
     limit: Annotated[int | None, Query(ge=1, le=100, description="Page size")] = None,
-    offset: Annotated[int, Query(ge=0, description="Jobs to skip")] = 0,
+    offset: Annotated[int, Query(ge=0, le=INT64_MAX, description="Jobs to skip")] = 0,
 ) -> JobPage:
     size = limit or state.settings.page_size
 

@@ -11,13 +11,16 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import StreamingResponse
 from sqlmodel import Session
 
+from globalpic_common.quantities import INT64_MAX
 from globalpic_gateway import crud
 from globalpic_gateway.api import views
 from globalpic_gateway.api.deps import StateDep, TenantDep, require_job
+from globalpic_gateway.api.downloads import content_disposition, safe_name
 from globalpic_gateway.api.zipstream import zip_entries
 from globalpic_gateway.core import problems
 from globalpic_gateway.core.problems import ApiError, problem_responses
 from globalpic_gateway.models import ImageState, JobImage, JobStatus
+from globalpic_gateway.options import MAX_CANDIDATES
 
 router = APIRouter(prefix="/v1/jobs", tags=["results"])
 
@@ -36,7 +39,7 @@ _ZIP_DOC: dict[int | str, dict[str, Any]] = {
 
 
 def _output_name(image: JobImage, candidate: int, key: str) -> str:
-    stem = PurePath(image.filename).stem or f"image-{image.index}"
+    stem = safe_name(PurePath(image.filename).stem) or f"image-{image.index}"
     ext = key.rsplit(".", 1)[-1]
     suffix = f"_{candidate}" if len(image.outputs) > 1 else ""
     return f"{image.index:03d}_{stem}{suffix}.{ext}"
@@ -52,8 +55,11 @@ async def image_result(
     job_id: str,
     state: StateDep,
     tenant: TenantDep,
-    index: Annotated[int, Path(ge=0, description="0-based image index in the job")],
-    candidate: Annotated[int, Query(ge=1, description="Which remix candidate (1-based)")] = 1,
+    index: Annotated[int, Path(ge=0, le=INT64_MAX, description="0-based image index in the job")],
+    candidate: Annotated[
+        int,
+        Query(ge=1, le=MAX_CANDIDATES, description="Which remix candidate (1-based)"),
+    ] = 1,
 ) -> StreamingResponse:
     def locate() -> tuple[JobImage, str, Iterator[bytes]]:
         with Session(state.engine) as session:
@@ -84,10 +90,11 @@ async def image_result(
 
     image, key, chunks = await asyncio.to_thread(locate)
     filename = _output_name(image, candidate, key)
+    stem = f"{image.index:03d}_image" + (f"_{candidate}" if len(image.outputs) > 1 else "")
     return StreamingResponse(
         chunks,
         media_type=views.content_type_of(key),
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        headers={"Content-Disposition": content_disposition(filename, default_stem=stem)},
     )
 
 
@@ -121,5 +128,5 @@ async def results_zip(job_id: str, state: StateDep, tenant: TenantDep) -> Stream
     return StreamingResponse(
         zip_entries(state.storage, tenant.id, entries, [("report.json", report)], created),
         media_type="application/zip",
-        headers={"Content-Disposition": f'attachment; filename="globalpic-{job_id}.zip"'},
+        headers={"Content-Disposition": content_disposition(f"globalpic-{job_id}.zip")},
     )
