@@ -16,7 +16,8 @@ from globalpic_common.schemas import BatchReport, ImageStatus, Op, ProgressStage
 from globalpic_common.styles import STYLES
 from globalpic_pipeline.cli import app
 from globalpic_pipeline.localize import LocalizeOptions, Localizer
-from tests.conftest import add_badge, render_photo
+from tests.conftest import add_badge, blue_product_photo, render_photo
+from tests.test_cli_resize import BIG_PRODUCT, SMALL_PRODUCT
 
 pytestmark = pytest.mark.usefixtures("tiny_models_env")
 runner = CliRunner()
@@ -141,15 +142,31 @@ def test_localize_all_ops_with_steps(tmp_path: Path) -> None:
     assert any("包" in t.text for t in image.texts)
 
 
-def test_localize_amazon_exit_code_follows_the_checks(tmp_path: Path) -> None:
-    src = _photo(tmp_path / "shop.jpg")
-    code, out, _ = _run(
+@pytest.mark.usefixtures("blue_segmenter_env")
+@pytest.mark.parametrize(
+    ("box", "want_code", "want_fill"),
+    [(BIG_PRODUCT, 0, 0.88), (SMALL_PRODUCT, 3, 0.2)],
+    ids=["fills-frame-exit-0", "too-small-exit-3"],
+)
+def test_localize_amazon_exit_code_follows_the_checks(
+    tmp_path: Path, box: tuple[int, int, int, int], want_code: int, want_fill: float
+) -> None:
+    """A product that can fill Amazon's frame passes every rule (exit 0); one that cannot be
+    upscaled enough (4x at most) breaks product_fill alone (exit 3): known before the run."""
+    src = tmp_path / "shop.jpg"
+    Image.fromarray(blue_product_photo(640, box)).save(src, quality=95)
+    code, out, err = _run(
         "localize", str(src), "-o", str(tmp_path / "o"), "--ops", "extract,remix,resize",
         "--style", "amazon-white", "--platform", "amazon", "--json",
     )  # fmt: skip
+    assert code == want_code, err
     image = BatchReport.model_validate_json(out).images[0]
-    assert image.platform == "amazon" and {c.rule for c in image.checks} >= {"white_background"}
-    assert code == (3 if any(not c.passed for c in image.checks) else 0)
+    assert image.platform == "amazon"
+    checks = {c.rule: c for c in image.checks}
+    assert set(checks) >= {"min_size", "white_background", "product_fill"}
+    failed = [rule for rule, c in checks.items() if not c.passed]
+    assert failed == ([] if want_code == 0 else ["product_fill"])
+    assert checks["product_fill"].measured == pytest.approx(want_fill, abs=0.01)
     with Image.open(tmp_path / "o" / "shop.png") as final:
         assert final.size == (1000, 1000)
 

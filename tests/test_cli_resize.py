@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from globalpic_common.schemas import BatchReport, ImageStatus
 from globalpic_pipeline.cli import app
-from tests.conftest import render_photo
+from tests.conftest import blue_product_photo, render_photo
 
 pytestmark = pytest.mark.usefixtures("tiny_models_env")
 runner = CliRunner()
@@ -42,6 +42,13 @@ def _cutout(path: Path, size: int = 700, half: int = 250) -> Path:
 def _pixels(path: Path) -> np.ndarray:
     with Image.open(path) as img:
         return np.asarray(img.convert("RGB"))
+
+
+# A 240 x 380 product in a 640 photo: scaled to Amazon's 88 % target (0.85 + headroom), well
+# within the 4x upscale limit, on pure white, no text: every rule passes. A 40 x 50 one can be
+# upscaled at most 4x (canvas.MAX_UPSCALE): 200 px of 1000 fills 20 % < 85 %.
+BIG_PRODUCT = (200, 140, 440, 520)
+SMALL_PRODUCT = (300, 300, 340, 350)
 
 
 def test_platform_frame_and_report(tmp_path: Path) -> None:
@@ -94,18 +101,33 @@ def test_amazon_cutout_is_white_filled_and_passes(tmp_path: Path) -> None:
         assert written.mode == "RGB"  # a white-background image has no transparency
 
 
-def test_amazon_photo_segmented_is_checked(tmp_path: Path) -> None:
+@pytest.mark.usefixtures("blue_segmenter_env")
+@pytest.mark.parametrize(
+    ("box", "want_code", "want_fill"),
+    [(BIG_PRODUCT, 0, 0.88), (SMALL_PRODUCT, 3, 0.2)],
+    ids=["fills-frame-exit-0", "too-small-exit-3"],
+)
+def test_amazon_photo_segmented_is_checked(
+    tmp_path: Path, box: tuple[int, int, int, int], want_code: int, want_fill: float
+) -> None:
     src = tmp_path / "photo.jpg"
-    Image.fromarray(render_photo(640, seed=2)).save(src, quality=95)
-    code, out, _ = _run(
+    Image.fromarray(blue_product_photo(640, box)).save(src, quality=95)
+    code, out, err = _run(
         "resize", str(src), "-o", str(tmp_path / "a.png"), "--platform", "amazon", "--json"
     )
+    assert code == want_code, err
     image = BatchReport.model_validate_json(out).images[0]
     checks = {c.rule: c for c in image.checks}
-    assert code == (0 if all(c.passed for c in checks.values()) else 3)
-    assert set(checks) == {"min_size", "white_background", "product_fill", "overlay_text"}
-    # Whatever mask the tiny model gives, pixels away from it were made pure white.
-    assert checks["white_background"].passed
+    assert list(checks) == ["min_size", "white_background", "product_fill", "overlay_text"]
+    failed = [rule for rule, c in checks.items() if not c.passed]
+    assert failed == ([] if want_code == 0 else ["product_fill"])
+    assert checks["product_fill"].measured == pytest.approx(want_fill, abs=0.01)
+    rgb = _pixels(tmp_path / "a.png")
+    assert rgb.shape == (1000, 1000, 3)
+    assert (rgb[:20] == 255).all() and (rgb[-20:] == 255).all()  # the table is gone: white
+    blue = (rgb[..., 2] > 120) & (rgb[..., 0] < 80)
+    ys = np.nonzero(blue)[0]  # the products here are taller than wide
+    assert (ys.max() - ys.min() + 1) / 1000 == pytest.approx(want_fill, abs=0.02)
 
 
 def test_tiny_product_breaks_fill_exit_3(tmp_path: Path) -> None:

@@ -48,8 +48,11 @@ def _files(images: list[bytes]) -> list[tuple[str, tuple[str, bytes, str]]]:
     return [("images", (f"shot{i}.jpg", data, "image/jpeg")) for i, data in enumerate(images)]
 
 
-def test_five_image_batch_end_to_end(tmp_path: Path, nats_url: str, tiny_models_env: Path) -> None:
-    settings, keys = harness_settings(f"sqlite:///{tmp_path / 'gw.db'}", nats_url)
+def test_five_image_batch_end_to_end(
+    database_url: str, tmp_path: Path, nats_url: str, tiny_models_env: Path
+) -> None:
+    """On SQLite and on PostgreSQL (``database_url``)."""
+    settings, keys = harness_settings(database_url, nats_url)
     storage = storage_at(tmp_path / "storage")
     images = [photo_bytes(512, seed=k) for k in range(BATCH)]
 

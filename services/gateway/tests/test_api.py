@@ -22,12 +22,15 @@ from globalpic_gateway.testing import (
     storage_at,
 )
 
+# Every test runs on SQLite and on PostgreSQL (the ``database_url`` fixture of conftest.py).
 Scenario = Callable[[Harness], Awaitable[None]]
 PROBLEM = "application/problem+json"
 
 
-def _run(tmp_path: Path, nats_url: str, scenario: Scenario, **overrides: Any) -> None:
-    settings, keys = harness_settings(f"sqlite:///{tmp_path / 'gw.db'}", nats_url, **overrides)
+def _run(
+    database_url: str, tmp_path: Path, nats_url: str, scenario: Scenario, **overrides: Any
+) -> None:
+    settings, keys = harness_settings(database_url, nats_url, **overrides)
     storage = storage_at(tmp_path / "storage")
 
     async def main() -> None:
@@ -60,7 +63,7 @@ def _nothing_stored(gw: Harness) -> None:
 
 
 def test_bad_uploads_are_refused_with_stable_codes_and_store_nothing(
-    tmp_path: Path, nats_url: str, monkeypatch: pytest.MonkeyPatch
+    database_url: str, tmp_path: Path, nats_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("GLOBALPIC_INPUT__MAX_BYTES", str(300_000))
 
@@ -136,10 +139,10 @@ def test_bad_uploads_are_refused_with_stable_codes_and_store_nothing(
                 assert (await enterprise.get("/v1/jobs")).status_code == 200
         _nothing_stored(gw)
 
-    _run(tmp_path, nats_url, scenario, batch_limits={"default": 2, "enterprise": 4})
+    _run(database_url, tmp_path, nats_url, scenario, batch_limits={"default": 2, "enterprise": 4})
 
 
-def test_the_batch_limit_follows_the_plan(tmp_path: Path, nats_url: str) -> None:
+def test_the_batch_limit_follows_the_plan(database_url: str, tmp_path: Path, nats_url: str) -> None:
     async def scenario(gw: Harness) -> None:
         async with gw.client("tenant-ent") as enterprise, gw.client() as default:
             _assert_problem(
@@ -150,10 +153,12 @@ def test_the_batch_limit_follows_the_plan(tmp_path: Path, nats_url: str) -> None
             assert accepted.json()["image_count"] == 3
             assert len(gw.storage.list("tenant-ent", "originals/").items) == 3
 
-    _run(tmp_path, nats_url, scenario, batch_limits={"default": 2, "enterprise": 4})
+    _run(database_url, tmp_path, nats_url, scenario, batch_limits={"default": 2, "enterprise": 4})
 
 
-def test_idempotency_key_returns_the_same_job(tmp_path: Path, nats_url: str) -> None:
+def test_idempotency_key_returns_the_same_job(
+    database_url: str, tmp_path: Path, nats_url: str
+) -> None:
     async def scenario(gw: Harness) -> None:
         files, form = _images(2), {"ops": "extract"}
         async with gw.client() as api, gw.client("tenant-b") as other:
@@ -175,10 +180,10 @@ def test_idempotency_key_returns_the_same_job(tmp_path: Path, nats_url: str) -> 
         info = await gw.state.jetstream().stream_info(gw.settings.work_stream)
         assert info.state.messages == 4
 
-    _run(tmp_path, nats_url, scenario)
+    _run(database_url, tmp_path, nats_url, scenario)
 
 
-def test_reads_errors_and_catalogs(tmp_path: Path, nats_url: str) -> None:
+def test_reads_errors_and_catalogs(database_url: str, tmp_path: Path, nats_url: str) -> None:
     async def scenario(gw: Harness) -> None:
         async with gw.client() as api:
             _assert_problem(await api.get("/v1/jobs/deadbeef"), 404, "job_not_found")
@@ -219,11 +224,11 @@ def test_reads_errors_and_catalogs(tmp_path: Path, nats_url: str) -> None:
             )
             assert "globalpic_jobs_submitted_total" in metrics
 
-    _run(tmp_path, nats_url, scenario)
+    _run(database_url, tmp_path, nats_url, scenario)
 
 
 def test_openapi_documents_the_upload_the_problems_and_examples(
-    tmp_path: Path, nats_url: str
+    database_url: str, tmp_path: Path, nats_url: str
 ) -> None:
     async def scenario(gw: Harness) -> None:
         async with gw.client(None) as anonymous:
@@ -242,7 +247,7 @@ def test_openapi_documents_the_upload_the_problems_and_examples(
         events = spec["paths"]["/v1/jobs/{job_id}/events"]["get"]
         assert "text/event-stream" in events["responses"]["200"]["content"]
 
-    _run(tmp_path, nats_url, scenario)
+    _run(database_url, tmp_path, nats_url, scenario)
 
 
 def test_without_nats_the_gateway_is_alive_but_not_ready(tmp_path: Path, nats_url: str) -> None:

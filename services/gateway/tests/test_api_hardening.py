@@ -13,7 +13,7 @@ import io
 import logging
 import threading
 import zipfile
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -23,6 +23,7 @@ import pytest
 from sqlmodel import Session, select
 
 from globalpic_gateway import crud, submit
+from globalpic_gateway.core import messaging
 from globalpic_gateway.api.downloads import content_disposition
 from globalpic_gateway.models import ImageState, Job, JobImage
 from globalpic_gateway.testing import (
@@ -153,12 +154,17 @@ def test_numbers_are_ascii_digits_within_bounds(
             for last_event_id in ("²", "-1", BIG):
                 sse = await api.get(
                     f"/v1/jobs/{job_id}/events",
-                    headers={"Last-Event-ID": last_event_id.encode("latin-1")},
+                    headers={b"Last-Event-ID": last_event_id.encode("latin-1")},
                 )
                 _problem(sse, 422, "bad_last_event_id")
             for query in (f"offset={BIG}", "offset=²", f"limit=1&offset={2**64}"):
                 _problem(await api.get(f"/v1/jobs?{query}"), 422, "validation_error")
-            for path in (f"images/{BIG}/result", f"images/0/result?candidate={BIG}"):
+            # job_image.index is a 32-bit INTEGER on PostgreSQL
+            for path in (
+                f"images/{2**31}/result",
+                f"images/{BIG}/result",
+                f"images/0/result?candidate={BIG}",
+            ):
                 _problem(await api.get(f"/v1/jobs/{job_id}/{path}"), 422, "validation_error")
             assert (await api.get(f"/v1/jobs?offset={2**63 - 1}")).json()["items"] == []
             for expires in ("²", BIG + "1"):
@@ -175,8 +181,8 @@ def test_an_unexpected_error_is_a_problem_logged_once(
         pass
 
     async def scenario(gw: Harness) -> None:
-        def broken(*args: object) -> None:
-            raise BoomError("disk on fire")
+        def broken(tenant_id: str, key: str) -> Iterator[bytes]:
+            raise BoomError(f"disk on fire reading {tenant_id}/{key}")
 
         async with gw.client() as api:
             job_id = (await api.post("/v1/jobs", files=_image(), data={"ops": "extract"})).json()[
@@ -336,7 +342,7 @@ def test_the_same_idempotency_key_at_the_same_moment_makes_one_job(
 def test_a_failed_publish_removes_the_rows_and_the_retry_succeeds(
     database_url: str, tmp_path: Path, nats_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_publish = submit.publish_model
+    real_publish = messaging.publish_model
     failures = [ConnectionError("NATS went away")]
 
     async def flaky_publish(*args: Any, **kwargs: Any) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -18,6 +19,12 @@ from globalpic_gateway import crud
 from globalpic_gateway.core.db import make_engine, migrate
 from globalpic_gateway.models import Job, JobImage, JobStatus, ResultCacheEntry, utcnow
 from globalpic_gateway.options import parse_options
+from globalpic_gateway.testing import (
+    POSTGRES_ADMIN_URL,
+    postgres_answers,
+    private_postgres,
+    throwaway_postgres,
+)
 
 OPTIONS = parse_options({"ops": "extract"})
 HASH = OPTIONS.hash("png")
@@ -180,3 +187,19 @@ def test_deleting_an_unqueued_job_removes_every_row(engine: Engine) -> None:
         assert session.exec(select(Job)).all() == []
         assert session.exec(select(JobImage)).all() == []
         assert crud.find_idempotency_key(session, "acme", "k") is None
+
+
+def test_where_no_postgresql_runs_the_tests_start_their_own(tmp_path: Path) -> None:
+    """A fresh machine has no server on 5432: ``postgres_admin`` then starts one (this is
+    that path, taken on purpose), and the gateway's migration runs on it."""
+    with private_postgres(tmp_path / "pg") as admin_url, throwaway_postgres(admin_url) as url:
+        assert admin_url != POSTGRES_ADMIN_URL
+        migrate(url)
+        engine = make_engine(url)
+        try:
+            with Session(engine) as session:
+                assert session.exec(select(Job)).all() == []
+            assert engine.dialect.name == "postgresql"
+        finally:
+            engine.dispose()
+    assert not postgres_answers(admin_url)  # stopped afterwards

@@ -23,6 +23,7 @@ from globalpic_ocr.overlay import (
     BIAS,
     CUE_WEIGHTS,
     LineDecision,
+    _decide,
     classify_lines,
     overlay_score,
 )
@@ -179,7 +180,50 @@ def test_scores_agree_with_kinds(decisions: list[LineDecision]) -> None:
     for d in decisions:
         assert 0.0 <= d.overlay_score <= 1.0
         assert (d.overlay_score >= 0.5) == (d.kind == TextKind.OVERLAY)
-        assert d.overlay_score == pytest.approx(overlay_score(d.cues), abs=1e-3)
+
+
+# Fixed cues and the score worked out by hand from the documented weights
+# (sigmoid(BIAS + sum(weight * cue)), BIAS -4): z in the comment.
+@pytest.mark.parametrize(
+    ("cues", "expected"),
+    [
+        ({}, 0.0179862),  # z = -4: no evidence, not an overlay
+        ({"axis_aligned": 1.0, "unknown_cue": 9.0}, 0.0179862),  # weight 0 / not a cue
+        ({"promo_words": 1.0}, 0.377541),  # z = -0.5: promo words alone stay below 0.5
+        ({"promo_words": 1.0, "crispness": 1.0}, 0.952574),  # z = 3
+        ({"large": 1.0, "flat_glyphs": 1.0}, 0.5),  # z = 0: exactly on the threshold
+        # a printed label: z = -4 - 3.5 - 2.5 - 2 - 1.5 = -13.5
+        ({"crispness": -1.0, "skew": 1.0, "perspective": 1.0, "off_product": -1.0}, 1.37096e-6),
+        (  # the 包邮 badge: z = -4 + 1.5 + 2 + 3.5 + 1.5 + 2.5 + 3.5 = 10.5
+            {"off_product": 1.0, "near_border": 1.0, "crispness": 1.0, "flat_backing": 1.0,
+             "promo_colour": 1.0, "promo_words": 1.0},
+            0.999972,
+        ),
+        ({"repetition": 1.0, "transparency": 0.5, "outline": 0.5}, 0.119203),  # z = -2
+        ({"tile_score": 0.8}, 0.8),  # a sibling tile's higher score wins
+        ({"promo_words": 1.0, "crispness": 1.0, "tile_score": 0.1}, 0.952574),  # own is higher
+    ],
+)  # fmt: skip
+def test_overlay_score_of_fixed_cues(cues: dict[str, float], expected: float) -> None:
+    assert overlay_score(cues) == pytest.approx(expected, rel=1e-5, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("cues", "kind", "score"),
+    [
+        ({"large": 1.0, "flat_glyphs": 1.0}, TextKind.OVERLAY, 0.5),  # >= 0.5 is an overlay
+        ({"large": 1.0, "flat_glyphs": 0.999}, TextKind.PRODUCT, 0.5),  # just under: product
+        ({"promo_words": 1.0, "on_product": 0.5}, TextKind.PRODUCT, 0.378),
+        ({"promo_words": 1.0, "on_product": 0.4999}, TextKind.SCENE, 0.378),
+        ({"skew": 1.0}, TextKind.PRODUCT, 0.002),  # z = -6.5; no on_product (no mask): product
+        ({"promo_words": 1.0, "crispness": 1.0, "on_product": 1.0}, TextKind.OVERLAY, 0.953),
+        ({"on_product": 0.0, "tile_score": 0.7}, TextKind.OVERLAY, 0.7),
+    ],
+)
+def test_decision_of_fixed_cues(cues: dict[str, float], kind: TextKind, score: float) -> None:
+    decision = _decide(dict(cues))
+    assert (decision.kind, decision.overlay_score) == (kind, score)
+    assert decision.cues == {name: round(value, 3) for name, value in cues.items()}
 
 
 def test_cues_are_present_and_rounded(decisions: list[LineDecision]) -> None:

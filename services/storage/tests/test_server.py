@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,10 +23,11 @@ from globalpic_common.grpc_errors import error_from_rpc
 from globalpic_common.grpc_server import ServiceServer
 from globalpic_storage import server as storage_server
 from globalpic_storage.client import StorageClient
+from globalpic_storage.local import LocalDiskStorage
 from globalpic_storage.protocol import Storage
 from globalpic_storage.server import HEALTH_SERVICE, StorageServicer, registrar
 
-from .conftest import SIGNING_KEY, grpc_storage, local_storage
+from .conftest import MAX_OBJECT_BYTES, SIGNING_KEY, grpc_storage, local_storage
 
 DATA = b"\x89PNG\r\n\x1a\n" + b"rows" * 100
 
@@ -135,10 +138,67 @@ def test_console_script_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
             proc.wait()
 
 
-def test_a_download_abandoned_half_way_is_cancelled(client: StorageClient) -> None:
-    big = bytes(range(256)) * 8192  # 2 MiB: two chunks
-    key = client.put("acme", "results", big, "image/png").key
-    chunks = client.iter_chunks("acme", key)
-    assert len(next(chunks)) == 1024 * 1024
-    chunks.close()  # type: ignore[attr-defined]
-    assert client.get("acme", key) == big  # the channel is fine for the next call
+class _WatchedReads(LocalDiskStorage):
+    """Local storage that serves downloads in small pieces and records how far the service got:
+    ``pieces_read`` counts pieces handed to gRPC, ``finished`` is set when the service is done
+    with the object's iterator (its ``finally`` ran: the file handle is closed). After the
+    first piece it holds the stream until ``resume`` is set, so the test can walk away first
+    (a gate, not a sleep)."""
+
+    PIECE = 4096
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root, signing_key=SIGNING_KEY, max_object_bytes=MAX_OBJECT_BYTES)
+        self.pieces_read = 0
+        self.resume = threading.Event()
+        self.finished = threading.Event()
+
+    def iter_chunks(self, tenant_id: str, key: str) -> Iterator[bytes]:
+        inner = super().iter_chunks(tenant_id, key)  # opens the file: errors raise here
+
+        def pieces() -> Iterator[bytes]:
+            try:
+                for chunk in inner:
+                    for start in range(0, len(chunk), self.PIECE):
+                        self.pieces_read += 1
+                        yield chunk[start : start + self.PIECE]
+                        if self.pieces_read == 1:
+                            self.resume.wait(timeout=5)  # only a fail-safe: set by the test
+            finally:
+                close = getattr(inner, "close", None)
+                if close is not None:
+                    close()
+                self.finished.set()
+
+        return pieces()
+
+
+def _open_fds_to(path: Path) -> int:
+    """How many of this process's file descriptors point at ``path`` (Linux: /proc)."""
+    fd_dir = Path("/proc/self/fd")
+    count = 0
+    for fd in fd_dir.iterdir():
+        with contextlib.suppress(OSError):
+            count += os.readlink(fd) == str(path)
+    return count
+
+
+def test_a_download_abandoned_half_way_is_cancelled(tmp_path: Path) -> None:
+    backend = _WatchedReads(tmp_path / "store")
+    big = bytes(range(256)) * 8192  # 2 MiB: 512 pieces of 4 KiB
+    total = len(big) // _WatchedReads.PIECE
+    with grpc_storage(backend) as client:
+        key = client.put("acme", "results", big, "image/png").key
+        chunks = client.iter_chunks("acme", key)
+        assert next(chunks) == big[: _WatchedReads.PIECE]
+        chunks.close()  # type: ignore[attr-defined]
+        backend.resume.set()
+        # The service notices the cancel, stops pulling pieces and closes the object.
+        assert backend.finished.wait(timeout=10), "the service never let go of the object"
+        assert backend.pieces_read < total // 2, (
+            f"the service read {backend.pieces_read} of {total} pieces for a client that left"
+        )
+        if Path("/proc/self/fd").is_dir():
+            assert _open_fds_to(backend.root / key) == 0, "the object's file is still open"
+        assert client.get("acme", key) == big  # the channel is fine for the next call
+        assert backend.pieces_read >= total  # ... and a full read does read everything

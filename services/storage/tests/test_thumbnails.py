@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -46,12 +47,56 @@ def test_transparency_becomes_white() -> None:
     assert g > 180 and r < 40 and b < 40
 
 
-def test_exif_orientation_applied() -> None:
-    source = Image.new("RGB", (600, 300), "white")
+def _stored_for_orientation(upright: Image.Image, orientation: int) -> Image.Image:
+    """The pixels a camera stores with EXIF ``Orientation`` so that a viewer shows ``upright``,
+    from the tag's EXIF 2.3 definition (which visual side the stored 0th row / 0th column is:
+    1 top/left, 2 top/right, 3 bottom/right, 4 bottom/left, 5 left/top, 6 right/top,
+    7 right/bottom, 8 left/bottom), written with numpy rather than Pillow's transpose table."""
+    u = np.asarray(upright)
+    t = u.transpose(1, 0, 2)
+    stored = {1: u, 2: u[:, ::-1], 3: u[::-1, ::-1], 4: u[::-1, :]}.get(orientation)
+    if stored is None:
+        stored = {5: t, 6: t[::-1, :], 7: t[::-1, ::-1], 8: t[:, ::-1]}[orientation]
+    return Image.fromarray(np.ascontiguousarray(stored))
+
+
+def _colour_at(thumb: Image.Image, x: int, y: int) -> tuple[int, int, int]:
+    r, g, b = thumb.getpixel((x, y))  # type: ignore[misc]
+    return int(r), int(g), int(b)
+
+
+def _near(colour: tuple[int, int, int], want: tuple[int, int, int]) -> bool:
+    return all(abs(c - w) <= 40 for c, w in zip(colour, want, strict=True))
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_orientation_applied(orientation: int) -> None:
+    # The upright scene: landscape 600x300, white, red quarter at the top-left, blue block at
+    # the top-right. A viewer honouring the tag shows exactly this.
+    upright = Image.new("RGB", (600, 300), (255, 255, 255))
+    upright.paste((255, 0, 0), (0, 0, 150, 150))
+    upright.paste((0, 0, 255), (500, 0, 600, 100))
     exif = Image.Exif()
-    exif[0x0112] = 6  # stored landscape, shown portrait
-    thumb = _open(make_thumbnail(_encode(source, "JPEG", exif=exif.tobytes())))
-    assert thumb.size == (128, 256)
+    exif[0x0112] = orientation
+    stored = _stored_for_orientation(upright, orientation)
+    thumb = _open(make_thumbnail(_encode(stored, "JPEG", exif=exif.tobytes(), quality=95)))
+    assert thumb.size == (256, 128)
+    # In the 256x128 thumbnail: red covers (0..64, 0..64), blue (213..256, 0..43).
+    corners = {
+        "top-left": _colour_at(thumb, 20, 20),
+        "top-right": _colour_at(thumb, 245, 10),
+        "bottom-left": _colour_at(thumb, 10, 117),
+        "bottom-right": _colour_at(thumb, 245, 117),
+    }
+    want = {
+        "top-left": (255, 0, 0),
+        "top-right": (0, 0, 255),
+        "bottom-left": (255, 255, 255),
+        "bottom-right": (255, 255, 255),
+    }
+    wrong = {k: v for k, v in corners.items() if not _near(v, want[k])}
+    assert not wrong, f"orientation {orientation}: corners {corners}"
+    assert _near(_colour_at(thumb, 150, 64), (255, 255, 255))
 
 
 def test_not_an_image() -> None:

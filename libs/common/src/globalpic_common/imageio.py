@@ -111,6 +111,9 @@ def _to_srgb(img: Image.Image) -> Image.Image:
     elif img.mode == "F":
         arr = np.asarray(img, dtype=np.float64)
         img = Image.fromarray(np.clip(arr * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
+    if img.mode in ("L", "RGB") and img.info.get("transparency") is not None:
+        # A PNG colour key (tRNS on a grey or RGB image): that value is transparent.
+        img = img.convert("LA" if img.mode == "L" else "RGBA")
     has_alpha = img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
     icc = img.info.get("icc_profile")
     if img.mode == "P":

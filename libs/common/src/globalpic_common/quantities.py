@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import re
 
-# The largest value a signed 64-bit column holds (SQLite INTEGER, PostgreSQL BIGINT): every
-# number a request carries into a query must stay at or under it.
+# The largest values a database column holds: every number a request carries into a query
+# stays at or under its column's (SQLite INTEGER and PostgreSQL BIGINT / OFFSET are 64-bit,
+# PostgreSQL INTEGER is 32-bit).
 INT64_MAX = 2**63 - 1
+INT32_MAX = 2**31 - 1
 
 _DIGITS = re.compile(r"[0-9]{1,19}")  # 19 digits hold INT64_MAX; more can never be in bounds
 

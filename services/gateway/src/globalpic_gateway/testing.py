@@ -8,11 +8,11 @@ names and subject prefixes, so tests sharing one nats-server never see each othe
 from __future__ import annotations
 
 import asyncio
-import functools
 import io
 import os
 import shutil
 import subprocess
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager, suppress
@@ -201,56 +201,42 @@ def _postgres_bin(name: str) -> Path:
 
 
 @contextmanager
-def private_postgres(data_dir: Path) -> Iterator[str]:
-    """A PostgreSQL server of our own in ``data_dir`` on a free loopback port (trust auth, user
-    ``postgres``), for machines where none runs; stopped and left on disk afterwards.
+def private_postgres(scratch: Path) -> Iterator[str]:
+    """A PostgreSQL server of our own on a free loopback port (trust auth, user ``postgres``),
+    for machines where none runs; stopped and deleted afterwards.
 
-    initdb refuses to run as root, so as root the server runs as the ``postgres`` user the
-    Debian package creates.
+    initdb refuses to run as root, so as root the server runs as the ``postgres`` user that
+    Debian's package creates, in a directory of its own under the system temp dir (pytest's
+    temp dirs are private to root).
     """
     as_user: list[str] = []
     if os.geteuid() == 0:
         as_user = ["runuser", "-u", "postgres", "--"]
-        data_dir.mkdir(parents=True, exist_ok=True)
+        data_dir = Path(tempfile.mkdtemp(prefix="globalpic-postgres-"))
         shutil.chown(data_dir, "postgres")
+    else:
+        data_dir = scratch
+        data_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     pgdata = data_dir / "pgdata"
-    run = functools.partial(subprocess.run, check=True, capture_output=True, timeout=120)
-    run(
-        [
-            *as_user,
-            str(_postgres_bin("initdb")),
-            "-D",
-            str(pgdata),
-            "-U",
-            "postgres",
-            "--auth=trust",
-            "--encoding=UTF8",
-            "--no-sync",
-        ]
-    )
-    options = f"-p {port} -c listen_addresses=127.0.0.1 -k {data_dir} -c fsync=off"
     pg_ctl = str(_postgres_bin("pg_ctl"))
-    run(
-        [
-            *as_user,
-            pg_ctl,
-            "-D",
-            str(pgdata),
-            "-o",
-            options,
-            "-l",
-            str(data_dir / "server.log"),
-            "-w",
-            "-t",
-            "60",
-            "start",
-        ]
-    )
+
+    def run(*command: str) -> None:
+        subprocess.run([*as_user, *command], check=True, capture_output=True, timeout=120)
+
     try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        run(str(_postgres_bin("initdb")), "-D", str(pgdata), "-U", "postgres", "--auth=trust",
+            "--encoding=UTF8", "--no-sync")  # fmt: skip
+        options = f"-p {port} -c listen_addresses=127.0.0.1 -k {data_dir} -c fsync=off"
+        run(pg_ctl, "-D", str(pgdata), "-o", options, "-l", str(data_dir / "server.log"),
+            "-w", "-t", "60", "start")  # fmt: skip
+        try:
+            yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        finally:
+            run(pg_ctl, "-D", str(pgdata), "-m", "immediate", "-w", "stop")
     finally:
-        run([*as_user, pg_ctl, "-D", str(pgdata), "-m", "immediate", "-w", "stop"])
+        if as_user:
+            shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @contextmanager

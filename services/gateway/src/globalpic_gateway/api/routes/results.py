@@ -11,7 +11,7 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import StreamingResponse
 from sqlmodel import Session
 
-from globalpic_common.quantities import INT64_MAX
+from globalpic_common.quantities import INT32_MAX
 from globalpic_gateway import crud
 from globalpic_gateway.api import views
 from globalpic_gateway.api.deps import StateDep, TenantDep, require_job
