@@ -23,8 +23,8 @@ import pytest
 from sqlmodel import Session, select
 
 from globalpic_gateway import crud, submit
-from globalpic_gateway.core import messaging
 from globalpic_gateway.api.downloads import content_disposition
+from globalpic_gateway.core import messaging
 from globalpic_gateway.models import ImageState, Job, JobImage
 from globalpic_gateway.testing import (
     Harness,

@@ -55,7 +55,7 @@ async def image_result(
     job_id: str,
     state: StateDep,
     tenant: TenantDep,
-    index: Annotated[int, Path(ge=0, le=INT64_MAX, description="0-based image index in the job")],
+    index: Annotated[int, Path(ge=0, le=INT32_MAX, description="0-based image index in the job")],
     candidate: Annotated[
         int,
         Query(ge=1, le=MAX_CANDIDATES, description="Which remix candidate (1-based)"),
