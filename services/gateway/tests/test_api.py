@@ -4,7 +4,6 @@ problem+json with stable codes, nothing stored for a refused upload, idempotency
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,42 +15,18 @@ from globalpic_gateway.models import Job, JobImage
 from globalpic_gateway.natsd import free_port
 from globalpic_gateway.testing import (
     Harness,
+    assert_problem,
     harness_settings,
     photo_bytes,
-    running_gateway,
+    run_scenario,
     storage_at,
 )
 
 # Every test runs on SQLite and on PostgreSQL (the ``database_url`` fixture of conftest.py).
-Scenario = Callable[[Harness], Awaitable[None]]
-PROBLEM = "application/problem+json"
-
-
-def _run(
-    database_url: str, tmp_path: Path, nats_url: str, scenario: Scenario, **overrides: Any
-) -> None:
-    settings, keys = harness_settings(database_url, nats_url, **overrides)
-    storage = storage_at(tmp_path / "storage")
-
-    async def main() -> None:
-        async with running_gateway(settings, keys, storage) as gw:
-            await scenario(gw)
-
-    asyncio.run(main())
 
 
 def _images(n: int, size: int = 512) -> list[tuple[str, tuple[str, bytes, str]]]:
     return [("images", (f"p{k}.jpg", photo_bytes(size, seed=k), "image/jpeg")) for k in range(n)]
-
-
-def _assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    body: dict[str, Any] = response.json()
-    assert body["code"] == code and body["status"] == status
-    assert body["type"] == f"urn:globalpic:problem:{code}"
-    assert body["title"] and body["detail"]
-    return body
 
 
 def _nothing_stored(gw: Harness) -> None:
@@ -123,37 +98,39 @@ def test_bad_uploads_are_refused_with_stable_codes_and_store_nothing(
                 ),
             ]
             for request, status, code in cases:
-                body = _assert_problem(await request, status, code)
+                body = assert_problem(await request, status, code)
                 assert body["instance"] == "/v1/jobs"
             no_images = await api.post(
                 "/v1/jobs",
                 content=b"--b--\r\n",
                 headers={"content-type": "multipart/form-data; boundary=b"},
             )
-            _assert_problem(no_images, 422, "no_images")
+            assert_problem(no_images, 422, "no_images")
             missing = await anonymous.get("/v1/jobs")
-            assert _assert_problem(missing, 401, "unauthorized")
+            assert assert_problem(missing, 401, "unauthorized")
             assert missing.headers["www-authenticate"].startswith("Bearer")
             # the enterprise plan takes the batch the default plan refused
             async with gw.client("tenant-ent") as enterprise:
                 assert (await enterprise.get("/v1/jobs")).status_code == 200
         _nothing_stored(gw)
 
-    _run(database_url, tmp_path, nats_url, scenario, batch_limits={"default": 2, "enterprise": 4})
+    run_scenario(
+        database_url, tmp_path, nats_url, scenario, batch_limits={"default": 2, "enterprise": 4}
+    )
 
 
 def test_the_batch_limit_follows_the_plan(database_url: str, tmp_path: Path, nats_url: str) -> None:
     async def scenario(gw: Harness) -> None:
         async with gw.client("tenant-ent") as enterprise, gw.client() as default:
-            _assert_problem(
-                await default.post("/v1/jobs", files=_images(3)), 422, "too_many_images"
-            )
+            assert_problem(await default.post("/v1/jobs", files=_images(3)), 422, "too_many_images")
             accepted = await enterprise.post("/v1/jobs", files=_images(3), data={"ops": "extract"})
             assert accepted.status_code == 202
             assert accepted.json()["image_count"] == 3
             assert len(gw.storage.list("tenant-ent", "originals/").items) == 3
 
-    _run(database_url, tmp_path, nats_url, scenario, batch_limits={"default": 2, "enterprise": 4})
+    run_scenario(
+        database_url, tmp_path, nats_url, scenario, batch_limits={"default": 2, "enterprise": 4}
+    )
 
 
 def test_idempotency_key_returns_the_same_job(
@@ -170,7 +147,7 @@ def test_idempotency_key_returns_the_same_job(
             assert again.headers["idempotent-replayed"] == "true"
             assert "idempotent-replayed" not in first.headers
             changed = await api.post("/v1/jobs", files=files[:1], data=form, headers=key)
-            body = _assert_problem(changed, 422, "idempotency_key_reused")
+            body = assert_problem(changed, 422, "idempotency_key_reused")
             assert body["job_id"] == first.json()["id"]
             # the same key under another tenant is another tenant's key
             theirs = await other.post("/v1/jobs", files=files, data=form, headers=key)
@@ -180,27 +157,27 @@ def test_idempotency_key_returns_the_same_job(
         info = await gw.state.jetstream().stream_info(gw.settings.work_stream)
         assert info.state.messages == 4
 
-    _run(database_url, tmp_path, nats_url, scenario)
+    run_scenario(database_url, tmp_path, nats_url, scenario)
 
 
 def test_reads_errors_and_catalogs(database_url: str, tmp_path: Path, nats_url: str) -> None:
     async def scenario(gw: Harness) -> None:
         async with gw.client() as api:
-            _assert_problem(await api.get("/v1/jobs/deadbeef"), 404, "job_not_found")
-            _assert_problem(await api.get("/v1/jobs?limit=0"), 422, "validation_error")
-            _assert_problem(await api.get("/v1/nowhere"), 404, "not_found")
-            _assert_problem(await api.delete("/v1/styles"), 405, "method_not_allowed")
+            assert_problem(await api.get("/v1/jobs/deadbeef"), 404, "job_not_found")
+            assert_problem(await api.get("/v1/jobs?limit=0"), 422, "validation_error")
+            assert_problem(await api.get("/v1/nowhere"), 404, "not_found")
+            assert_problem(await api.delete("/v1/styles"), 405, "method_not_allowed")
             job = (await api.post("/v1/jobs", files=_images(1), data={"ops": "extract"})).json()
-            _assert_problem(
+            assert_problem(
                 await api.get(f"/v1/jobs/{job['id']}/images/0/result"), 409, "result_not_ready"
             )
-            _assert_problem(
+            assert_problem(
                 await api.get(f"/v1/jobs/{job['id']}/images/7/result"), 404, "image_not_found"
             )
-            _assert_problem(
+            assert_problem(
                 await api.get(f"/v1/jobs/{job['id']}/results.zip"), 409, "result_not_ready"
             )
-            _assert_problem(
+            assert_problem(
                 await api.get(f"/v1/jobs/{job['id']}/events", headers={"Last-Event-ID": "x"}),
                 422,
                 "bad_last_event_id",
@@ -224,7 +201,7 @@ def test_reads_errors_and_catalogs(database_url: str, tmp_path: Path, nats_url: 
             )
             assert "globalpic_jobs_submitted_total" in metrics
 
-    _run(database_url, tmp_path, nats_url, scenario)
+    run_scenario(database_url, tmp_path, nats_url, scenario)
 
 
 def test_openapi_documents_the_upload_the_problems_and_examples(
@@ -247,7 +224,7 @@ def test_openapi_documents_the_upload_the_problems_and_examples(
         events = spec["paths"]["/v1/jobs/{job_id}/events"]["get"]
         assert "text/event-stream" in events["responses"]["200"]["content"]
 
-    _run(database_url, tmp_path, nats_url, scenario)
+    run_scenario(database_url, tmp_path, nats_url, scenario)
 
 
 def test_without_nats_the_gateway_is_alive_but_not_ready(tmp_path: Path, nats_url: str) -> None:
@@ -268,10 +245,10 @@ def test_without_nats_the_gateway_is_alive_but_not_ready(tmp_path: Path, nats_ur
             ) as api:
                 assert (await api.get("/healthz")).status_code == 200
                 ready = await api.get("/readyz")
-                body = _assert_problem(ready, 503, "service_unavailable")
+                body = assert_problem(ready, 503, "service_unavailable")
                 assert body["checks"] == {"database": "ok", "nats": "down"}
                 refused = await api.post("/v1/jobs", files=_images(1))
-                _assert_problem(refused, 503, "service_unavailable")
+                assert_problem(refused, 503, "service_unavailable")
                 assert refused.headers["retry-after"] == "5"
 
     asyncio.run(main())

@@ -13,12 +13,11 @@ import io
 import logging
 import threading
 import zipfile
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-import httpx
 import pytest
 from sqlmodel import Session, select
 
@@ -27,37 +26,14 @@ from globalpic_gateway.api.downloads import content_disposition
 from globalpic_gateway.core import messaging
 from globalpic_gateway.models import ImageState, Job, JobImage
 from globalpic_gateway.testing import (
+    PROBLEM_JSON,
     Harness,
-    harness_settings,
+    assert_problem,
     photo_bytes,
-    running_gateway,
-    storage_at,
+    run_scenario,
 )
 
-Scenario = Callable[[Harness], Awaitable[None]]
-PROBLEM = "application/problem+json"
 BIG = str(2**63)  # one past the largest 64-bit signed integer
-
-
-def _run(
-    database_url: str, tmp_path: Path, nats_url: str, scenario: Scenario, **overrides: Any
-) -> None:
-    settings, keys = harness_settings(database_url, nats_url, **overrides)
-    storage = storage_at(tmp_path / "storage")
-
-    async def main() -> None:
-        async with running_gateway(settings, keys, storage) as gw:
-            await scenario(gw)
-
-    asyncio.run(main())
-
-
-def _problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM
-    body: dict[str, Any] = response.json()
-    assert body["code"] == code, body
-    return body
 
 
 def _image(name: str = "p0.jpg", seed: int = 0) -> list[tuple[str, tuple[str, bytes, str]]]:
@@ -125,7 +101,7 @@ def test_a_result_downloads_under_any_file_name(
             names = zipfile.ZipFile(io.BytesIO(archive.content)).namelist()
             assert names == [utf8_name, "report.json"]
 
-    _run(database_url, tmp_path, nats_url, scenario)
+    run_scenario(database_url, tmp_path, nats_url, scenario)
 
 
 def test_content_disposition_keeps_plain_names_plain() -> None:
@@ -146,7 +122,7 @@ def test_numbers_are_ascii_digits_within_bounds(
                     files=_image(),
                     data={"ops": "remix", "candidates": candidates},
                 )
-                body = _problem(refused, 422, "bad_option")
+                body = assert_problem(refused, 422, "bad_option")
                 assert "form field candidates" in body["detail"]
             job = await api.post("/v1/jobs", files=_image(), data={"ops": "extract"})
             job_id = job.json()["id"]
@@ -156,22 +132,22 @@ def test_numbers_are_ascii_digits_within_bounds(
                     f"/v1/jobs/{job_id}/events",
                     headers={b"Last-Event-ID": last_event_id.encode("latin-1")},
                 )
-                _problem(sse, 422, "bad_last_event_id")
+                assert_problem(sse, 422, "bad_last_event_id")
             for query in (f"offset={BIG}", "offset=²", f"limit=1&offset={2**64}"):
-                _problem(await api.get(f"/v1/jobs?{query}"), 422, "validation_error")
+                assert_problem(await api.get(f"/v1/jobs?{query}"), 422, "validation_error")
             # job_image.index is a 32-bit INTEGER on PostgreSQL
             for path in (
                 f"images/{2**31}/result",
                 f"images/{BIG}/result",
                 f"images/0/result?candidate={BIG}",
             ):
-                _problem(await api.get(f"/v1/jobs/{job_id}/{path}"), 422, "validation_error")
+                assert_problem(await api.get(f"/v1/jobs/{job_id}/{path}"), 422, "validation_error")
             assert (await api.get(f"/v1/jobs?offset={2**63 - 1}")).json()["items"] == []
             for expires in ("²", BIG + "1"):
                 signed = await api.get(f"/v1/files/x/tenant-a/y.png?expires={expires}&signature=s")
-                _problem(signed, 403, "bad_signature")
+                assert_problem(signed, 403, "bad_signature")
 
-    _run(database_url, tmp_path, nats_url, scenario)
+    run_scenario(database_url, tmp_path, nats_url, scenario)
 
 
 def test_an_unexpected_error_is_a_problem_logged_once(
@@ -199,12 +175,12 @@ def test_an_unexpected_error_is_a_problem_logged_once(
                     failed = await api.get(f"/v1/jobs/{job_id}/images/0/result")
             finally:
                 server_log.removeHandler(caplog.handler)
-            body = _problem(failed, 500, "internal_error")
+            body = assert_problem(failed, 500, "internal_error")
             assert "disk on fire" not in body["detail"]  # internals stay in the log
             logged = [r for r in caplog.records if r.exc_info and r.exc_info[0] is BoomError]
             assert len(logged) == 1, [r.getMessage() for r in logged]
 
-    _run(database_url, tmp_path, nats_url, scenario)
+    run_scenario(database_url, tmp_path, nats_url, scenario)
 
 
 # -- 2. strict multipart -----------------------------------------------------------------------
@@ -230,14 +206,14 @@ def test_a_body_without_its_closing_boundary_is_refused_and_stores_nothing(
         async with gw.client() as api:
             for body in (cut, whole[: whole.index(b"--XyZ--")], whole[:-4]):
                 refused = await api.post("/v1/jobs", content=body, headers=headers)
-                _problem(refused, 400, "bad_multipart")
+                assert_problem(refused, 400, "bad_multipart")
             assert _rows(gw) == ([], [])
             assert gw.storage.list("tenant-a").items == []
             accepted = await api.post("/v1/jobs", content=whole, headers=headers)
             assert accepted.status_code == 202, accepted.text
             assert accepted.json()["options"]["ops"] == ["resize"]
 
-    _run(database_url, tmp_path, nats_url, scenario)
+    run_scenario(database_url, tmp_path, nats_url, scenario)
 
 
 # -- 3. what the API says is true --------------------------------------------------------------
@@ -251,19 +227,19 @@ def test_limits_and_methods_are_quoted_as_documented(
     async def scenario(gw: Harness) -> None:
         async with gw.client() as api:
             bomb = await api.post("/v1/jobs", files=_image(), data={"ops": "extract"})
-            body = _problem(bomb, 422, "image_too_large")
+            body = assert_problem(bomb, 422, "image_too_large")
             assert "0.2 MP limit" in body["detail"], body["detail"]
             for method in ("PUT", "DELETE", "PATCH"):
                 refused = await api.request(method, "/v1/jobs")
-                _problem(refused, 405, "method_not_allowed")
+                assert_problem(refused, 405, "method_not_allowed")
                 assert refused.headers["allow"] == "GET, POST"
             ops = await api.post("/v1/jobs", files=_image(), data={"ops": "resi"})
-            detail = _problem(ops, 422, "bad_option")["detail"]
+            detail = assert_problem(ops, 422, "bad_option")["detail"]
             assert detail.startswith("form field ops 'resi'") and "--" not in detail
             assert "copy" in detail
         assert _rows(gw) == ([], [])
 
-    _run(database_url, tmp_path, nats_url, scenario)
+    run_scenario(database_url, tmp_path, nats_url, scenario)
 
 
 def test_the_size_limit_is_quoted_in_the_documented_unit(
@@ -273,10 +249,10 @@ def test_the_size_limit_is_quoted_in_the_documented_unit(
         big = b"\xff\xd8" + b"0" * (20 * 1024 * 1024)
         async with gw.client() as api:
             refused = await api.post("/v1/jobs", files=[("images", ("big.jpg", big, "image/jpeg"))])
-        body = _problem(refused, 413, "file_too_large")
+        body = assert_problem(refused, 413, "file_too_large")
         assert body["detail"].endswith("larger than the 20 MB limit"), body["detail"]
 
-    _run(database_url, tmp_path, nats_url, scenario)
+    run_scenario(database_url, tmp_path, nats_url, scenario)
 
 
 def test_openapi_states_the_contract(database_url: str, tmp_path: Path, nats_url: str) -> None:
@@ -292,13 +268,13 @@ def test_openapi_states_the_contract(database_url: str, tmp_path: Path, nats_url
             for method, operation in operations.items():
                 for status, response in operation["responses"].items():
                     if status.startswith("4"):
-                        assert list(response.get("content", {})) == [PROBLEM], (
+                        assert list(response.get("content", {})) == [PROBLEM_JSON], (
                             method,
                             path,
                             status,
                         )
 
-    _run(database_url, tmp_path, nats_url, scenario)
+    run_scenario(database_url, tmp_path, nats_url, scenario)
 
 
 # -- 6. guarantees under concurrency and failure ---------------------------------------------
@@ -336,7 +312,7 @@ def test_the_same_idempotency_key_at_the_same_moment_makes_one_job(
         info = await gw.state.jetstream().stream_info(gw.settings.work_stream)
         assert info.state.messages == 1
 
-    _run(database_url, tmp_path, nats_url, scenario)
+    run_scenario(database_url, tmp_path, nats_url, scenario)
 
 
 def test_a_failed_publish_removes_the_rows_and_the_retry_succeeds(
@@ -358,7 +334,7 @@ def test_a_failed_publish_removes_the_rows_and_the_retry_succeeds(
             refused = await api.post(
                 "/v1/jobs", files=_image(), data={"ops": "extract"}, headers=key
             )
-            _problem(refused, 503, "service_unavailable")
+            assert_problem(refused, 503, "service_unavailable")
             assert refused.headers["retry-after"] == "5"
             assert _rows(gw) == ([], [])
             with Session(gw.state.engine) as session:
@@ -371,4 +347,4 @@ def test_a_failed_publish_removes_the_rows_and_the_retry_succeeds(
         info = await gw.state.jetstream().stream_info(gw.settings.work_stream)
         assert info.state.messages == 1
 
-    _run(database_url, tmp_path, nats_url, scenario)
+    run_scenario(database_url, tmp_path, nats_url, scenario)

@@ -14,7 +14,7 @@ import shutil
 import subprocess
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -161,6 +161,39 @@ async def running_gateway(
     finally:
         server.should_exit = True
         await serving
+
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def run_scenario(
+    database_url: str,
+    tmp_path: Path,
+    nats_url: str,
+    scenario: Callable[[Harness], Awaitable[None]],
+    **overrides: Any,
+) -> None:
+    """Run ``scenario`` against a served gateway on ``database_url`` with storage under
+    ``tmp_path`` (``overrides``: gateway settings)."""
+    settings, keys = harness_settings(database_url, nats_url, **overrides)
+    storage = storage_at(tmp_path / "storage")
+
+    async def main() -> None:
+        async with running_gateway(settings, keys, storage) as gw:
+            await scenario(gw)
+
+    asyncio.run(main())
+
+
+def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """``response`` is an RFC 9457 problem with ``status`` and the stable ``code``."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM_JSON
+    body: dict[str, Any] = response.json()
+    assert body["code"] == code and body["status"] == status, body
+    assert body["type"] == f"urn:globalpic:problem:{code}"
+    assert body["title"] and body["detail"]
+    return body
 
 
 def storage_at(root: Path) -> Storage:

@@ -21,7 +21,7 @@ from fastapi import APIRouter, Header
 from sqlmodel import Session
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from globalpic_common.quantities import INT64_MAX, IntegerParseError, parse_int
+from globalpic_common.quantities import IntegerParseError, parse_int
 from globalpic_gateway import crud
 from globalpic_gateway.api.deps import StateDep, TenantDep, job_not_found
 from globalpic_gateway.core import problems
@@ -45,7 +45,17 @@ _SSE_DOC: dict[int | str, dict[str, Any]] = {
         "event's stream sequence (send it back as `Last-Event-ID` to resume).",
         "content": {
             "text/event-stream": {
-                "schema": {"type": "string"},
+                # OpenAPI 3.1 (no itemSchema yet): `schema` describes one event
+                "schema": {
+                    "type": "object",
+                    "required": ["data"],
+                    "properties": {
+                        "id": {"type": "string", "pattern": "^[0-9]+$"},
+                        "event": {"type": "string", "enum": ["progress", "completed"]},
+                        "data": {"type": "string", "contentMediaType": "application/json"},
+                        "retry": {"type": "integer"},
+                    },
+                },
                 "example": (
                     'id: 12\nevent: progress\ndata: {"input": "mug.jpg", "stage": "remix", '
                     '"percent": 75, "job_id": "5f0c6d1f7a2b4c1e9d8a3b2c1d0e9f8a", '
@@ -62,12 +72,16 @@ _SSE_DOC: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _start_sequence(last_event_id: str | None) -> int | None:
-    if last_event_id is None or last_event_id.strip() == "":
+# Event ids are JetStream sequences; the largest one a client may send back has 18 digits
+# (10^18 events: beyond any stream's life), so every id fits the 64-bit sequence it names.
+MAX_EVENT_ID = 10**18 - 1
+
+
+def _start_sequence(last_event_id: str) -> int | None:
+    if last_event_id == "":  # the HTTP server strips surrounding blanks
         return None
     try:
-        # one below the largest: the stream resumes at the next id
-        return parse_int(last_event_id.strip(), maximum=INT64_MAX - 1) + 1
+        return parse_int(last_event_id, maximum=MAX_EVENT_ID) + 1
     except IntegerParseError:
         raise ApiError(
             422,
@@ -131,12 +145,16 @@ async def job_events(
     state: StateDep,
     tenant: TenantDep,
     last_event_id: Annotated[
-        str | None,
+        str,
         Header(
             alias="Last-Event-ID",
-            description="Resume after this event id (browsers send it when they reconnect)",
+            description="Resume after this event id (browsers send it when they reconnect); "
+            "empty: from the first event",
+            # documented, not enforced by FastAPI: a bad id is `bad_last_event_id`, not a
+            # generic validation error
+            json_schema_extra={"pattern": f"^[0-9]{{0,{len(str(MAX_EVENT_ID))}}}$"},
         ),
-    ] = None,
+    ] = "",
 ) -> EventSourceResponse:
     start = _start_sequence(last_event_id)
 
