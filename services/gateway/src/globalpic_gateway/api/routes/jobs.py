@@ -24,11 +24,6 @@ from globalpic_gateway.submit import submit_job
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 
-# Exactly what parse_ops accepts, so that the schema is a contract: a comma list of op names in
-# any letter case, blanks around them, empty parts ignored; an empty field means the default.
-_OP_NAMES = "|".join("".join(f"[{c}{c.upper()}]" for c in op.value) for op in OP_ORDER)
-_OPS_PATTERN = rf"^$|^(\s*,)*\s*({_OP_NAMES})\s*(,\s*({_OP_NAMES})?\s*)*$"
-
 # The body is parsed by our streaming parser (limits enforced as bytes arrive), not by
 # FastAPI, so its schema is given to OpenAPI by hand.
 _UPLOAD_BODY: dict[str, Any] = {
@@ -52,7 +47,6 @@ _UPLOAD_BODY: dict[str, Any] = {
                             "type": "string",
                             "default": DEFAULT_OPS,
                             "example": "clean,extract,remix,resize",
-                            "pattern": _OPS_PATTERN,
                             "description": "Comma list of "
                             + ", ".join(op.value for op in OP_ORDER)
                             + "; they run in that order whatever order they are given in",
