@@ -1,26 +1,34 @@
-"""The fault run: runners SIGKILLed at random moments and NATS, every gRPC service and the
-gateway restarted while batches go through; then, per image, how many times it was done.
+"""The fault run: runners SIGKILLed at random moments and inside the "stored, not acked"
+window, and NATS, every gRPC service and the gateway restarted while batches go through; then,
+per image, how many times it was done.
 
 Kills come in two kinds, mixed in random order with the restarts:
 
-* ``window``: the runners run with the test hook ``GLOBALPIC_GATEWAY__TEST_PAUSE_BEFORE_ACK_
-  SECONDS`` (they log ``test hook: pausing before ack`` once an image's result is stored and
-  its row committed, then sleep before publishing its events and acking); the chaos loop
-  waits for that line in a runner's log and SIGKILLs that runner inside the pause — the
-  "stored and recorded, not acked" window, hit on purpose;
+* ``window``: a runner is started with the test failpoint
+  ``GLOBALPIC_GATEWAY__RUNNER_FAILPOINT=after_store:kill:1`` (``core.config.Failpoint``: off by
+  default, refused outside development). On the first image it records, right after the result
+  is stored and the row committed and before its events and ack, it logs ``failpoint fired:``
+  (with the job, image and attempt) and SIGKILLs itself. The chaos loop waits for that exit,
+  keeping work flowing (a new batch whenever every job has finished), and counts the kill as
+  "in the window" only when the process died of SIGKILL *and* logged the failpoint: every such
+  kill is in the window by construction, never by timing. That runner is not respawned (it was
+  one more than ``--fault-runners``);
 * ``random``: after a random gap, a random runner that is up (its worker pulling) gets
-  SIGKILL wherever it is (idle, fetching, inside a stage, storing, recording, publishing).
+  SIGKILL wherever it is (idle, fetching, inside a stage, storing, recording, publishing), and
+  is respawned at once.
 
-Each killed runner is respawned at once. Restarts are SIGTERM + start on the same port (a
-rollout), one each of NATS, each gRPC service and the gateway. When every job has finished
-before the plan is through, another batch of new photos is submitted, so every action lands
-while images are in flight.
+Restarts are SIGTERM + start on the same port (a rollout), one each of NATS, each gRPC service
+and the gateway. When every job has finished before the plan is through, another batch of new
+photos is submitted, so every action lands while images are in flight.
 
 Counted afterwards, per image of every job: result objects in storage (the ones its row
 names, plus orphans — result objects no row names, each attributed to the image whose result
 it looks most like), rows, and ``done`` events with state ``completed`` read from the events
 stream from its first message; per job, ``completed`` events; plus the dead-letter stream and
-what is left in the work stream.
+what is left in the work stream. For the image of each window kill, also: its row's attempts
+must still be the attempt the failpoint logged — the redelivery found it recorded and did not
+start it again (a runner that processed or recorded a redelivered image twice shows here even
+when its second result is byte-identical and its second ``done`` was deduplicated).
 """
 
 from __future__ import annotations
@@ -28,10 +36,10 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import signal
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,10 +52,14 @@ from sqlmodel import Session, col, select
 
 from bench.platform.client import JobOptions, api_client, submit_retrying, wait_finished
 from bench.platform.images import PhotoSet
-from bench.platform.launcher import HOOK_TEXT, TENANT, LogTail, Platform
+from bench.platform.launcher import TENANT, LogTail, Platform
 from globalpic_gateway.core.config import GatewaySettings
 from globalpic_gateway.core.db import make_engine
 from globalpic_gateway.models import JobImage
+from globalpic_gateway.runner import FAILPOINT_TEXT
+
+# The failpoint a window kill's runner starts with: it kills itself on its first record.
+WINDOW_FAILPOINT = "after_store:kill:1"
 
 STREAM_DEFAULTS = {
     name: str(GatewaySettings.model_fields[name].default)
@@ -94,17 +106,29 @@ class ImageCount:
         )
 
 
+@dataclass(frozen=True)
+class WindowImage:
+    """The image a window kill's runner had just recorded, and the attempt it recorded."""
+
+    job_id: str
+    image: int
+    attempt: int
+
+
 @dataclass
 class FaultResult:
     database: str
     images: int = 0
     jobs: int = 0
+    window_kills_planned: int = 0
     actions: list[dict[str, Any]] = field(default_factory=list)
     per_image: list[ImageCount] = field(default_factory=list)
     job_completed_events: dict[str, int] = field(default_factory=dict)
     dead_letters: int = 0
     work_left: int = 0
     orphans_unattributed: int = 0
+    # window images whose row was started again after the failpoint's record
+    restarted_after_record: list[dict[str, Any]] = field(default_factory=list)
     wall_s: float = 0.0
 
     @property
@@ -114,6 +138,14 @@ class FaultResult:
     @property
     def kills_in_window(self) -> int:
         return sum(bool(a.get("in_window")) for a in self.actions)
+
+    @property
+    def window_images(self) -> list[WindowImage]:
+        return [
+            WindowImage(a["job_id"], int(a["image"]), int(a["attempt"]))
+            for a in self.actions
+            if a.get("in_window")
+        ]
 
     @property
     def not_once(self) -> list[ImageCount]:
@@ -132,6 +164,7 @@ class FaultResult:
             and self.dead_letters == 0
             and self.work_left == 0
             and self.orphans_unattributed == 0
+            and not self.restarted_after_record
         )
 
     def summary(self) -> dict[str, Any]:
@@ -147,6 +180,8 @@ class FaultResult:
             "images": self.images,
             "kills": self.kills,
             "kills_in_window": self.kills_in_window,
+            "window_kills_planned": self.window_kills_planned,
+            "window_images_restarted": len(self.restarted_after_record),
             "restarts": [a["target"] for a in self.actions if a["action"] == "restart"],
             "rows": totals["rows"],
             "result_objects": totals["results"],
@@ -167,36 +202,10 @@ class FaultResult:
             **self.summary(),
             "actions": self.actions,
             "not_exactly_once": [asdict(c) for c in self.not_once],
+            "restarted_after_record": self.restarted_after_record,
             "per_image": [asdict(c) for c in self.per_image],
             "job_completed_events_per_job": self.job_completed_events,
         }
-
-
-def _ts(entry: dict[str, Any]) -> float | None:
-    try:
-        return datetime.fromisoformat(str(entry["ts"])).timestamp()
-    except (KeyError, ValueError):
-        return None
-
-
-class HookWatch:
-    """When each runner last entered the test hook's pause, from the runners' logs."""
-
-    def __init__(self, platform: Platform, names: list[str]) -> None:
-        self.tails = {name: LogTail(platform.log_path(name)) for name in names}
-        for tail in self.tails.values():
-            tail.skip_to_end()
-        self.last: dict[str, float] = {}
-
-    def poll(self) -> None:
-        for name, tail in self.tails.items():
-            for entry in tail.lines():
-                if HOOK_TEXT in str(entry.get("message")):
-                    self.last[name] = _ts(entry) or time.time()
-
-    def in_pause(self, name: str, pause: float, now: float | None = None) -> bool:
-        entered = self.last.get(name)
-        return entered is not None and (now or time.time()) - entered < pause
 
 
 async def run_fault(
@@ -208,7 +217,6 @@ async def run_fault(
     kills: int,
     batch: int,
     first_seed: int,
-    hook_pause: float,
     window_share: float = 0.5,
     gap: tuple[float, float] = (0.5, 3.0),
     seed: int = 0,
@@ -219,8 +227,8 @@ async def run_fault(
     restarts = ["nats", *sorted(platform.service_ports), "gateway"]
     plan = chaos_plan(kills, restarts, window_share, rng)
     result = FaultResult(database=database)
+    result.window_kills_planned = sum(a.kind == "kill-window" for a in plan)
     runners = list(platform.runner_names)
-    watch = HookWatch(platform, runners)
     job_ids: list[str] = []
     next_seed = first_seed
     started = time.monotonic()
@@ -255,18 +263,32 @@ async def run_fault(
                 await asyncio.sleep(0.1)
             raise RuntimeError("no runner came up")
 
-        async def window_runner() -> str:
-            """A runner that just entered the hook's pause (waits for one)."""
-            while time.monotonic() < deadline:
-                for name, tail in watch.tails.items():
-                    for entry in tail.lines():
-                        if HOOK_TEXT in str(entry.get("message")):
-                            watch.last[name] = _ts(entry) or time.time()
-                            return name
+        async def window_kill(number: int) -> dict[str, Any]:
+            """A runner armed with the failpoint, until it has killed itself in the window."""
+            name = f"runner-window-{number}"
+            tail = LogTail(platform.log_path(name))
+            tail.skip_to_end()
+            await asyncio.to_thread(platform.spawn_runner, name, WINDOW_FAILPOINT)
+            while (code := platform.exit_code(name)) is None:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{name} ({WINDOW_FAILPOINT}) never reached its failpoint")
                 if await all_finished():
-                    await submit_batch()
-                await asyncio.sleep(0.05)
-            raise RuntimeError("no runner reached the test hook")
+                    await submit_batch()  # work for it to record
+                await asyncio.sleep(0.1)
+            platform.forget(name)
+            fired = [e for e in tail.lines() if FAILPOINT_TEXT in str(e.get("message"))]
+            record: dict[str, Any] = {"runner": name, "exit_code": code, "failpoint": fired}
+            if code == -signal.SIGKILL and len(fired) == 1:
+                entry = fired[0]
+                record |= {
+                    "in_window": True,
+                    "job_id": entry["job_id"],
+                    "image": entry["image"],
+                    "attempt": entry["attempts"],  # the row's, as recorded
+                }
+            else:
+                record["in_window"] = False
+            return record
 
         await submit_batch()
         for number, action in enumerate(plan, 1):
@@ -282,22 +304,23 @@ async def run_fault(
                 log(
                     f"  [fault] {t:7.1f} s  restart {action.target:<18} ready after {seconds:.1f} s"
                 )
-            else:
-                if action.kind == "kill-window":
-                    watch.poll()  # forget pauses that began before this action
-                    for tail in watch.tails.values():
-                        tail.skip_to_end()
-                    victim = await window_runner()
+            elif action.kind == "kill-window":
+                record |= await window_kill(number)
+                if record["in_window"]:
+                    where = (
+                        f"killed itself inside the stored-not-acked window (job "
+                        f"{record['job_id'][:8]}, image {record['image']}, attempt "
+                        f"{record['attempt']})"
+                    )
                 else:
-                    victim = await ready_runner()
-                    watch.poll()
-                now = time.time()
-                in_window = watch.in_pause(victim, hook_pause, now)
+                    where = f"did NOT die at its failpoint (exit {record['exit_code']})"
+                log(f"  [fault] {t:7.1f} s  {record['runner']:<26} {where}")
+            else:
+                victim = await ready_runner()
                 await asyncio.to_thread(platform.kill, victim)
                 platform.respawn_runner(victim)
-                record |= {"runner": victim, "in_window": in_window}
-                where = "inside the stored-not-acked window" if in_window else "at a random moment"
-                log(f"  [fault] {t:7.1f} s  SIGKILL {victim:<18} {where}; respawned")
+                record |= {"runner": victim, "in_window": False}
+                log(f"  [fault] {t:7.1f} s  SIGKILL {victim:<18} at a random moment; respawned")
             result.actions.append(record)
 
         log("  [fault] plan done; waiting for every job to finish")
@@ -419,3 +442,16 @@ async def count(platform: Platform, job_ids: list[str], result: FaultResult) -> 
         )
     result.images = len(result.per_image)
     result.job_completed_events = {job_id: completed[job_id] for job_id in job_ids}
+    # A window kill's image was recorded at the failpoint's attempt; its redelivery must find
+    # it finished and leave it be: a later start (attempts above it) means it was run again.
+    by_key = {(r.job_id, r.index): r for r in rows}
+    for window in result.window_images:
+        row = by_key.get((window.job_id, window.image))
+        if row is None or row.state != "completed" or row.attempts != window.attempt:
+            result.restarted_after_record.append(
+                {
+                    **asdict(window),
+                    "state": None if row is None else row.state,
+                    "attempts_now": None if row is None else row.attempts,
+                }
+            )

@@ -46,8 +46,6 @@ TENANT = "bench"
 STOP_SECONDS = 15.0
 # What a runner logs once its worker pulls from the work stream (runner.py).
 RUNNER_READY_TEXT = "pulling from"
-# What a runner logs when it enters the test hook's pause (runner.py, fault run only).
-HOOK_TEXT = "test hook: pausing before ack"
 # The generation service of the I/O configuration (bench/platform/remote_gpu.py).
 REMOTE_GPU = "generation-remote"
 
@@ -308,7 +306,7 @@ class Platform:
             )
         return env
 
-    def _runner_proc(self, name: str) -> Proc:
+    def _runner_proc(self, name: str, extra_env: dict[str, str] | None = None) -> Proc:
         tail = LogTail(self.log_path(name))
         tail.skip_to_end()
         seen = False
@@ -318,7 +316,8 @@ class Platform:
             seen = seen or any(RUNNER_READY_TEXT in str(e.get("message")) for e in tail.lines())
             return seen
 
-        return Proc(name, [self._script("globalpic-runner")], self.runner_env(), ready)
+        env = self.runner_env() | (extra_env or {})
+        return Proc(name, [self._script("globalpic-runner")], env, ready)
 
     def set_runners(self, count: int, *, generation: str | None = None) -> None:
         """Exactly ``count`` runners, all calling ``generation`` (``"generation"`` or
@@ -348,6 +347,27 @@ class Platform:
         self._launch(self._runner_proc(name))
         if wait:
             self._wait_ready([name])
+
+    def spawn_runner(self, name: str, failpoint: str) -> None:
+        """One more runner, not one of ``runner_names``, started with the test failpoint
+        ``GLOBALPIC_GATEWAY__RUNNER_FAILPOINT=failpoint``; returns once it pulls."""
+        extra = {"GLOBALPIC_GATEWAY__RUNNER_FAILPOINT": failpoint}
+        self._launch(self._runner_proc(name, extra))
+        self._wait_ready([name])
+
+    def exit_code(self, name: str) -> int | None:
+        """The process's exit status (``-signal`` when a signal ended it); None while it runs."""
+        process = self.process(name)
+        if process is None:
+            raise PlatformError(f"no process {name}")
+        return process.poll()
+
+    def forget(self, name: str) -> None:
+        """Drop an exited process from the platform (it is not started again)."""
+        process = self._take(name)
+        if process is not None and process.poll() is None:
+            raise PlatformError(f"{name} is still running")
+        self.procs.pop(name, None)
 
     def runner_ready(self, name: str) -> bool:
         process = self.process(name)

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from bench.platform.fault import Action, FaultResult, ImageCount, chaos_plan
+from bench.platform.fault import Action, FaultResult, ImageCount, WindowImage, chaos_plan
 from bench.platform.images import PhotoSet
 from bench.platform.launcher import LogTail
 from bench.platform.load import HttpUser, LoadResult, Sample, percentile_ms, run_load
@@ -72,6 +72,12 @@ def test_exactly_once_needs_one_of_each() -> None:
     assert fault.ok
     fault.job_completed_events["j"] = 2
     assert not fault.ok
+    fault.job_completed_events["j"] = 1
+    fault.actions = [{"action": "kill-window", "in_window": True, "job_id": "j", "image": 0,
+                      "attempt": 3}]  # fmt: skip
+    assert fault.window_images == [WindowImage("j", 0, 3)] and fault.kills_in_window == 1
+    fault.restarted_after_record = [{"job_id": "j", "image": 0, "attempts_now": 4}]
+    assert not fault.ok  # a window image started again after its record
 
 
 def test_targets_and_summary() -> None:
@@ -109,18 +115,30 @@ def test_sizes_always_include_one() -> None:
         parse_args(["--sizes", "0"])
 
 
-def test_open_loop_load_keeps_its_schedule_when_the_server_is_slow() -> None:
-    """A server that answers in 300 ms still gets ~rate requests per user per second."""
+def test_open_loop_load_keeps_sending_while_the_server_holds_every_answer() -> None:
+    """Open loop: each user sends on its schedule whether or not its answers came. The server
+    holds every status request until it holds 12 of them from 4 users — a closed-loop user
+    would wait at its first, so at most 4 — then the test stops the load and lets them all
+    go; every request the server got is one sample. No count depends on how fast this runs."""
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import JSONResponse
     from starlette.routing import Route
 
-    async def slow(request: Request) -> JSONResponse:
-        await asyncio.sleep(0.3)
+    users, enough = 4, 12
+    held = 0
+    holding = asyncio.Event()
+    release = asyncio.Event()
+
+    async def hold(request: Request) -> JSONResponse:
+        nonlocal held
+        held += 1
+        if held >= enough:
+            holding.set()
+        await release.wait()
         return JSONResponse({"id": request.path_params["job"]})
 
-    app = Starlette(routes=[Route("/v1/jobs/{job}", slow)])
+    app = Starlette(routes=[Route("/v1/jobs/{job}", hold)])
 
     async def scenario() -> LoadResult:
         import uvicorn
@@ -133,20 +151,28 @@ def test_open_loop_load_keeps_its_schedule_when_the_server_is_slow() -> None:
         while not server.started:
             await asyncio.sleep(0.02)
         stop = asyncio.Event()
-        asyncio.get_running_loop().call_later(2.0, stop.set)
+        load = asyncio.create_task(
+            run_load(f"http://127.0.0.1:{port}", {}, "j1", stop, users=users, rate=4.0)
+        )
         try:
-            return await run_load(f"http://127.0.0.1:{port}", {}, "j1", stop, users=4, rate=4.0)
+            await asyncio.wait_for(holding.wait(), 120)
+            assert not load.done()
+            stop.set()  # no new sends ...
+            release.set()  # ... and the held ones are answered and awaited
+            return await asyncio.wait_for(load, 60)
         finally:
+            release.set()
             server.should_exit = True
             await serving
 
     result = asyncio.run(scenario())
     status = [s for s in result.samples if s.endpoint == "status"]
-    # 4 users x 4/s x 2 s = 32 requests, half of them status; closed-loop would manage ~12
-    assert len(result.samples) >= 28
-    assert all(s.latency_s is not None and s.latency_s >= 0.3 for s in status)
+    assert held >= enough > users  # more than one unanswered request per user
+    assert len(status) == held  # each request the server got is one sample, answered
+    assert all(s.latency_s is not None and s.error is None for s in status)
     # the SSE requests hit a plain JSON route: each is an error, counted as such
-    assert all(s.latency_s is None for s in result.samples if s.endpoint == "sse")
+    sse = [s for s in result.samples if s.endpoint == "sse"]
+    assert sse and all(s.latency_s is None and s.error for s in sse)
 
 
 def test_the_load_client_reads_bodies_reuses_connections_and_stops_at_the_first_event() -> None:
@@ -235,22 +261,33 @@ SMALLEST = [
     "--load-size", "2",
     "--baseline-seconds", "1",
     "--fault-batch", "2",
-    "--hook-pause", "0.5",
     "--fault-gap", "0.1,0.5",
 ]  # fmt: skip
 
 
-def _run(tmp_path: Path, *extra: str) -> dict[str, Any]:
+# The targets a busy machine may miss: timing, not correctness.
+TIMING_TARGETS = {
+    "2-image batch, 1 runner(s)",
+    "2-image batch, 2 runner(s)",
+    "I/O-bound backend: 2 runners vs 1",
+    "status latency under load",
+    "sse latency under load",
+}
+
+
+def _run(tmp_path: Path, *extra: str) -> tuple[int, dict[str, Any]]:
     out = tmp_path / "platform.json"
     code = main([*SMALLEST, *extra, "--work-dir", str(tmp_path / "work"), "--json-out", str(out)])
-    assert code in (0, 1)  # 1: a timing target missed on a busy machine; not a failure here
     report: dict[str, Any] = json.loads(out.read_text())
-    return report
+    missed = [t["name"] for t in report["targets"] if t["ok"] is False]
+    assert code == (1 if missed else 0), (code, missed)  # the exit status says what was missed
+    return code, report
 
 
 def test_throughput_io_and_load_smallest(tmp_path: Path, tiny_models_env: Path) -> None:
-    """Phases 1-3 with real processes: every batch completes, every figure is there."""
-    report = _run(tmp_path, "--skip-fault")
+    """Phases 1-3 with real processes: every batch completes, every figure is there. Their
+    targets are timings (a busy machine misses them): checked for presence, not for pass."""
+    _code, report = _run(tmp_path, "--skip-fault")
     throughput = report["throughput"]
     assert sorted((r["runners"], r["size"]) for r in throughput) == [(1, 1), (1, 2), (2, 1), (2, 2)]
     assert all(r["completed"] == r["images"] and r["wall_s"] > 0 for r in throughput)
@@ -271,19 +308,51 @@ def test_throughput_io_and_load_smallest(tmp_path: Path, tiny_models_env: Path) 
         "status latency under load",
         "sse latency under load",
     ]
+    assert set(names) == TIMING_TARGETS and all(t["ok"] is not None for t in report["targets"])
     assert report["fault"] is None
 
 
 def test_fault_run_smallest(tmp_path: Path, tiny_models_env: Path) -> None:
-    """Kills (one inside the stored-not-acked window) and a restart of NATS, each service and
-    the gateway: every image still completed exactly once."""
-    report = _run(tmp_path, "--skip-throughput", "--skip-io", "--skip-load")
+    """Two kills — one a runner killing itself at the failpoint, inside the stored-not-acked
+    window by construction, one at a random moment — and a restart of NATS, each service and
+    the gateway: every image completed exactly once, and the window kill's image was not run
+    again by its redelivery. Every count is exact: none depends on timing."""
+    code, report = _run(tmp_path, "--skip-throughput", "--skip-io", "--skip-load")
+    assert code == 0
     fault = report["fault"]
-    assert fault["kills"] == 2 and fault["kills_in_window"] >= 1
+    assert fault["kills"] == 2
+    assert fault["window_kills_planned"] == 1 and fault["kills_in_window"] == 1
+    window = [a for a in fault["actions"] if a["action"] == "kill-window"]
+    assert len(window) == 1 and window[0]["in_window"], window
+    assert window[0]["exit_code"] == -9 and len(window[0]["failpoint"]) == 1
+    random_kill = [a for a in fault["actions"] if a["action"] == "kill-random"]
+    assert len(random_kill) == 1 and not random_kill[0]["in_window"]
     services = [s.script.removeprefix("globalpic-").removesuffix("-server") for s in SERVICES]
     assert sorted(fault["restarts"]) == sorted(["nats", *services, "gateway"])
     assert {"ocr", "segmentation", "generation", "storage"} <= set(services)
+
     assert fault["not_exactly_once"] == [], fault["actions"]
+    assert fault["restarted_after_record"] == [] and fault["window_images_restarted"] == 0
+    per_image = {(c["job_id"], c["image"]): c for c in fault["per_image"]}
+    assert len(per_image) == fault["images"] == 2 * fault["jobs"]  # --fault-batch 2
+    hit = per_image[(window[0]["job_id"], window[0]["image"])]
+    assert (hit["state"], hit["rows"], hit["results"], hit["done_events"]) == (
+        "completed",
+        1,
+        1,
+        1,
+    )
+    assert hit["attempts"] == window[0]["attempt"]  # its redelivery did not start it again
+    assert all(
+        (c["state"], c["rows"], c["results"], c["done_events"]) == ("completed", 1, 1, 1)
+        for c in per_image.values()
+    )
+    assert fault["job_completed_events"] == fault["jobs"]
+    assert set(fault["job_completed_events_per_job"].values()) == {1}
+    assert (fault["lost"], fault["dead_letters"], fault["work_left"]) == (0, 0, 0)
     assert fault["ok"], fault
-    assert fault["images"] >= 2 and fault["job_completed_events"] == fault["jobs"]
-    assert [t["ok"] for t in report["targets"]] == [True, True]
+    assert [(t["name"], t["ok"]) for t in report["targets"]] == [
+        ("fault run: every image exactly once", True),
+        ("fault run: nothing lost", True),
+        ("fault run: kills inside the window", True),
+    ]

@@ -46,13 +46,20 @@ def test_runner_nice_defaults_to_on_and_can_be_turned_off() -> None:
 def test_the_supervisor_starts_a_child_niced(tmp_path: Path) -> None:
     (tmp_path / "logs").mkdir()
     supervisor = Supervisor(tmp_path, dict(os.environ))
-    sleeper = [sys.executable, "-c", "import time; time.sleep(30)"]
+    # Says "up" once Python runs: `nice` set the priority before it exec'd Python.
+    sleeper = [sys.executable, "-c", "import time; print('up', flush=True); time.sleep(60)"]
     supervisor.start("batch", sleeper, nice=7)
     supervisor.start("api", sleeper)
     try:
         base = os.getpriority(os.PRIO_PROCESS, 0)
         children = dict(supervisor.children)
-        time.sleep(0.2)
+        deadline = time.monotonic() + 60
+        for name in children:
+            log = tmp_path / "logs" / f"{name}.log"
+            while not (log.exists() and "up" in log.read_text()):
+                assert time.monotonic() < deadline, f"{name} never started"
+                assert children[name].poll() is None, f"{name} exited"
+                time.sleep(0.05)
         assert os.getpriority(os.PRIO_PROCESS, children["batch"].pid) == min(19, base + 7)
         assert os.getpriority(os.PRIO_PROCESS, children["api"].pid) == base
     finally:

@@ -227,11 +227,10 @@ def test_an_unfinished_image_has_no_cache_key() -> None:
     assert views._finished_key(image) == (7, "j", 0, "failed", 0, None)
 
 
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_reads_run_outside_transactions_on_postgresql(engine: Engine) -> None:
+    assert engine.dialect.name == "postgresql"  # the fixture never stands in SQLite
     reads = reads_engine(engine)
-    if engine.dialect.name == "sqlite":
-        assert reads is engine  # its connections' transaction mode is set up apart
-        return
     with reads.connect() as conn:
         dbapi = conn.connection.dbapi_connection
         assert dbapi is not None and dbapi.autocommit
@@ -240,6 +239,11 @@ def test_reads_run_outside_transactions_on_postgresql(engine: Engine) -> None:
     with engine.connect() as conn:  # the shared pool hands writers transactions again
         dbapi = conn.connection.dbapi_connection
         assert dbapi is not None and not dbapi.autocommit
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_sqlite_reads_use_the_engine_as_it_is(engine: Engine) -> None:
+    assert reads_engine(engine) is engine  # its connections' transaction mode is set up apart
 
 
 # --- SSE: direct gets and the doorbell -------------------------------------------------------
@@ -264,17 +268,17 @@ async def _submit(api: httpx.AsyncClient) -> str:
 
 
 async def _stream(
-    api: httpx.AsyncClient, job_id: str, opened: asyncio.Event
+    api: httpx.AsyncClient, job_id: str, received: asyncio.Queue[dict[str, str]]
 ) -> list[dict[str, str]]:
     events: list[dict[str, str]] = []
     current: dict[str, str] = {}
     async with api.stream("GET", f"/v1/jobs/{job_id}/events") as response:
         assert response.status_code == 200
-        opened.set()
         async for line in response.aiter_lines():
             if not line:
                 if "event" in current:
                     events.append(current)
+                    await received.put(current)
                 current = {}
             elif not line.startswith(":"):
                 name, _, value = line.partition(":")
@@ -282,22 +286,56 @@ async def _stream(
     return events
 
 
-async def _publish_while_streaming(gw: Harness) -> list[dict[str, str]]:
-    """Open a job's stream, then publish two progress events and its completion."""
+class _CaughtUp:
+    """Counts the SSE streams' looks at the events stream that found nothing new: after one,
+    the stream waits for its doorbell (or its idle check) — the moment to publish."""
+
+    def __init__(self, gw: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+        feed = gw.state.event_feed()
+        self.looks = 0
+        self._looked = asyncio.Event()
+        original = feed.next_stored
+
+        async def next_stored(job_id: str, start: int) -> Any:
+            event = await original(job_id, start)
+            if event is None:
+                self.looks += 1
+                self._looked.set()
+            return event
+
+        monkeypatch.setattr(feed, "next_stored", next_stored)
+
+    async def after(self, looks: int) -> None:
+        """Until a look beyond the first ``looks`` has found nothing."""
+        while self.looks <= looks:
+            self._looked.clear()
+            await asyncio.wait_for(self._looked.wait(), 20)
+
+
+async def _publish_while_streaming(
+    gw: Harness, monkeypatch: pytest.MonkeyPatch
+) -> list[dict[str, str]]:
+    """Open a job's stream; each time it has caught up and waits, publish one event (two
+    progress events, then the completion) and wait until the client has it."""
     async with gw.client() as api:
         job_id = await _submit(api)
-        opened = asyncio.Event()
-        reader = asyncio.create_task(_stream(api, job_id, opened))
-        await opened.wait()
-        await asyncio.sleep(0.2)  # the stream has looked at the (empty) stream and waits
+        caught_up = _CaughtUp(gw, monkeypatch)
+        received: asyncio.Queue[dict[str, str]] = asyncio.Queue()
+        reader = asyncio.create_task(_stream(api, job_id, received))
         js, subjects = gw.state.jetstream(), gw.state.subjects
         seqs = []
-        for n in (1, 2):
-            ack = await js.publish(subjects.progress(job_id), json.dumps({"n": n}).encode())
+        looks = 0
+        for subject, payload in (
+            (subjects.progress(job_id), json.dumps({"n": 1}).encode()),
+            (subjects.progress(job_id), json.dumps({"n": 2}).encode()),
+            (subjects.completed(job_id), b'{"done": true}'),
+        ):
+            await caught_up.after(looks)  # it read everything stored since and waits
+            looks = caught_up.looks
+            ack = await js.publish(subject, payload)
             seqs.append(ack.seq)
-            await asyncio.sleep(0.1)
-        ack = await js.publish(subjects.completed(job_id), b'{"done": true}')
-        seqs.append(ack.seq)
+            event = await asyncio.wait_for(received.get(), 20)
+            assert int(event["id"]) == ack.seq
         events = await asyncio.wait_for(reader, 20)
         assert [int(e["id"]) for e in events] == seqs
         assert [e["event"] for e in events] == ["progress", "progress", "completed"]
@@ -310,9 +348,12 @@ async def _publish_while_streaming(gw: Harness) -> list[dict[str, str]]:
 
 
 def test_sse_delivers_events_published_while_the_stream_is_open(
-    tmp_path: Path, nats_url: str
+    tmp_path: Path, nats_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _run_gateway(tmp_path, nats_url, _publish_while_streaming)
+    async def scenario(gw: Harness) -> None:
+        await _publish_while_streaming(gw, monkeypatch)
+
+    _run_gateway(tmp_path, nats_url, scenario)
 
 
 def test_sse_does_not_lose_events_when_the_doorbell_does_not_ring(
@@ -331,6 +372,6 @@ def test_sse_does_not_lose_events_when_the_doorbell_does_not_ring(
         monkeypatch.setattr(gw.state.feed, "_ring", never)
         await gw.state.feed.stop()
         await gw.state.feed.start()  # resubscribed with the silent callback
-        await _publish_while_streaming(gw)
+        await _publish_while_streaming(gw, monkeypatch)
 
     _run_gateway(tmp_path, nats_url, silent)

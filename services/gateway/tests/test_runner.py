@@ -1,10 +1,19 @@
-"""The runner against a real JetStream: crash and redelivery (exactly one record, one
-``completed``), heartbeats, per-image failure, dead-lettering, and SSE resume."""
+"""The runner against a real JetStream, on SQLite and on PostgreSQL: crash and redelivery
+(exactly one record, one ``completed``), the test failpoint, heartbeats, two runners finishing
+one job at once, concurrency, per-image failure, dead-lettering, and SSE resume.
+
+No test here waits for a moment by sleeping: the processor doubles block on events the test
+sets, the failpoint pauses a runner until the test has acted, and every wait for an outcome is
+a poll with a generous deadline (a slow machine makes it slower, never wrong)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -13,14 +22,22 @@ from typing import Any
 import httpx
 import pytest
 from nats.aio.msg import Msg
+from pydantic import ValidationError
 from sqlmodel import Session, select
 
 from globalpic_common.errors import BadInputError
 from globalpic_common.imageio import ImageLimits
+from globalpic_gateway.core.config import (
+    ApiKeyEntry,
+    Failpoint,
+    GatewaySettings,
+    failpoint_subject,
+    hash_api_key,
+)
 from globalpic_gateway.models import JobImage, ResultCacheEntry
 from globalpic_gateway.options import JobOptions
 from globalpic_gateway.processing import LocalizerProcessor, ProcessedImage, ProgressFn
-from globalpic_gateway.runner import Runner
+from globalpic_gateway.runner import FAILPOINT_TEXT, Runner
 from globalpic_gateway.testing import (
     Harness,
     harness_settings,
@@ -30,6 +47,7 @@ from globalpic_gateway.testing import (
 )
 
 FORM = {"ops": "extract"}
+RUNNER_SCRIPT = str(Path(sys.executable).parent / "globalpic-runner")
 
 
 # --- test doubles wrapping the real processor (timing and failures on demand) --------------
@@ -52,15 +70,19 @@ class Gated:
         return self.inner.process(data, name, options, cb)
 
 
-class Slow:
-    def __init__(self, inner: LocalizerProcessor, seconds: float) -> None:
-        self.inner, self.seconds, self.backend = inner, seconds, inner.backend
+class Together:
+    """Each image waits inside process() for the others of a barrier: they were all in flight
+    at once, and they all finish at the same moment."""
+
+    def __init__(self, inner: LocalizerProcessor, barrier: threading.Barrier) -> None:
+        self.inner, self.barrier, self.backend = inner, barrier, inner.backend
 
     def process(
         self, data: bytes, name: str, options: JobOptions, cb: ProgressFn
     ) -> ProcessedImage:
-        time.sleep(self.seconds)
-        return self.inner.process(data, name, options, cb)
+        processed = self.inner.process(data, name, options, cb)
+        self.barrier.wait(60)  # broken (an image alone) -> an error -> the test fails
+        return processed
 
 
 class RejectsOne:
@@ -95,14 +117,6 @@ class DiesBeforeAck(Runner):
         raise _Killed("simulated crash between record and ack")
 
 
-class DiesAfterRecord(Runner):
-    """Records the image, then dies before publishing its events or acking."""
-
-    def _record(self, *args: Any) -> bool:
-        super()._record(*args)
-        raise _Killed("simulated crash between record and events")
-
-
 # --- helpers ---------------------------------------------------------------------------------
 
 
@@ -111,12 +125,12 @@ def processor(tiny_models_env: Path) -> LocalizerProcessor:
     return LocalizerProcessor.from_settings(ImageLimits(), "png")
 
 
-def _run(tmp_path: Path, nats_url: str, scenario: Any, **overrides: Any) -> None:
-    settings, keys = harness_settings(f"sqlite:///{tmp_path / 'gw.db'}", nats_url, **overrides)
+def _run(database_url: str, tmp_path: Path, nats_url: str, scenario: Any, **overrides: Any) -> None:
+    settings, keys = harness_settings(database_url, nats_url, **overrides)
 
     async def main() -> None:
         async with running_gateway(settings, keys, storage_at(tmp_path / "storage")) as gw:
-            await asyncio.wait_for(scenario(gw), 120)
+            await asyncio.wait_for(scenario(gw), 180)
 
     asyncio.run(main())
 
@@ -129,7 +143,7 @@ async def _submit(api: httpx.AsyncClient, n: int = 1, **form: str) -> str:
     return job_id
 
 
-async def _finished(api: httpx.AsyncClient, job_id: str, timeout: float = 60) -> dict[str, Any]:
+async def _finished(api: httpx.AsyncClient, job_id: str, timeout: float = 120) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         job: dict[str, Any] = (await api.get(f"/v1/jobs/{job_id}")).json()
@@ -148,6 +162,56 @@ async def _wait_for_count(gw: Harness, stream: str, subject: str, timeout_s: flo
     deadline = time.monotonic() + timeout_s
     while not await _count(gw, stream, subject) and time.monotonic() < deadline:
         await asyncio.sleep(0.1)
+
+
+async def _drained(gw: Harness, timeout: float = 60) -> None:
+    """Until the work stream is empty: every message acked (the ack is the runner's last step,
+    after the rows and events a test may already have seen)."""
+    deadline = time.monotonic() + timeout
+    work = gw.settings.work_stream
+    while (await gw.state.jetstream().stream_info(work)).state.messages:
+        assert time.monotonic() < deadline, "a work message was never acked"
+        await asyncio.sleep(0.1)
+
+
+def _image_row(gw: Harness, job_id: str, index: int = 0) -> JobImage:
+    with Session(gw.state.engine) as session:
+        row = session.exec(
+            select(JobImage).where(JobImage.job_id == job_id, JobImage.index == index)
+        ).one()
+        session.expunge(row)
+        return row
+
+
+class FailpointListener:
+    """The other end of ``after_store:pause``: each runner that reaches the failpoint asks here
+    and waits for the answer. The first ``hold`` requests are kept unanswered (the runner stays
+    paused inside the window until the test crashes it); later ones are answered at once."""
+
+    def __init__(self, hold: int = 0) -> None:
+        self.hold = hold
+        self.hits: list[dict[str, Any]] = []
+        self.paused: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._sub: Any = None
+
+    async def start(self, gw: Harness) -> FailpointListener:
+        nc = gw.state.nc
+        assert nc is not None
+        subject = failpoint_subject(gw.settings.runner_durable, "after_store")
+        self._sub = await nc.subscribe(subject, cb=self._on_request)
+        await nc.flush()  # subscribed on the server before any runner can ask
+        return self
+
+    async def _on_request(self, msg: Msg) -> None:
+        hit: dict[str, Any] = json.loads(msg.data)
+        self.hits.append(hit)
+        if len(self.hits) <= self.hold:
+            await self.paused.put(hit)  # no answer: the runner waits in the window
+        else:
+            await msg.respond(b"go on")
+
+    async def next_paused(self, timeout: float = 60) -> dict[str, Any]:
+        return await asyncio.wait_for(self.paused.get(), timeout)
 
 
 async def _events(api: httpx.AsyncClient, job_id: str, **headers: str) -> list[dict[str, Any]]:
@@ -170,14 +234,14 @@ async def _events(api: httpx.AsyncClient, job_id: str, **headers: str) -> list[d
 
 
 def test_a_runner_crash_mid_image_is_redelivered_and_recorded_once(
-    tmp_path: Path, nats_url: str, processor: LocalizerProcessor
+    database_url: str, tmp_path: Path, nats_url: str, processor: LocalizerProcessor
 ) -> None:
     async def scenario(gw: Harness) -> None:
         async with gw.client() as api:
             job_id = await _submit(api)
             gated = Gated(processor)
             doomed = await gw.start_runner(gated)
-            await asyncio.to_thread(gated.started.wait, 30)
+            await asyncio.to_thread(gated.started.wait, 60)
             await gw.crash_runner(doomed)  # no ack: JetStream redelivers after ack_wait
             gated.release.set()
             await gw.start_runner(processor)
@@ -185,27 +249,22 @@ def test_a_runner_crash_mid_image_is_redelivered_and_recorded_once(
             assert job["status"] == "completed"
             assert job["images"][0]["attempts"] == 2
             completed = f"{gw.settings.events_subject_prefix}.{job_id}.completed"
-            # the rows say completed before the event is published: wait for it, then once
-            await _wait_for_count(gw, gw.settings.events_stream, completed)
+            # the rows say completed before the event is published, and the ack comes last
+            await _drained(gw)
             assert await _count(gw, gw.settings.events_stream, completed) == 1
             with Session(gw.state.engine) as session:
                 assert len(session.exec(select(JobImage)).all()) == 1
                 assert len(session.exec(select(ResultCacheEntry)).all()) == 1
             assert len(gw.storage.list("tenant-a", "results/").items) == 1
-            # the work-queue stream empties: the message is acked (the ack follows the
-            # completed event, so poll rather than race it)
-            deadline = time.monotonic() + 20
-            work = gw.settings.work_stream
-            while (await gw.state.jetstream().stream_info(work)).state.messages:
-                assert time.monotonic() < deadline, "redelivered message never acked"
-                await asyncio.sleep(0.2)
 
-    _run(tmp_path, nats_url, scenario, ack_wait_seconds=2.0)
+    _run(database_url, tmp_path, nats_url, scenario, ack_wait_seconds=2.0)
 
 
 def test_a_crash_between_record_and_ack_does_not_record_or_announce_twice(
-    tmp_path: Path, nats_url: str, processor: LocalizerProcessor
+    database_url: str, tmp_path: Path, nats_url: str, processor: LocalizerProcessor
 ) -> None:
+    """Dies after its events went out, before the ack: the redelivery records nothing."""
+
     async def scenario(gw: Harness) -> None:
         async with gw.client() as api:
             job_id = await _submit(api)
@@ -214,11 +273,7 @@ def test_a_crash_between_record_and_ack_does_not_record_or_announce_twice(
             assert job["status"] == "completed"
             await gw.crash_runner(doomed)
             await gw.start_runner(processor)
-            deadline = time.monotonic() + 20
-            work = gw.settings.work_stream
-            while (await gw.state.jetstream().stream_info(work)).state.messages:
-                assert time.monotonic() < deadline, "redelivered message never acked"
-                await asyncio.sleep(0.2)
+            await _drained(gw)
             again = (await api.get(f"/v1/jobs/{job_id}")).json()
             assert again["images"][0]["attempts"] == 1  # not processed a second time
             prefix = f"{gw.settings.events_subject_prefix}.{job_id}"
@@ -228,56 +283,334 @@ def test_a_crash_between_record_and_ack_does_not_record_or_announce_twice(
                 "done"
             ) == 1
 
-    _run(tmp_path, nats_url, scenario, ack_wait_seconds=2.0)
+    _run(database_url, tmp_path, nats_url, scenario, ack_wait_seconds=2.0)
 
 
-def test_a_crash_between_record_and_events_still_announces_the_image_once(
-    tmp_path: Path, nats_url: str, processor: LocalizerProcessor
+def test_a_crash_inside_the_stored_not_acked_window_records_and_announces_once(
+    database_url: str, tmp_path: Path, nats_url: str, processor: LocalizerProcessor
 ) -> None:
-    # The redelivery finds the image finished: it must publish the done event the dead runner
-    # never sent (found by make bench-platform's fault run).
+    """The failpoint ``after_store:pause`` holds a runner right after its record commit, before
+    its events and ack; the test looks at that state, crashes the runner there (as SIGKILL
+    would), and a second runner gets the redelivery: it must publish the done event the dead
+    runner never sent (found by make bench-platform's fault run), record nothing again (the
+    failpoint, armed in every runner here, is reached once: by the one record) and ack."""
+
+    async def scenario(gw: Harness) -> None:
+        listener = await FailpointListener(hold=1).start(gw)
+        async with gw.client() as api:
+            job_id = await _submit(api)
+            doomed = await gw.start_runner(processor)
+            hit = await listener.next_paused()
+            # inside the window: recorded and stored, not announced, not acked
+            assert (hit["job_id"], hit["image"], hit["attempts"], hit["delivery"]) == (
+                job_id,
+                0,
+                1,
+                1,
+            )
+            row = _image_row(gw, job_id)
+            assert row.state == "completed" and row.attempts == 1 and row.outputs
+            prefix = f"{gw.settings.events_subject_prefix}.{job_id}"
+            work = await gw.state.jetstream().stream_info(gw.settings.work_stream)
+            assert work.state.messages == 1
+            assert await _count(gw, gw.settings.events_stream, f"{prefix}.completed") == 0
+            done = [e for e in await _events_so_far(gw, job_id) if e.get("stage") == "done"]
+            assert done == []
+
+            await gw.crash_runner(doomed)
+            await gw.start_runner(processor)
+            await _drained(gw)
+            again = (await api.get(f"/v1/jobs/{job_id}")).json()
+            assert again["status"] == "completed"
+            assert again["images"][0]["attempts"] == 1  # not processed a second time
+            assert len(listener.hits) == 1, listener.hits  # one record: the failpoint's
+            events = await _events(api, job_id)
+            done_events = [e["data"] for e in events if e["event"] == "progress"]
+            assert [(e["stage"], e["state"]) for e in done_events if e["stage"] == "done"] == [
+                ("done", "completed")
+            ]
+            assert await _count(gw, gw.settings.events_stream, f"{prefix}.completed") == 1
+            assert len(gw.storage.list("tenant-a", "results/").items) == 1
+
+    _run(
+        database_url,
+        tmp_path,
+        nats_url,
+        scenario,
+        ack_wait_seconds=2.0,
+        runner_failpoint="after_store:pause",
+    )
+
+
+async def _events_so_far(gw: Harness, job_id: str) -> list[dict[str, Any]]:
+    """The job's events stored in the events stream now (without waiting for more)."""
+    js = gw.state.jetstream()
+    info = await js.stream_info(gw.settings.events_stream)
+    out: list[dict[str, Any]] = []
+    if not info.state.messages:
+        return out
+    for seq in range(info.state.first_seq, info.state.last_seq + 1):
+        msg = await js.get_msg(gw.settings.events_stream, seq)
+        if msg.subject and f".{job_id}." in msg.subject:
+            out.append(json.loads(msg.data or b"{}"))
+    return out
+
+
+def test_a_paused_failpoint_goes_on_when_answered_and_fires_count_times(
+    database_url: str, tmp_path: Path, nats_url: str, processor: LocalizerProcessor
+) -> None:
+    async def scenario(gw: Harness) -> None:
+        listener = await FailpointListener(hold=0).start(gw)  # answers every request
+        async with gw.client() as api:
+            job_id = await _submit(api, n=3)
+            await gw.start_runner(processor)
+            job = await _finished(api, job_id)
+            assert job["status"] == "completed"
+            assert [i["attempts"] for i in job["images"]] == [1, 1, 1]
+            await _drained(gw)
+            assert len(listener.hits) == 2  # `:2`: the first two records only
+            assert {h["pid"] for h in listener.hits} == {os.getpid()}
+
+    _run(
+        database_url,
+        tmp_path,
+        nats_url,
+        scenario,
+        runner_failpoint="after_store:pause:2",
+    )
+
+
+def _runner_env(settings: GatewaySettings, storage_root: Path, failpoint: str) -> dict[str, str]:
+    """The environment a ``globalpic-runner`` process needs to join a harness."""
+    env = dict(os.environ)
+    env["GLOBALPIC_GATEWAY__RUNNER_FAILPOINT"] = failpoint
+    for name in (
+        "database_url",
+        "nats_url",
+        "work_stream",
+        "work_subject_prefix",
+        "events_stream",
+        "events_subject_prefix",
+        "dead_stream",
+        "dead_subject_prefix",
+        "runner_durable",
+        "ack_wait_seconds",
+        "max_deliver",
+    ):
+        value = getattr(settings, name)
+        if value is not None:
+            env[f"GLOBALPIC_GATEWAY__{name.upper()}"] = str(value)
+    env["GLOBALPIC_GATEWAY__MIGRATE_ON_STARTUP"] = "false"  # the harness did
+    env["GLOBALPIC_GATEWAY__RUNNER_NICE"] = "0"
+    env["GLOBALPIC_STORAGE__ROOT"] = str(storage_root)
+    env["GLOBALPIC_STORAGE__SIGNING_KEY"] = "test-signing-key"
+    env.pop("GLOBALPIC_ENV", None)
+    return env
+
+
+def test_the_kill_failpoint_sigkills_the_runner_process_inside_the_window(
+    database_url: str, tmp_path: Path, nats_url: str, processor: LocalizerProcessor
+) -> None:
+    """``after_store:kill``: a real ``globalpic-runner`` process records the image, logs the
+    failpoint and SIGKILLs itself before its events and ack; the redelivery completes it."""
+
     async def scenario(gw: Harness) -> None:
         async with gw.client() as api:
             job_id = await _submit(api)
-            doomed = await gw.start_runner(processor, DiesAfterRecord)
-            job = await _finished(api, job_id)
-            assert job["status"] == "completed"
-            await gw.crash_runner(doomed)
-            await gw.start_runner(processor)
-            deadline = time.monotonic() + 20
-            work = gw.settings.work_stream
-            while (await gw.state.jetstream().stream_info(work)).state.messages:
-                assert time.monotonic() < deadline, "redelivered message never acked"
-                await asyncio.sleep(0.2)
+            env = _runner_env(gw.settings, tmp_path / "storage", "after_store:kill")
+            process = await asyncio.create_subprocess_exec(
+                RUNNER_SCRIPT,
+                env=env,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+            )
+            output, _ = await asyncio.wait_for(process.communicate(), 150)
+            lines = output.decode(errors="replace").splitlines()
+            assert process.returncode == -signal.SIGKILL, lines[-20:]
+            fired = [json.loads(line) for line in lines if FAILPOINT_TEXT in line]
+            assert len(fired) == 1, lines[-20:]
+            assert (fired[0]["job_id"], fired[0]["image"]) == (job_id, 0)
+            assert fired[0]["failpoint"] == "after_store:kill"
+            assert _image_row(gw, job_id).state == "completed"  # recorded before it died
+            work = await gw.state.jetstream().stream_info(gw.settings.work_stream)
+            assert work.state.messages == 1  # not acked
+
+            await gw.start_runner(processor)  # in process, without the failpoint
+            await _drained(gw)
             again = (await api.get(f"/v1/jobs/{job_id}")).json()
-            assert again["images"][0]["attempts"] == 1
-            events = await _events(api, job_id)
-            done = [e["data"] for e in events if e["event"] == "progress"]
-            assert [(e["stage"], e["state"]) for e in done if e["stage"] == "done"] == [
-                ("done", "completed")
-            ]
+            assert again["status"] == "completed" and again["images"][0]["attempts"] == 1
             prefix = f"{gw.settings.events_subject_prefix}.{job_id}"
             assert await _count(gw, gw.settings.events_stream, f"{prefix}.completed") == 1
 
-    _run(tmp_path, nats_url, scenario, ack_wait_seconds=2.0)
+    _run(database_url, tmp_path, nats_url, scenario, ack_wait_seconds=2.0)
+
+
+def test_the_failpoint_is_refused_outside_development(monkeypatch: pytest.MonkeyPatch) -> None:
+    keys = [ApiKeyEntry(tenant_id="acme", key_sha256=hash_api_key("k"))]
+    monkeypatch.setenv("GLOBALPIC_ENV", "production")
+    GatewaySettings(api_keys=keys)  # production settings load without it
+    monkeypatch.setenv("GLOBALPIC_GATEWAY__RUNNER_FAILPOINT", "after_store:kill")
+    with pytest.raises(ValidationError, match="refused outside development") as refused:
+        GatewaySettings(api_keys=keys)
+    assert "GLOBALPIC_GATEWAY__RUNNER_FAILPOINT" in str(refused.value)
+    for spec in ("after_store:pause", "after_store:pause:1"):
+        with pytest.raises(ValidationError, match="GLOBALPIC_ENV=production"):
+            GatewaySettings(api_keys=keys, runner_failpoint=spec)
+    monkeypatch.setenv("GLOBALPIC_GATEWAY__RUNNER_FAILPOINT", "")
+    assert GatewaySettings(api_keys=keys).failpoint is None  # blank: off
+
+
+def test_the_runner_process_refuses_to_start_with_a_failpoint_in_production(
+    tmp_path: Path,
+) -> None:
+    keys = json.dumps([{"tenant_id": "acme", "key_sha256": hash_api_key("k")}])
+    env = {
+        **os.environ,
+        "GLOBALPIC_ENV": "production",
+        "GLOBALPIC_GATEWAY__API_KEYS": keys,
+        "GLOBALPIC_GATEWAY__RUNNER_FAILPOINT": "after_store:kill:1",
+        "GLOBALPIC_GATEWAY__DATABASE_URL": f"sqlite:///{tmp_path / 'never.db'}",
+        "GLOBALPIC_GATEWAY__NATS_URL": "nats://127.0.0.1:9",  # never reached
+    }
+    done = subprocess.run(
+        [RUNNER_SCRIPT],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode != 0
+    assert "RUNNER_FAILPOINT" in done.stderr and "refused outside development" in done.stderr
+    assert not (tmp_path / "never.db").exists()  # failed before touching anything
+
+
+def test_failpoint_syntax() -> None:
+    assert Failpoint.parse("after_store:kill") == Failpoint("after_store", "kill", None)
+    assert Failpoint.parse(" after_store:pause:3 ") == Failpoint("after_store", "pause", 3)
+    assert str(Failpoint.parse("after_store:kill:1")) == "after_store:kill:1"
+    for bad in ("after_store", "before_store:kill", "after_store:crash", "after_store:kill:0",
+                "after_store:kill:x", "after_store:kill:1:2"):  # fmt: skip
+        with pytest.raises(ValueError, match="failpoint"):
+            Failpoint.parse(bad)
+    with pytest.raises(ValidationError, match="unknown action"):
+        GatewaySettings(runner_failpoint="after_store:explode")  # caught at load, even here
 
 
 def test_heartbeats_keep_a_long_image_from_being_redelivered(
-    tmp_path: Path, nats_url: str, processor: LocalizerProcessor
+    database_url: str, tmp_path: Path, nats_url: str, processor: LocalizerProcessor
 ) -> None:
+    """The image is held inside process() until JetStream has let ack_wait pass three times
+    over without redelivering it (read from the consumer), while a second runner pulls and
+    would get any redelivery. Heartbeats every 0.1 s against a 2 s ack_wait: a heartbeat
+    must be ~2 s late (the event loop frozen) to let one through; without heartbeats the
+    message is redelivered after 2 s and the test fails."""
+    ack_wait = 2.0
+
     async def scenario(gw: Harness) -> None:
+        js = gw.state.jetstream()
+        nc = gw.state.nc
+        assert nc is not None
+        heartbeats: list[bytes] = []
+
+        async def on_ack(msg: Msg) -> None:
+            if msg.data.startswith(b"+WPI"):
+                heartbeats.append(msg.data)
+
+        settings = gw.settings
+        await nc.subscribe(f"$JS.ACK.{settings.work_stream}.{settings.runner_durable}.>", cb=on_ack)
         async with gw.client() as api:
+            gated = Gated(processor)
+            await gw.start_runner(gated)  # alone when the message comes: it gets it
             job_id = await _submit(api)
-            await gw.start_runner(Slow(processor, seconds=4.0))  # 4 x ack_wait
-            await gw.start_runner(processor)  # would steal a redelivery if there were one
+            await asyncio.to_thread(gated.started.wait, 60)
+            await gw.start_runner(processor)  # would get a redelivery if there were one
+            held_since = time.monotonic()
+            while time.monotonic() - held_since < 3 * ack_wait:  # long enough, never too long
+                info = await js.consumer_info(settings.work_stream, settings.runner_durable)
+                assert info.num_redelivered == 0, f"redelivered while heartbeating: {info}"
+                assert info.delivered.consumer_seq == 1 and info.num_ack_pending == 1
+                await asyncio.sleep(0.2)
+            assert heartbeats, "no in_progress() reached JetStream"
+            gated.release.set()
             job = await _finished(api, job_id)
             assert job["status"] == "completed" and job["images"][0]["attempts"] == 1
+            await _drained(gw)
+            info = await js.consumer_info(settings.work_stream, settings.runner_durable)
+            assert info.delivered.consumer_seq == 1 and info.num_redelivered == 0
 
-    _run(tmp_path, nats_url, scenario, ack_wait_seconds=1.0)
+    _run(
+        database_url,
+        tmp_path,
+        nats_url,
+        scenario,
+        ack_wait_seconds=ack_wait,
+        heartbeat_seconds=0.1,
+    )
+
+
+def test_two_runners_finishing_a_job_at_once_complete_it_once(
+    database_url: str, tmp_path: Path, nats_url: str, processor: LocalizerProcessor
+) -> None:
+    """Two runners each hold one image of a 2-image job and finish together (a barrier): each
+    counts the other's image while recording its own, so only row locking (FOR UPDATE on
+    PostgreSQL) lets exactly one of them see the job complete. Zero ``completed`` (each saw
+    the other unfinished) or a wrong count fails."""
+
+    async def scenario(gw: Harness) -> None:
+        barrier = threading.Barrier(2)
+        async with gw.client() as api:
+            await gw.start_runner(Together(processor, barrier))
+            await gw.start_runner(Together(processor, barrier))
+            job_id = await _submit(api, n=2)
+            job = await _finished(api, job_id)
+            assert job["status"] == "completed"
+            assert [i["attempts"] for i in job["images"]] == [1, 1]
+            await _drained(gw)
+            prefix = f"{gw.settings.events_subject_prefix}.{job_id}"
+            assert await _count(gw, gw.settings.events_stream, f"{prefix}.completed") == 1
+            events = await _events(api, job_id)
+            completed = [e["data"] for e in events if e["event"] == "completed"]
+            assert len(completed) == 1
+            assert (completed[0]["completed"], completed[0]["failed"]) == (2, 0)
+            done = [e["data"]["image"] for e in events if e["data"].get("stage") == "done"]
+            assert sorted(done) == [0, 1]
+            with Session(gw.state.engine) as session:
+                rows = session.exec(select(JobImage).where(JobImage.job_id == job_id)).all()
+                assert sorted((r.index, r.state) for r in rows) == [
+                    (0, "completed"),
+                    (1, "completed"),
+                ]
+
+    _run(database_url, tmp_path, nats_url, scenario)
+
+
+def test_a_runner_with_concurrency_two_works_on_two_images_at_once(
+    database_url: str, tmp_path: Path, nats_url: str, processor: LocalizerProcessor
+) -> None:
+    """One runner, ``runner_concurrency=2``: both images must be inside process() together
+    to pass the barrier (one at a time would break it and fail them); each recorded once."""
+
+    async def scenario(gw: Harness) -> None:
+        barrier = threading.Barrier(2)
+        async with gw.client() as api:
+            job_id = await _submit(api, n=2)
+            await gw.start_runner(Together(processor, barrier))
+            job = await _finished(api, job_id)
+            assert job["status"] == "completed"
+            assert [i["attempts"] for i in job["images"]] == [1, 1]
+            assert not barrier.broken
+            await _drained(gw)
+            events = await _events(api, job_id)
+            done = [e["data"]["image"] for e in events if e["data"].get("stage") == "done"]
+            assert sorted(done) == [0, 1]
+            assert [e["event"] for e in events].count("completed") == 1
+            assert len(gw.storage.list("tenant-a", "results/").items) == 2
+
+    _run(database_url, tmp_path, nats_url, scenario, runner_concurrency=2)
 
 
 def test_one_bad_image_fails_alone(
-    tmp_path: Path, nats_url: str, processor: LocalizerProcessor
+    database_url: str, tmp_path: Path, nats_url: str, processor: LocalizerProcessor
 ) -> None:
     async def scenario(gw: Harness) -> None:
         async with gw.client() as api:
@@ -301,15 +634,17 @@ def test_one_bad_image_fails_alone(
             assert done[1]["state"] == "failed" and done[1]["error"]["code"] == "no_product"
             assert events[-1]["data"]["failed"] == 1 and events[-1]["data"]["completed"] == 2
 
-    _run(tmp_path, nats_url, scenario)
+    _run(database_url, tmp_path, nats_url, scenario)
 
 
-def test_an_image_failing_every_delivery_is_dead_lettered(tmp_path: Path, nats_url: str) -> None:
+def test_an_image_failing_every_delivery_is_dead_lettered(
+    database_url: str, tmp_path: Path, nats_url: str
+) -> None:
     async def scenario(gw: Harness) -> None:
         async with gw.client() as api:
             job_id = await _submit(api)
             await gw.start_runner(Broken())
-            job = await _finished(api, job_id, timeout=30)
+            job = await _finished(api, job_id)
             assert job["status"] == "failed"
             image = job["images"][0]
             assert image["state"] == "failed" and image["attempts"] == 2
@@ -324,31 +659,31 @@ def test_an_image_failing_every_delivery_is_dead_lettered(tmp_path: Path, nats_u
             assert dead.headers["GlobalPic-Deliveries"] == "2"
             assert json.loads(dead.data or b"{}")["job_id"] == job_id
 
-    _run(tmp_path, nats_url, scenario, max_deliver=2)
+    _run(database_url, tmp_path, nats_url, scenario, max_deliver=2)
 
 
 def test_a_runner_dying_on_the_last_delivery_is_caught_by_the_advisory(
-    tmp_path: Path, nats_url: str, processor: LocalizerProcessor
+    database_url: str, tmp_path: Path, nats_url: str, processor: LocalizerProcessor
 ) -> None:
     async def scenario(gw: Harness) -> None:
         async with gw.client() as api:
             job_id = await _submit(api)
             gated = Gated(processor)
             doomed = await gw.start_runner(gated)
-            await asyncio.to_thread(gated.started.wait, 30)  # the only delivery it will get
+            await asyncio.to_thread(gated.started.wait, 60)  # the only delivery it will get
             await gw.start_runner(processor)  # healthy: it hears the max-deliveries advisory
             await gw.crash_runner(doomed)
             gated.release.set()
-            job = await _finished(api, job_id, timeout=30)
+            job = await _finished(api, job_id)
             image = job["images"][0]
             assert job["status"] == "failed" and image["error"]["code"] == "processing_failed"
             assert "no runner finished it" in image["error"]["message"]
 
-    _run(tmp_path, nats_url, scenario, max_deliver=1, ack_wait_seconds=1.5)
+    _run(database_url, tmp_path, nats_url, scenario, max_deliver=1, ack_wait_seconds=1.5)
 
 
 def test_sse_resumes_after_last_event_id(
-    tmp_path: Path, nats_url: str, processor: LocalizerProcessor
+    database_url: str, tmp_path: Path, nats_url: str, processor: LocalizerProcessor
 ) -> None:
     async def scenario(gw: Harness) -> None:
         async with gw.client() as api:
@@ -363,4 +698,4 @@ def test_sse_resumes_after_last_event_id(
             tail = await _events(api, job_id, **{"Last-Event-ID": str(ids[-1])})
             assert [e["event"] for e in tail] == ["completed"] and "id" not in tail[0]
 
-    _run(tmp_path, nats_url, scenario)
+    _run(database_url, tmp_path, nats_url, scenario)

@@ -10,8 +10,16 @@ One JetStream message per image, pulled from the durable consumer all runners sh
    heartbeats the message (``in_progress()``) and publishes progress events with an ETA;
 3. store the results (content-addressed, so a re-put after a crash is harmless), then record
    the image and its cache entry in one transaction (a conditional UPDATE: recorded once);
-4. publish the image's ``done`` event and, when it was the job's last image, ``completed``;
+4. publish the image's ``done`` event and, when the job is finished, ``completed`` — after
+   the ``done`` events of the job's other recently finished images once more (deduplicated by
+   the stream), so that ``completed`` is the last event even when two runners finish a job's
+   last images together;
 5. ack — only now, so a runner that dies anywhere above leaves the message to be redelivered.
+
+Between 3 and 4 sits the test failpoint ``after_store`` (``GLOBALPIC_GATEWAY__RUNNER_FAILPOINT``,
+off by default, refused outside development; ``core.config.Failpoint``): the runner kills
+itself there, or pauses there until a test lets it go on, so tests and the fault bench hit
+the "recorded, not acked" window on purpose instead of by timing.
 
 Bad input fails the image for good (acked). Any other error is retried (nak with backoff) until
 ``max_deliver``; the last failure moves the message to the dead-letter stream and fails the
@@ -28,6 +36,7 @@ import os
 import signal
 import time
 from contextlib import suppress
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import nats.errors
@@ -43,8 +52,9 @@ from globalpic_common.metrics import observe_stages
 from globalpic_common.schemas import STAGE_PERCENT, ErrorInfo, ProgressStage
 from globalpic_common.tracing import extract_headers, tracer
 from globalpic_gateway import crud
-from globalpic_gateway.core.config import GatewaySettings
+from globalpic_gateway.core.config import GatewaySettings, failpoint_subject
 from globalpic_gateway.core.messaging import (
+    DUPLICATE_WINDOW_SECONDS,
     Subjects,
     connect,
     ensure_streams,
@@ -53,7 +63,7 @@ from globalpic_gateway.core.messaging import (
 from globalpic_gateway.core.metrics import RUNNER_IMAGE_SECONDS, RUNNER_IMAGES
 from globalpic_gateway.eta import EtaEstimator
 from globalpic_gateway.job_events import JobEvents
-from globalpic_gateway.models import ImageState, Job, JobImage
+from globalpic_gateway.models import ImageState, Job, JobImage, utcnow
 from globalpic_gateway.options import JobOptions
 from globalpic_gateway.processing import ImageProcessor
 from globalpic_gateway.schemas import WorkMessage
@@ -64,6 +74,10 @@ log = logging.getLogger("globalpic.runner")
 PROCESSING_FAILED = "processing_failed"
 MAX_RETRY_DELAY = 30.0
 ADVISORY_QUEUE = "globalpic-runner-advisories"
+# What a runner logs when its failpoint fires (the fault bench looks for it in the logs).
+FAILPOINT_TEXT = "failpoint fired:"
+# The longest a ``pause`` failpoint waits for its answer before going on.
+FAILPOINT_PAUSE_LIMIT_SECONDS = 300.0
 
 
 def job_options(job: Job) -> JobOptions:
@@ -100,6 +114,8 @@ class Runner:
         self.eta = EtaEstimator()
         self.fetch_timeout = fetch_timeout
         self._stopping = asyncio.Event()
+        self._failpoint = settings.failpoint  # tests and the fault bench only
+        self._failpoint_hits = 0
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -194,7 +210,7 @@ class Runner:
             # make sure its done and completed events went out, and drop the message.
             RUNNER_IMAGES.labels("duplicate").inc()
             await self._finished_event_again(work)
-            await self.events.completed_if_pending(work.job_id)
+            await self._completed_if_pending(work.job_id)
             await self._ack(msg)
             return
         image, job = started
@@ -237,8 +253,8 @@ class Runner:
             await self._ack(msg)
             return
         recorded = await asyncio.to_thread(self._record, image, job, outputs, report)
-        if self.settings.test_pause_before_ack_seconds:
-            await self._test_pause_before_ack(work)
+        if recorded and self._failpoint is not None:
+            await self._failpoint_after_store(work, attempt, image.attempts)
         if recorded:
             elapsed = time.monotonic() - t0
             RUNNER_IMAGE_SECONDS.observe(elapsed)
@@ -255,17 +271,50 @@ class Runner:
             await self.events.image_finished(image, ImageState.COMPLETED, None)
         else:
             RUNNER_IMAGES.labels("duplicate").inc()
-        await self.events.completed_if_pending(work.job_id)
+        await self._completed_if_pending(work.job_id)
         await self._ack(msg)
 
-    async def _test_pause_before_ack(self, work: WorkMessage) -> None:
-        # TEST HOOK (GLOBALPIC_GATEWAY__TEST_PAUSE_BEFORE_ACK_SECONDS, off by default): the
-        # result is stored and recorded, the events and the ack are not done yet.
-        seconds = self.settings.test_pause_before_ack_seconds
+    async def _failpoint_after_store(self, work: WorkMessage, delivery: int, attempts: int) -> None:
+        # TEST FAILPOINT (GLOBALPIC_GATEWAY__RUNNER_FAILPOINT, off by default, refused outside
+        # development): the result is stored and its row committed; the events and the ack
+        # are not done yet.
+        failpoint = self._failpoint
+        assert failpoint is not None
+        if failpoint.count is not None and self._failpoint_hits >= failpoint.count:
+            return
+        self._failpoint_hits += 1
+        where = {
+            "failpoint": str(failpoint),
+            "job_id": work.job_id,
+            "image": work.image,
+            "attempts": attempts,  # the row's: the starts recorded, this one included
+            "delivery": delivery,  # JetStream's count of deliveries of the message
+            "pid": os.getpid(),
+        }
         log.warning(
-            "test hook: pausing before ack of %s/%d for %.2f s", work.job_id, work.image, seconds
+            "%s %s after recording %s/%d (attempt %d)",
+            FAILPOINT_TEXT,
+            failpoint,
+            work.job_id,
+            work.image,
+            attempts,
+            extra=where,
         )
-        await asyncio.sleep(seconds)
+        if failpoint.action == "kill":
+            for handler in logging.getLogger().handlers:  # the line above must reach the log
+                with suppress(Exception):
+                    handler.flush()
+            os.kill(os.getpid(), signal.SIGKILL)
+            return  # not reached
+        subject = failpoint_subject(self.settings.runner_durable, failpoint.point)
+        try:
+            await self.nc.request(
+                subject, json.dumps(where).encode(), timeout=FAILPOINT_PAUSE_LIMIT_SECONDS
+            )
+        except nats.errors.NoRespondersError:
+            log.warning("failpoint %s: nobody listens on %s; going on", failpoint, subject)
+        except nats.errors.Error as exc:  # no answer in time, NATS away: go on all the same
+            log.warning("failpoint %s: no answer on %s (%r); going on", failpoint, subject, exc)
 
     async def _finished_event_again(self, work: WorkMessage) -> None:
         """Publish a finished image's ``done`` event again: the runner that recorded the image
@@ -277,12 +326,44 @@ class Runner:
         state = ImageState(image.state)
         if not state.terminal:
             return
-        error = None
-        if state == ImageState.FAILED:
-            error = ErrorInfo(
-                code=image.error_code or PROCESSING_FAILED, message=image.error_message or ""
-            )
-        await self.events.image_finished(image, state, error)
+        await self.events.image_finished(image, state, _error_of(image))
+
+    async def _completed_if_pending(self, job_id: str) -> None:
+        """Publish the job's ``completed`` event when it is finished and not yet announced —
+        after every image's ``done`` event, which SSE clients rely on (they stop at
+        ``completed``).
+
+        Two runners (or two workers of one) finishing a job's last images together each record
+        their image, then publish its ``done``; the one that finds the job finished may get
+        here while the other's ``done`` is not out yet. So the done events of the images that
+        finished inside the events stream's duplicate window go out again first: stored once
+        (same ``Nats-Msg-Id``) where they are out already, in order where one was not.
+        """
+        images = await asyncio.to_thread(self._recently_finished_if_pending, job_id)
+        if images is None:
+            return
+        for image in images:
+            await self.events.image_finished(image, ImageState(image.state), _error_of(image))
+        await self.events.completed_if_pending(job_id)
+
+    def _recently_finished_if_pending(self, job_id: str) -> list[JobImage] | None:
+        """The job's images finished inside half the duplicate window, when the job is
+        finished and its ``completed`` not yet out; None otherwise (most calls: one query)."""
+        window = min(DUPLICATE_WINDOW_SECONDS, self.settings.events_max_age_seconds) / 2
+        since = utcnow() - timedelta(seconds=window)
+        with Session(self.engine) as session:
+            if crud.completed_event_pending(session, job_id) is None:
+                return None
+            images = [
+                image
+                for image in crud.job_images(session, job_id)
+                if ImageState(image.state).terminal
+                and image.finished_at is not None
+                and _aware(image.finished_at) >= since
+            ]
+            for image in images:
+                session.expunge(image)
+            return images
 
     def _load_image(self, job_id: str, index: int) -> JobImage | None:
         with Session(self.engine) as session:
@@ -375,7 +456,7 @@ class Runner:
             await self.events.image_finished(
                 image, ImageState.FAILED, ErrorInfo(code=code, message=message)
             )
-        await self.events.completed_if_pending(image.job_id)
+        await self._completed_if_pending(image.job_id)
 
     async def _dead_letter(
         self, data: bytes, subject: str, code: str, message: str, deliveries: int
@@ -417,6 +498,17 @@ class Runner:
                 await self._fail(image, PROCESSING_FAILED, reason)
         with suppress(Exception):
             await self.js.delete_msg(self.settings.work_stream, seq)
+
+
+def _error_of(image: JobImage) -> ErrorInfo | None:
+    """A finished image's error as its ``done`` event carries it (None: completed)."""
+    if image.state != ImageState.FAILED.value:
+        return None
+    return ErrorInfo(code=image.error_code or PROCESSING_FAILED, message=image.error_message or "")
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def lower_priority(nice: int) -> int:

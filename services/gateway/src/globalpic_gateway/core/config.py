@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from globalpic_common.imageio import ImageLimits, InputLimitsSettings
 from globalpic_common.settings import ServiceSettings, current_environment, settings_config
@@ -36,6 +37,62 @@ def hash_api_key(key: str) -> str:
 
 def new_api_key() -> str:
     return API_KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+FailpointPoint = Literal["after_store"]
+FailpointAction = Literal["kill", "pause"]
+FAILPOINT_POINTS: tuple[FailpointPoint, ...] = ("after_store",)
+FAILPOINT_ACTIONS: tuple[FailpointAction, ...] = ("kill", "pause")
+
+
+@dataclass(frozen=True)
+class Failpoint:
+    """A runner failpoint (``GLOBALPIC_GATEWAY__RUNNER_FAILPOINT``): for tests and the fault
+    bench only, refused outside development.
+
+    Syntax ``<point>:<action>[:<count>]``. The one point, ``after_store``, is in the runner
+    right after an image's result is stored and its row committed, before its events and its
+    ack: the window where a crash must lead to a redelivery that records nothing twice.
+
+    * ``kill``: the runner process SIGKILLs itself there (no events, no ack, no clean-up);
+    * ``pause``: the runner asks ``failpoint_subject()`` over NATS (a request carrying the job,
+      image, attempt and pid) and waits there for the answer, so a test can act inside the
+      window (crash the runner, look at the database) and then let it go on. Nobody
+      listening: it goes on at once; nobody answering: after ``FAILPOINT_PAUSE_LIMIT_SECONDS``.
+    * ``count``: fire on the first ``count`` hits of this runner only, then pass through
+      (default: every hit).
+    """
+
+    point: FailpointPoint
+    action: FailpointAction
+    count: int | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Failpoint:
+        parts = text.strip().split(":")
+        syntax = "<point>:<kill|pause>[:<count>]"
+        if len(parts) not in (2, 3):
+            raise ValueError(f"failpoint {text!r}: expected {syntax}")
+        point, action = parts[0], parts[1]
+        if point not in FAILPOINT_POINTS:
+            raise ValueError(f"failpoint {text!r}: unknown point {point!r} ({FAILPOINT_POINTS})")
+        if action not in FAILPOINT_ACTIONS:
+            raise ValueError(f"failpoint {text!r}: unknown action {action!r} ({syntax})")
+        count = None
+        if len(parts) == 3:
+            if not parts[2].isdecimal() or int(parts[2]) < 1:
+                raise ValueError(f"failpoint {text!r}: the count must be a positive integer")
+            count = int(parts[2])
+        return cls(point, action, count)  # type: ignore[arg-type]
+
+    def __str__(self) -> str:
+        return f"{self.point}:{self.action}" + ("" if self.count is None else f":{self.count}")
+
+
+def failpoint_subject(runner_durable: str, point: str) -> str:
+    """The NATS subject a ``pause`` failpoint asks on (outside every stream's subjects); the
+    durable name tells apart deployments (and test harnesses) sharing one NATS."""
+    return f"globalpic.failpoint.{runner_durable}.{point}"
 
 
 class GatewaySettings(ServiceSettings):
@@ -100,22 +157,37 @@ class GatewaySettings(ServiceSettings):
         10, ge=0, le=19, description="CPU niceness the runner sets for itself at start (0: off)"
     )
     output_format: Literal["png", "jpg", "webp"] = "png"
-    # TEST HOOK, off (0) by default; refused in production. After recording an image, a runner
-    # logs "test hook: pausing before ack ..." and sleeps this long before its events and ack,
-    # so a fault injector (make bench-platform) can kill it inside that window on purpose.
-    test_pause_before_ack_seconds: float = Field(
-        0.0, ge=0, description="Test hook: pause between recording an image and its ack"
+    # TEST FAILPOINT, off by default; refused outside development (see ``Failpoint``).
+    runner_failpoint: str | None = Field(
+        None,
+        description="Test failpoint `<point>:<kill|pause>[:<count>]`, e.g. `after_store:kill:1` "
+        "(tests and make bench-platform only; refused in production)",
     )
+
+    @field_validator("runner_failpoint", mode="before")
+    @classmethod
+    def _blank_failpoint_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @model_validator(mode="after")
     def _production_needs_keys(self) -> GatewaySettings:
+        if self.runner_failpoint is not None:
+            Failpoint.parse(self.runner_failpoint)  # a typo fails here, not at the first image
+            if (env := current_environment()) != "development":
+                raise ValueError(
+                    f"GLOBALPIC_GATEWAY__RUNNER_FAILPOINT={self.runner_failpoint!r} is a test "
+                    f"failpoint: refused outside development (GLOBALPIC_ENV={env}); unset it"
+                )
         if current_environment() != "development" and not self.api_keys:
             raise ValueError("GLOBALPIC_GATEWAY__API_KEYS is empty: no tenant could sign in")
-        if current_environment() != "development" and self.test_pause_before_ack_seconds:
-            raise ValueError("GLOBALPIC_GATEWAY__TEST_PAUSE_BEFORE_ACK_SECONDS is a test hook")
         if "default" not in self.batch_limits:
             raise ValueError("GLOBALPIC_GATEWAY__BATCH_LIMITS needs a 'default' plan")
         return self
+
+    @property
+    def failpoint(self) -> Failpoint | None:
+        """``runner_failpoint`` parsed; None when unset."""
+        return None if self.runner_failpoint is None else Failpoint.parse(self.runner_failpoint)
 
     @property
     def heartbeat_interval(self) -> float:
