@@ -16,7 +16,7 @@ from globalpic_gateway.testing import photo_bytes
 _PHOTO = photo_bytes(512, seed=3)
 
 
-@schemathesis.hook
+@schemathesis.hook  # type: ignore[untyped-decorator]  # installed by make bench-api only
 def map_body(context: Any, body: Any) -> Any:
     if not isinstance(body, dict):
         return body
