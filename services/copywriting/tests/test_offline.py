@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from globalpic_common import errors
@@ -77,15 +75,6 @@ def test_variant_count_is_bounded(writer: OfflineCopywriter) -> None:
     with pytest.raises(BadInputError) as caught:
         writer.write(FACT_SETS["box"], "ebay", n=11)
     assert caught.value.code == errors.BAD_OPTION
-
-
-def test_fast_enough_per_image(writer: OfflineCopywriter) -> None:
-    # The target is 0.2 s per image (make bench-copy measures it); a loose bound here keeps
-    # a loaded CI machine from failing the suite while still catching a slow regression.
-    started = time.perf_counter()
-    for facts in FACT_SETS.values():
-        writer.write(facts, "amazon")
-    assert (time.perf_counter() - started) / len(FACT_SETS) < 0.5
 
 
 def test_every_phrase_bank_word_is_spelled_right() -> None:

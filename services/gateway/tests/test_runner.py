@@ -34,6 +34,7 @@ from globalpic_gateway.core.config import (
     failpoint_subject,
     hash_api_key,
 )
+from globalpic_gateway.core.messaging import connect
 from globalpic_gateway.models import JobImage, ResultCacheEntry
 from globalpic_gateway.options import JobOptions
 from globalpic_gateway.processing import LocalizerProcessor, ProcessedImage, ProgressFn
@@ -195,11 +196,13 @@ class FailpointListener:
         self._sub: Any = None
 
     async def start(self, gw: Harness) -> FailpointListener:
-        nc = gw.state.nc
-        assert nc is not None
+        # A connection of its own, not the gateway's: nothing the gateway does with its
+        # connection (event feed, reconnects, draining at shutdown) can delay or drop a request.
+        self._nc = await connect(gw.settings.nats_url, "failpoint-listener")
+        gw.on_close(self._nc.close)
         subject = failpoint_subject(gw.settings.runner_durable, "after_store")
-        self._sub = await nc.subscribe(subject, cb=self._on_request)
-        await nc.flush()  # subscribed on the server before any runner can ask
+        self._sub = await self._nc.subscribe(subject, cb=self._on_request)
+        await self._nc.flush()  # subscribed on the server before any runner can ask
         return self
 
     async def _on_request(self, msg: Msg) -> None:

@@ -92,6 +92,11 @@ class Harness:
     storage: Storage
     base_url: str
     runners: list[tuple[Runner, asyncio.Task[None]]] = field(default_factory=list)
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    def on_close(self, closer: Callable[[], Awaitable[None]]) -> None:
+        """Run ``closer`` when the harness stops (after the runners stop)."""
+        self.closers.append(closer)
 
     @property
     def state(self) -> AppState:
@@ -158,6 +163,8 @@ async def running_gateway(
             yield harness
         finally:
             await harness.stop_runners()
+            for closer in reversed(harness.closers):
+                await closer()
     finally:
         server.should_exit = True
         await serving
