@@ -172,13 +172,11 @@ def test_graceful_stop_says_not_serving_and_lets_a_running_call_finish(
     stopped = server.begin_stop(grace_s=60.0)
     health = server.health.Check(health_pb2.HealthCheckRequest(service=SERVICE), None)
     assert health.status == health_pb2.HealthCheckResponse.NOT_SERVING
-    # No new calls once stopping. gRPC core refuses one either way, UNAVAILABLE (the
-    # connection's GOAWAY seen first) or CANCELLED (the call reached the server first): about
-    # 1 in 6 under CPU load. (``error_from_rpc`` maps the latter to internal_error, not
-    # ServiceUnavailableError: asked of grpc_errors.py's owner.)
-    with pytest.raises(grpc.RpcError) as refused:
-        client._echo(Detail(message="late"), timeout=30)  # type: ignore[attr-defined]
-    assert refused.value.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED)
+    # No new calls once stopping. gRPC core refuses one as UNAVAILABLE (the connection's
+    # GOAWAY seen first) or CANCELLED (the call reached the server first; about 1 in 6 under
+    # CPU load): the client reports both as a service that is unavailable, retryable.
+    with pytest.raises(ServiceUnavailableError):
+        client.echo(message="late", timeout_s=30)
     assert not running.done() and not stopped.is_set()  # the grace period waits for it
     _Held.release.set()
     assert running.result(timeout=30).message == "finished"

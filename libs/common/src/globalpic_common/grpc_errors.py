@@ -67,6 +67,12 @@ def error_from_rpc(exc: grpc.RpcError, peer: str) -> GlobalPicError:
         return BadInputError(message, code=errors.IMAGE_TOO_LARGE)
     if status in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.OUT_OF_RANGE):
         return BadInputError(message)
-    if status in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED):
+    # CANCELLED without our detail: the server cancelled the call while stopping (a rollout,
+    # a scale-down), which is as retryable as UNAVAILABLE.
+    if status in (
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        grpc.StatusCode.CANCELLED,
+    ):
         return ServiceUnavailableError(message)
     return GlobalPicError(message)
