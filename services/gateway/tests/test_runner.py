@@ -118,6 +118,11 @@ class DiesBeforeAck(Runner):
         raise _Killed("simulated crash between record and ack")
 
 
+# Generous deadlines: they bound a hang, never a speed. The first image a worker processes in a
+# fresh checkout pays pymatting's numba compile (45 s idle, more than 60 s beside stress-ng).
+FIRST_IMAGE_LIMIT_S = 240.0
+SCENARIO_LIMIT_S = 480.0
+
 # --- helpers ---------------------------------------------------------------------------------
 
 
@@ -131,7 +136,7 @@ def _run(database_url: str, tmp_path: Path, nats_url: str, scenario: Any, **over
 
     async def main() -> None:
         async with running_gateway(settings, keys, storage_at(tmp_path / "storage")) as gw:
-            await asyncio.wait_for(scenario(gw), 180)
+            await asyncio.wait_for(scenario(gw), SCENARIO_LIMIT_S)
 
     asyncio.run(main())
 
@@ -144,7 +149,9 @@ async def _submit(api: httpx.AsyncClient, n: int = 1, **form: str) -> str:
     return job_id
 
 
-async def _finished(api: httpx.AsyncClient, job_id: str, timeout: float = 120) -> dict[str, Any]:
+async def _finished(
+    api: httpx.AsyncClient, job_id: str, timeout: float = FIRST_IMAGE_LIMIT_S
+) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         job: dict[str, Any] = (await api.get(f"/v1/jobs/{job_id}")).json()
@@ -165,7 +172,7 @@ async def _wait_for_count(gw: Harness, stream: str, subject: str, timeout_s: flo
         await asyncio.sleep(0.1)
 
 
-async def _drained(gw: Harness, timeout: float = 60) -> None:
+async def _drained(gw: Harness, timeout: float = FIRST_IMAGE_LIMIT_S) -> None:
     """Until the work stream is empty: every message acked (the ack is the runner's last step,
     after the rows and events a test may already have seen)."""
     deadline = time.monotonic() + timeout
@@ -213,7 +220,7 @@ class FailpointListener:
         else:
             await msg.respond(b"go on")
 
-    async def next_paused(self, timeout: float = 60) -> dict[str, Any]:
+    async def next_paused(self, timeout: float = FIRST_IMAGE_LIMIT_S) -> dict[str, Any]:
         return await asyncio.wait_for(self.paused.get(), timeout)
 
 
@@ -244,7 +251,7 @@ def test_a_runner_crash_mid_image_is_redelivered_and_recorded_once(
             job_id = await _submit(api)
             gated = Gated(processor)
             doomed = await gw.start_runner(gated)
-            await asyncio.to_thread(gated.started.wait, 60)
+            await asyncio.to_thread(gated.started.wait, FIRST_IMAGE_LIMIT_S)
             await gw.crash_runner(doomed)  # no ack: JetStream redelivers after ack_wait
             gated.release.set()
             await gw.start_runner(processor)
@@ -525,7 +532,7 @@ def test_heartbeats_keep_a_long_image_from_being_redelivered(
             gated = Gated(processor)
             await gw.start_runner(gated)  # alone when the message comes: it gets it
             job_id = await _submit(api)
-            await asyncio.to_thread(gated.started.wait, 60)
+            await asyncio.to_thread(gated.started.wait, FIRST_IMAGE_LIMIT_S)
             await gw.start_runner(processor)  # would get a redelivery if there were one
             held_since = time.monotonic()
             while time.monotonic() - held_since < 3 * ack_wait:  # long enough, never too long
@@ -673,7 +680,9 @@ def test_a_runner_dying_on_the_last_delivery_is_caught_by_the_advisory(
             job_id = await _submit(api)
             gated = Gated(processor)
             doomed = await gw.start_runner(gated)
-            await asyncio.to_thread(gated.started.wait, 60)  # the only delivery it will get
+            await asyncio.to_thread(
+                gated.started.wait, FIRST_IMAGE_LIMIT_S
+            )  # the only delivery it will get
             await gw.start_runner(processor)  # healthy: it hears the max-deliveries advisory
             await gw.crash_runner(doomed)
             gated.release.set()
