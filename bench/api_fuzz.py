@@ -104,8 +104,6 @@ async def _fuzz(args: argparse.Namespace, database_url: str, nats_url: str, work
         env = {
             **os.environ,
             "GLOBALPIC_FUZZ_JOB_ID": job_id,
-            "SCHEMATHESIS_HOOKS": "bench.api_fuzz_hooks",
-            "PYTHONPATH": str(Path(__file__).resolve().parent.parent),  # where bench/ is
         }
         process = await asyncio.create_subprocess_exec(*command, env=env)
         code = await process.wait()
