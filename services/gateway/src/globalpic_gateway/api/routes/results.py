@@ -38,8 +38,9 @@ _ZIP_DOC: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _output_name(image: JobImage, candidate: int, key: str) -> str:
-    stem = safe_name(PurePath(image.filename).stem) or f"image-{image.index}"
+def _output_name(image: JobImage, candidate: int, key: str, stem: str | None = None) -> str:
+    """``NNN_<upload stem>[_k].<ext>``; ``stem`` replaces the upload's stem."""
+    stem = stem or safe_name(PurePath(image.filename).stem) or f"image-{image.index}"
     ext = key.rsplit(".", 1)[-1]
     suffix = f"_{candidate}" if len(image.outputs) > 1 else ""
     return f"{image.index:03d}_{stem}{suffix}.{ext}"
@@ -90,11 +91,12 @@ async def image_result(
 
     image, key, chunks = await asyncio.to_thread(locate)
     filename = _output_name(image, candidate, key)
-    stem = f"{image.index:03d}_image" + (f"_{candidate}" if len(image.outputs) > 1 else "")
+    # for clients that only read the ASCII filename, when the upload's name has no ASCII letter
+    fallback_stem = _output_name(image, candidate, key, stem="image").rsplit(".", 1)[0]
     return StreamingResponse(
         chunks,
         media_type=views.content_type_of(key),
-        headers={"Content-Disposition": content_disposition(filename, default_stem=stem)},
+        headers={"Content-Disposition": content_disposition(filename, default_stem=fallback_stem)},
     )
 
 
