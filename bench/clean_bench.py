@@ -1,30 +1,33 @@
-"""``make bench-clean``: how well ``clean`` erases overlays, keeps product text, rebuilds.
+"""``make bench-clean``: erase / keep / rebuild figures on a tune and a test split, per method.
 
-On N synthetic cases (``bench.synthetic``: ground-truth overlay / product lines and the photo
-before the overlays), in one run, for our ``Cleaner`` and for the naive baseline (every line
-our detector finds -> quad mask -> one ``cv2.inpaint`` TELEA pass), it measures
+Splits (``bench.splits``): TUNE = ``bench.synthetic`` cases + the labelled real photos of tune
+sources; TEST = ``bench.heldout`` cases (another generator: other fonts, phrases, opacities)
++ the labelled real photos of test sources (posters, ``paddleclas_*``). The test set is
+frozen: ``bench.frozen.verify`` runs first and stops the bench if it changed.
 
-* erase rate, product text kept: judged by an independent detector (``bench.second_detector``,
-  PP-OCRv4) on the input and on the output, against the ground-truth lines;
-* PSNR vs the clean photo, whole image and inside the overlay mask;
-* texture: gradient energy inside the overlay mask relative to its 4-16 px ring;
-* pixels changed far (> 12 px) from any overlay; seconds per image.
+Methods, in the same run on the same images: ``ours`` (the working tree's
+``Cleaner.from_settings()``), ``baseline`` (every line our detector finds -> quad mask -> one
+``cv2.inpaint`` TELEA) and ``previous`` (the previous release's ``Cleaner``, from ``git
+archive``, in a worker process).
 
-One JSON line per case and method as soon as it is measured, then a summary table with the
-targets beside it. bench/README.md defines every metric exactly.
+Judges: our production ``RapidOcrDetector`` and the PP-OCRv4 ``SecondDetector``, each run
+once per input image (shared by the methods) and lazily on outputs. Every figure is defined
+in bench/README.md; the pure functions are in ``bench.clean_metrics``.
+
+Output: one JSON line per case and method as measured, a summary table (rows = metric,
+columns = split x method, target beside each), ``--json-out``, and the HTML contact sheet of
+the test images (``bench.contact_sheet``).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import importlib
 import json
 import logging
-import math
-import statistics
 import sys
 import time
-import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -32,332 +35,227 @@ from typing import Any
 
 import cv2
 import numpy as np
-import numpy.typing as npt
 
-from bench.synthetic import (
-    REPO_ROOT,
-    GtLine,
-    SyntheticCase,
+from bench import frozen
+from bench.clean_metrics import (
+    BOX_OVERLAP,
+    DET_CHAR_SHARE,
+    FAR_PX,
+    GT_CHAR_SHARE,
+    JUDGES,
+    PSNR_CAP_DB,
+    LineVerdict,
+    OutputJudge,
     changed_mask,
-    load_photo,
-    make_case,
-    real_photo_paths,
+    far_changed_share,
+    found,
+    keep_verdict,
+    matches,
+    mean,
+    overlay_verdict_synthetic,
+    pool_lines,
+    product_part,
+    psnr,
+    quad_mask,
+    quad_overlap,
+    reads_at,
+    text_chars,
+    texture_ratio,
+    uncertain_keep,
+    worst,
+    worst_ratio,
 )
-from globalpic_common.interfaces import ImageArray, MaskArray, TextDetector
+from bench.colour import mean_delta_e2000
+from bench.splits import SPLITS, Split, split_of, wanted
+from bench.synthetic import REPO_ROOT, load_photo, make_case, real_photo_paths
+from globalpic_common.interfaces import ImageArray, TextDetector
 from globalpic_common.schemas import TextAction, TextKind, TextLine, TextRegion
 from globalpic_generation.quads import fill_quads
 
 # Maps an RGB image to (output RGB, the text regions the method reports).
 CleanFn = Callable[[ImageArray], tuple[ImageArray, list[TextRegion]]]
+Printer = Callable[[str], None]
 
-# A detection "is" a ground-truth line when their quads overlap by at least this share of the
-# smaller of the two (so a detector that merges lines, or reads only a leftover fragment,
-# still matches) ...
-BOX_OVERLAP = 0.5
-# ... and it reads at least this share of the line's distinct characters, or at least this
-# share of its own characters are the line's (a leftover fragment like 包 of 包邮).
-GT_CHAR_SHARE = 0.3
-DET_CHAR_SHARE = 0.5
-RING_INNER_PX, RING_OUTER_PX = 4, 16
-FAR_PX = 12
-PSNR_CAP_DB = 100.0
+METHODS = ("ours", "baseline", "previous")
+DEFAULT_N_TUNE = 20  # as before the split (the test split is bench.heldout: >= 60)
+DEFAULT_N_TEST = 20  # bench.heldout's own default decides when it has one (HELDOUT_N)
+CONTACT_DIR = REPO_ROOT / "bench" / "results" / "clean_contact"
 
-# Targets printed beside the summary: (metric, comparison, value).
-TARGETS: dict[str, tuple[str, float]] = {
-    "erase_rate": (">=", 0.98),
-    "product_kept": (">=", 0.85),
-    "psnr": (">=", 28.0),
-    "psnr_mask": (">=", 20.0),
-    "texture": ("within", 0.25),  # |texture - 1| <= 0.25
-    "far_changed": ("<=", 0.002),
-    "seconds": ("<=", 3.0),
+# metric -> (label, comparison, target or None, unit). Targets: issue 12's Targets table.
+ROWS: dict[str, tuple[str, str, float | None, str]] = {
+    "syn_overlay_erased": ("synthetic: overlay lines erased", ">=", 0.97, "%"),
+    "syn_faint_erased": ("synthetic: faint (<= 35%) erased", ">=", 0.90, "%"),
+    # the issue states 97 % for real photos; the synthetic product lines are held to it too
+    "syn_keep_kept": ("synthetic: product lines kept", ">=", 0.97, "%"),
+    "psnr_mask": ("PSNR in overlay area", ">=", 22.0, "dB"),
+    "psnr": ("PSNR whole image", ">=", 30.0, "dB"),
+    "far_changed": ("changed > 12 px from overlays", "<=", 0.002, "%3"),
+    "pp_psnr_mean": ("product part: PSNR mean", ">=", 26.0, "dB"),
+    "pp_psnr_worst": ("product part: PSNR worst", "", None, "dB"),
+    "pp_de_mean": ("product part: ΔE2000 mean", "<=", 3.0, "f2"),
+    "pp_de_worst": ("product part: ΔE2000 worst", "", None, "f2"),
+    "pp_grad_mean": ("product part: gradient ratio mean", "", None, "f2"),
+    "pp_grad_worst": ("product part: gradient ratio worst", "", None, "f2"),
+    "syn_seconds": ("synthetic: seconds / image", "<=", 5.0, "s"),
+    "real_keep_kept": ("real: product/scene print kept", ">=", 0.97, "%"),
+    "real_overlay_erased": ("real: overlay lines erased", ">=", 0.95, "%"),
+    "real_seconds": ("real: seconds / image", "<=", 5.0, "s"),
 }
 
-
-# ----------------------------------------------------------------------------- matching
-
-
-def text_chars(text: str) -> set[str]:
-    """Distinct letters, digits and CJK characters, NFKC-folded (￥ -> ¥, Ａ -> a)."""
-    folded = unicodedata.normalize("NFKC", text).lower()
-    return {ch for ch in folded if ch.isalnum() or ch in "¥$%+"}
+__all__ = [  # the matching rule is shared with bench.realworld / faint_probe / classifier_fit
+    "BOX_OVERLAP", "DET_CHAR_SHARE", "GT_CHAR_SHARE", "PSNR_CAP_DB", "far_changed_share",
+    "found", "matches", "psnr", "quad_overlap", "reads_at", "text_chars", "texture_ratio",
+]  # fmt: skip
 
 
-def _hull(quad: Sequence[tuple[float, float]]) -> npt.NDArray[np.float32]:
-    pts = np.asarray(quad, np.float32).reshape(-1, 1, 2)
-    return np.asarray(cv2.convexHull(pts), np.float32)
+# ----------------------------------------------------------------------------- judges
 
 
-def quad_overlap(a: Sequence[tuple[float, float]], b: Sequence[tuple[float, float]]) -> float:
-    """Intersection area over the smaller quad's area (convex hulls), in [0, 1]."""
-    ha, hb = _hull(a), _hull(b)
-    area_a, area_b = float(cv2.contourArea(ha)), float(cv2.contourArea(hb))
-    if min(area_a, area_b) <= 0:
-        return 0.0
-    inter, _ = cv2.intersectConvexConvex(ha, hb)
-    return min(1.0, float(inter) / min(area_a, area_b))
+class MemoDetector:
+    """A detector that remembers its last few images' detections (keyed by the pixels) and
+    what they cost: judge 1 and the baseline are the same production detector on the same
+    input, so the baseline reuses judge 1's input run and is charged its measured seconds."""
+
+    def __init__(self, detector: TextDetector, keep: int = 4) -> None:
+        self.detector = detector
+        self.name = str(getattr(detector, "name", type(detector).__name__))
+        self.keep = keep
+        self._memo: dict[str, tuple[list[TextLine], float]] = {}
+
+    def load(self) -> None:
+        load = getattr(self.detector, "load", None)
+        if callable(load):
+            load()
+
+    def detect_timed(self, image: ImageArray) -> tuple[list[TextLine], float, bool]:
+        """(lines, seconds the detection took when it ran, whether it came from the memo)."""
+        key = hashlib.sha1(np.ascontiguousarray(image).tobytes()).hexdigest() + str(image.shape)
+        if key in self._memo:
+            lines, seconds = self._memo[key]
+            return list(lines), seconds, True
+        start = time.perf_counter()
+        lines = list(self.detector.detect(image))
+        seconds = time.perf_counter() - start
+        self._memo[key] = (lines, seconds)
+        while len(self._memo) > self.keep:
+            self._memo.pop(next(iter(self._memo)))
+        return list(lines), seconds, False
+
+    def detect(self, image: ImageArray) -> list[TextLine]:
+        return self.detect_timed(image)[0]
 
 
-def reads_at(box: Sequence[tuple[float, float]], text: str, detection: TextLine) -> bool:
-    """Whether ``detection`` reads (part of) ``text`` at ``box`` (shared by the real-photo eval)."""
-    if quad_overlap(box, detection.box) < BOX_OVERLAP:
-        return False
-    gt, det = text_chars(text), text_chars(detection.text)
-    if not gt or not det:
-        return False
-    shared = len(gt & det)
-    return shared / len(gt) >= GT_CHAR_SHARE or shared / len(det) >= DET_CHAR_SHARE
+class Judges:
+    """Both OCR judges; input detections are computed once per image and shared."""
+
+    def __init__(self, detectors: dict[str, TextDetector]) -> None:
+        self.detectors = detectors
+        self.calls = 0
+
+    def on(self, image: ImageArray) -> dict[str, list[TextLine]]:
+        return {name: self._detect(name, image) for name in self.detectors}
+
+    def lazy(self, image: ImageArray) -> OutputJudge:
+        """Detections on ``image``, per judge, computed on first use."""
+        cache: dict[str, list[TextLine]] = {}
+
+        def get(name: str) -> list[TextLine]:
+            if name not in cache:
+                cache[name] = self._detect(name, image)
+            return cache[name]
+
+        return get
+
+    def _detect(self, name: str, image: ImageArray) -> list[TextLine]:
+        self.calls += 1
+        return list(self.detectors[name].detect(image))
 
 
-def matches(line: GtLine, detection: TextLine) -> bool:
-    """Whether ``detection`` reads (part of) the ground-truth ``line``."""
-    return reads_at(line.box, line.text, detection)
+def load_judges() -> Judges:
+    """Judge 1: the production detector (as configured: ``build_detector``), memoised so the
+    baseline can share its input runs; judge 2: PP-OCRv4."""
+    from bench.second_detector import SecondDetector
+    from globalpic_ocr.detector import build_detector
+
+    first, second = MemoDetector(build_detector()), SecondDetector()
+    first.load()
+    second.load()
+    return Judges(dict(zip(JUDGES, (first, second), strict=True)))
 
 
-def found(line: GtLine, detections: Sequence[TextLine]) -> bool:
-    return any(matches(line, d) for d in detections)
+# ----------------------------------------------------------------------------- synthetic
 
 
-# ----------------------------------------------------------------------------- pixel metrics
+def glyph_mask(case: Any, line: Any) -> np.ndarray:
+    """The line's glyph pixels: ``bench.heldout`` records them; for ``bench.synthetic`` lines
+    it is the overlay's ink within the line's quad (pixels the overlays changed there)."""
+    glyphs = getattr(line, "glyphs", None)
+    if glyphs is not None:
+        return np.asarray(glyphs)
+    return changed_mask(case.image, case.clean) & quad_mask(case.image.shape, line.box)
 
 
-def psnr(a: ImageArray, b: ImageArray, mask: MaskArray | None = None) -> float | None:
-    """PSNR in dB over all pixels, or over ``mask > 0`` (None when the mask is empty)."""
-    diff = a.astype(np.float64) - b.astype(np.float64)
-    if mask is not None:
-        sel = mask > 0
-        if not sel.any():
-            return None
-        diff = diff[sel]
-    mse = float(np.mean(diff * diff))
-    if mse <= 0:
-        return PSNR_CAP_DB
-    return min(PSNR_CAP_DB, 10 * math.log10(255.0**2 / mse))
-
-
-def gradient_energy(rgb: ImageArray, region: npt.NDArray[np.bool_]) -> float | None:
-    """Mean squared Sobel gradient magnitude of the grey image over ``region``."""
-    if not region.any():
-        return None
-    gray = rgb.astype(np.float32).mean(axis=2)
-    gx = cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3)
-    gy = cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3)
-    return float(np.mean((gx * gx + gy * gy)[region]))
-
-
-def _dilate(mask: MaskArray, px: int) -> npt.NDArray[np.bool_]:
-    if px <= 0:
-        return mask > 0
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * px + 1, 2 * px + 1))
-    return np.asarray(cv2.dilate(mask, kernel), np.uint8) > 0
-
-
-def ring(
-    mask: MaskArray, inner: int = RING_INNER_PX, outer: int = RING_OUTER_PX
-) -> npt.NDArray[np.bool_]:
-    """Pixels between ``inner`` and ``outer`` px away from the mask."""
-    return _dilate(mask, outer) & ~_dilate(mask, inner)
-
-
-def texture_ratio(rgb: ImageArray, mask: MaskArray) -> float | None:
-    """Gradient energy inside ``mask`` over that of its ring (1 = as textured as around it)."""
-    inside = gradient_energy(rgb, mask > 0)
-    around = gradient_energy(rgb, ring(mask))
-    if inside is None or around is None or around <= 1e-9:
-        return None
-    return inside / around
-
-
-def far_changed_share(
-    output: ImageArray, source: ImageArray, overlay_mask: MaskArray, px: int = FAR_PX
-) -> float:
-    """Share of the pixels farther than ``px`` from any overlay that the method changed."""
-    far = ~_dilate(overlay_mask, px)
-    if not far.any():
-        return 0.0
-    changed = changed_mask(output, source) > 0
-    return float(np.count_nonzero(changed & far)) / float(np.count_nonzero(far))
-
-
-# ----------------------------------------------------------------------------- per case
-
-
-@dataclass
-class CaseMetrics:
-    seed: int
-    source: str
-    method: str
-    overlay_lines: int  # ground-truth overlay lines in the case
-    overlay_detectable: int  # ... that the judge finds on the input
-    overlay_left: int  # ... of those, that the judge still finds on the output
-    erase_rate: float | None  # 1 - left / detectable
-    product_lines: int
-    product_detectable: int
-    product_kept: int
-    product_kept_rate: float | None
-    psnr: float | None
-    psnr_mask: float | None
-    texture: float | None  # texture ratio of the output over that of the clean photo
-    texture_raw: float | None  # the output's own inside / ring gradient-energy ratio
-    far_changed: float
-    seconds: float
-    left_styles: list[str] = field(default_factory=list)
-    left_texts: list[str] = field(default_factory=list)
-    lost_product: list[str] = field(default_factory=list)
-    detectable_styles: list[str] = field(default_factory=list)
-
-
-def evaluate_case(
-    case: SyntheticCase,
-    method: str,
+def judge_synthetic(
+    case: Any,
     output: ImageArray,
-    seconds: float,
-    judged_input: Sequence[TextLine],
-    judged_output: Sequence[TextLine],
-) -> CaseMetrics:
-    overlay_seen = [g for g in case.overlay_lines if found(g, judged_input)]
-    overlay_left = [g for g in overlay_seen if found(g, judged_output)]
-    product_seen = [g for g in case.product_lines if found(g, judged_input)]
-    product_kept = [g for g in product_seen if found(g, judged_output)]
-    raw = texture_ratio(output, case.overlay_mask)
-    reference = texture_ratio(case.clean, case.overlay_mask)
-    texture = raw / reference if raw is not None and reference else None
-    return CaseMetrics(
-        seed=case.seed,
-        source=case.source,
-        method=method,
-        overlay_lines=len(case.overlay_lines),
-        overlay_detectable=len(overlay_seen),
-        overlay_left=len(overlay_left),
-        erase_rate=1 - len(overlay_left) / len(overlay_seen) if overlay_seen else None,
-        product_lines=len(case.product_lines),
-        product_detectable=len(product_seen),
-        product_kept=len(product_kept),
-        product_kept_rate=len(product_kept) / len(product_seen) if product_seen else None,
-        psnr=psnr(output, case.clean),
-        psnr_mask=psnr(output, case.clean, case.overlay_mask),
-        texture=texture,
-        texture_raw=raw,
-        far_changed=far_changed_share(output, case.image, case.overlay_mask),
-        seconds=seconds,
-        left_styles=[g.style for g in overlay_left],
-        left_texts=[g.text for g in overlay_left],
-        lost_product=[g.text for g in product_seen if g not in product_kept],
-        detectable_styles=[g.style for g in overlay_seen],
-    )
+    regions: Sequence[TextRegion],
+    on_input: dict[str, list[TextLine]],
+    on_output: OutputJudge,
+) -> list[LineVerdict]:
+    verdicts = []
+    for line in case.lines:
+        if line.kind == "overlay":
+            verdicts.append(
+                overlay_verdict_synthetic(
+                    line, mean_delta_e2000(output, case.clean, glyph_mask(case, line)),
+                    on_input, on_output, uncertain=uncertain_keep(line, regions),
+                    opacity=getattr(line, "opacity", None),
+                )
+            )  # fmt: skip
+        else:
+            box = quad_mask(case.image.shape, line.box)
+            de = mean_delta_e2000(output, case.image, box)
+            verdicts.append(keep_verdict(line, de, on_input, on_output))
+    return verdicts
 
 
-# ----------------------------------------------------------------------------- summary
-
-
-def _mean(values: Sequence[float | None]) -> float | None:
-    present = [v for v in values if v is not None]
-    return statistics.fmean(present) if present else None
-
-
-def summarize(rows: Sequence[CaseMetrics]) -> dict[str, Any]:
-    """Pooled rates (over all lines of all cases) and per-case means."""
-    detectable = sum(r.overlay_detectable for r in rows)
-    left = sum(r.overlay_left for r in rows)
-    product_seen = sum(r.product_detectable for r in rows)
-    kept = sum(r.product_kept for r in rows)
-    by_style: dict[str, dict[str, int]] = {}
-    for r in rows:
-        for style in r.detectable_styles:
-            by_style.setdefault(style, {"detectable": 0, "left": 0})["detectable"] += 1
-        for style in r.left_styles:
-            by_style.setdefault(style, {"detectable": 0, "left": 0})["left"] += 1
-    textures = [r.texture for r in rows if r.texture is not None]
+def synthetic_row(
+    case: Any, output: ImageArray, verdicts: list[LineVerdict], seconds: float
+) -> dict[str, Any]:
+    """Per-case figures of one method (pixel metrics + the pooled line counts)."""
+    part = product_part(output, case.clean, case.overlay_mask, case.product_mask)
     return {
-        "cases": len(rows),
-        "overlay_lines": sum(r.overlay_lines for r in rows),
-        "overlay_detectable": detectable,
-        "overlay_left": left,
-        "erase_rate": 1 - left / detectable if detectable else None,
-        "product_lines": sum(r.product_lines for r in rows),
-        "product_detectable": product_seen,
-        "product_kept_lines": kept,
-        "product_kept": kept / product_seen if product_seen else None,
-        "psnr": _mean([r.psnr for r in rows]),
-        "psnr_mask": _mean([r.psnr_mask for r in rows]),
-        "texture": statistics.median(textures) if textures else None,
-        "texture_within_25pct": (
-            sum(abs(t - 1) <= 0.25 for t in textures) / len(textures) if textures else None
-        ),
-        "far_changed": _mean([r.far_changed for r in rows]),
-        "seconds": _mean([r.seconds for r in rows]),
-        "left_by_style": dict(sorted(by_style.items())),
-    }
-
-
-def meets(metric: str, value: float | None) -> bool | None:
-    if value is None or metric not in TARGETS:
-        return None
-    op, target = TARGETS[metric]
-    if op == ">=":
-        return value >= target
-    if op == "<=":
-        return value <= target
-    return abs(value - 1) <= target
-
-
-def _target_text(metric: str) -> str:
-    op, target = TARGETS[metric]
-    if op == "within":
-        return f"1 ± {target:.2f}"
-    if metric in ("erase_rate", "product_kept", "far_changed"):
-        return f"{op} {target * 100:g}%"
-    return f"{op} {target:g}"
-
-
-def _fmt(metric: str, value: float | None) -> str:
-    if value is None:
-        return "n/a"
-    if metric in ("erase_rate", "product_kept"):
-        return f"{value * 100:.1f}%"
-    if metric == "far_changed":
-        return f"{value * 100:.3f}%"
-    if metric in ("psnr", "psnr_mask"):
-        return f"{value:.2f} dB"
-    if metric == "seconds":
-        return f"{value:.2f} s"
-    return f"{value:.3f}"
-
-
-def format_summary(summaries: dict[str, dict[str, Any]]) -> str:
-    methods = list(summaries)
-    labels = {
-        "erase_rate": "erase rate (judge)", "product_kept": "product text kept",
-        "psnr": "PSNR whole", "psnr_mask": "PSNR in overlay mask",
-        "texture": "texture (median, vs clean)", "far_changed": "changed > 12 px away",
-        "seconds": "seconds / image",
+        "psnr": psnr(output, case.clean),
+        "psnr_mask": psnr(output, case.clean, case.overlay_mask),
+        "far_changed": far_changed_share(output, case.image, case.overlay_mask, FAR_PX),
+        "product_part": asdict(part) if part is not None else None,
+        "texture": texture_ratio(output, case.overlay_mask),
+        "seconds": seconds,
+        **pool_lines(verdicts),
+        "left": [f"{v.text} ({v.style}: {v.why})" for v in verdicts
+                 if v.kind == "overlay" and not v.ok],
+        "lost": [f"{v.text} ({v.why})" for v in verdicts if v.kind != "overlay" and not v.ok],
     }  # fmt: skip
-    width = max(len(v) for v in labels.values()) + 2
-    header = "metric".ljust(width) + "".join(m.rjust(14) for m in methods) + "   target"
-    lines = [header, "-" * len(header)]
-    for metric, label in labels.items():
-        row = label.ljust(width)
-        for m in methods:
-            value = summaries[m].get(metric)
-            ok = meets(metric, value)
-            mark = "" if ok is None else (" ✓" if ok else " ✗")
-            row += (_fmt(metric, value) + mark).rjust(14)
-        lines.append(row + "   " + _target_text(metric))
-    for m in methods:
-        s = summaries[m]
-        lines.append(
-            f"{m}: {s['cases']} cases, overlay lines {s['overlay_lines']} "
-            f"(judge finds {s['overlay_detectable']} on the input, {s['overlay_left']} left), "
-            f"product lines {s['product_lines']} (judge finds {s['product_detectable']}, "
-            f"{s['product_kept_lines']} kept)"
-        )
-        left = {k: v for k, v in s["left_by_style"].items() if v["left"]}
-        if left:
-            lines.append(
-                "  left by style: "
-                + ", ".join(f"{k} {v['left']}/{v['detectable']}" for k, v in left.items())
-            )
-    return "\n".join(lines)
+
+
+def tune_cases(n: int, size: int) -> Iterator[Any]:
+    """``bench.synthetic`` cases, seeds 0..n-1, odd seeds on real product photos of TUNE
+    sources only (a test-source photo must not appear in the tune split)."""
+    paths = [p for p in real_photo_paths() if split_of(f"products/{p.name}") == "tune"]
+    for seed in range(n):
+        if paths and seed % 2 == 1:
+            path = paths[(seed // 2) % len(paths)]
+            yield make_case(seed, load_photo(path, size), size, source=f"photo:{path.name}")
+        else:
+            yield make_case(seed, None, size)
+
+
+def test_cases(n: int | None, size: int) -> Iterator[Any]:
+    heldout = importlib.import_module("bench.heldout")
+    kwargs: dict[str, Any] = {"size": size}
+    if n is not None:
+        kwargs["n"] = n
+    yield from heldout.heldout_cases(**kwargs)
 
 
 # ----------------------------------------------------------------------------- methods
@@ -382,8 +280,33 @@ def baseline_fn(detector: TextDetector) -> CleanFn:
     return run
 
 
+class SharedBaseline:
+    """``baseline_fn`` on judge 1's memoised detector; ``extra_seconds`` is the detection
+    time the memo saved, which ``Run.apply`` adds back so the baseline's seconds are real."""
+
+    def __init__(self, detector: MemoDetector) -> None:
+        self.detector = detector
+        self.extra_seconds = 0.0
+
+    def __call__(self, rgb: ImageArray) -> tuple[ImageArray, list[TextRegion]]:
+        lines, seconds, memo = self.detector.detect_timed(rgb)
+        self.extra_seconds = seconds if memo else 0.0
+        fixed = _FixedDetector(lines)
+        return baseline_fn(fixed)(rgb)
+
+
+class _FixedDetector:
+    name = "fixed"
+
+    def __init__(self, lines: list[TextLine]) -> None:
+        self.lines = lines
+
+    def detect(self, image: ImageArray) -> list[TextLine]:
+        return list(self.lines)
+
+
 def ours_fn() -> CleanFn:
-    """The lead's ``Cleaner`` with default settings and options (models loaded once)."""
+    """The working tree's ``Cleaner`` with default settings and options (models loaded once)."""
     from globalpic_pipeline.clean import Cleaner, CleanOptions
 
     cleaner = Cleaner.from_settings()
@@ -396,118 +319,353 @@ def ours_fn() -> CleanFn:
     return run
 
 
-# ----------------------------------------------------------------------------- cases
+def build_methods(
+    names: Sequence[str], previous_rev: str, judges: Judges, out: Printer
+) -> dict[str, CleanFn]:
+    methods: dict[str, CleanFn] = {}
+    for name in names:
+        if name == "ours":
+            try:
+                methods[name] = ours_fn()
+            except Exception as exc:  # a broken pipeline must not hide the other methods
+                out(f"ours unavailable, skipped: {type(exc).__name__}: {exc}")
+        elif name == "baseline":
+            first = judges.detectors[JUDGES[0]]
+            if isinstance(first, MemoDetector):
+                methods[name] = SharedBaseline(first)
+            else:
+                from globalpic_ocr.detector import build_detector
+
+                detector = build_detector()
+                getattr(detector, "load", lambda: None)()
+                methods[name] = baseline_fn(detector)
+        elif name == "previous":
+            from bench.previous_release import start
+
+            release = start(previous_rev, out)
+            if release is not None:
+                methods[name] = release
+    return methods
 
 
-def build_cases(n: int, size: int, bases: str, first_seed: int = 0) -> Iterator[SyntheticCase]:
-    """``mixed``: alternate real photos (when present) and procedural scenes."""
-    paths = real_photo_paths() if bases in ("mixed", "real") else []
-    if bases == "real" and not paths:
-        raise SystemExit("--bases real: no photos in ../shared/data/realworld/products")
-    for i in range(n):
-        seed = first_seed + i
-        use_real = bool(paths) and (bases == "real" or i % 2 == 1)
-        if use_real:
-            path = paths[(i // (1 if bases == "real" else 2)) % len(paths)]
-            yield make_case(seed, load_photo(path, size), size, source=f"photo:{path.name}")
-        else:
-            yield make_case(seed, None, size)
+# ----------------------------------------------------------------------------- summary
 
 
-def run_realworld(methods: dict[str, CleanFn]) -> dict[str, Any] | None:
-    """``bench.realworld.evaluate(clean_fn, baseline_fn)`` when that module exists."""
-    if not (REPO_ROOT / "bench" / "realworld.py").is_file():
-        print("real-photo evaluation skipped: bench/realworld.py does not exist", flush=True)
+def meets(metric: str, value: float | None) -> bool | None:
+    _, op, target, _ = ROWS[metric]
+    if value is None or target is None:
         return None
-    module = importlib.import_module("bench.realworld")
-    evaluate = getattr(module, "evaluate", None)
-    if not callable(evaluate):
-        print("real-photo evaluation skipped: bench.realworld has no evaluate()", flush=True)
-        return None
-    if "ours" not in methods or "baseline" not in methods:
-        print("real-photo evaluation skipped: it needs both ours and the baseline", flush=True)
-        return None
-    result = evaluate(methods["ours"], methods["baseline"])
-    return result if isinstance(result, dict) else {"result": result}
+    return value >= target if op == ">=" else value <= target
 
 
-def _save(directory: Path, case: SyntheticCase, method: str, output: ImageArray) -> None:
-    from PIL import Image
+def _fmt(unit: str, value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    if unit == "%":
+        return f"{value * 100:.1f}%"
+    if unit == "%3":
+        return f"{value * 100:.3f}%"
+    if unit == "dB":
+        return f"{value:.2f} dB"
+    if unit == "s":
+        return f"{value:.2f} s"
+    return f"{value:.2f}"
 
-    directory.mkdir(parents=True, exist_ok=True)
-    stem = f"case{case.seed:03d}"
-    if not (directory / f"{stem}_input.jpg").exists():
-        Image.fromarray(case.image).save(directory / f"{stem}_input.jpg", quality=90)
-    Image.fromarray(output).save(directory / f"{stem}_{method}.jpg", quality=90)
+
+def _target_text(metric: str) -> str:
+    _, op, target, unit = ROWS[metric]
+    if target is None:
+        return "—"
+    return f"{op} {_fmt(unit, target)}".replace(".0%", "%").replace(".00 dB", " dB")
+
+
+def summarize(
+    syn_rows: Sequence[dict[str, Any]], real_rows: Sequence[dict[str, Any]]
+) -> dict[str, Any]:
+    """One split x method: pooled line rates, per-image means, product-part mean / worst."""
+    syn_lines = _pool_counts(syn_rows)
+    real_lines = _pool_counts(real_rows)
+    parts = [r["product_part"] for r in syn_rows if r.get("product_part")]
+    return {
+        "synthetic_cases": len(syn_rows),
+        "real_photos": len(real_rows),
+        "synthetic_lines": syn_lines,
+        "real_lines": real_lines,
+        "syn_overlay_erased": syn_lines["overlay_erased"],
+        "syn_faint_erased": syn_lines["faint_erased"],
+        "syn_keep_kept": syn_lines["keep_kept"],
+        "psnr_mask": mean([r["psnr_mask"] for r in syn_rows]),
+        "psnr": mean([r["psnr"] for r in syn_rows]),
+        "far_changed": mean([r["far_changed"] for r in syn_rows]),
+        "product_part_cases": len(parts),
+        "pp_psnr_mean": mean([p["psnr"] for p in parts]),
+        "pp_psnr_worst": worst([p["psnr"] for p in parts], low_is_bad=True),
+        "pp_de_mean": mean([p["delta_e"] for p in parts]),
+        "pp_de_worst": worst([p["delta_e"] for p in parts], low_is_bad=False),
+        "pp_grad_mean": mean([p["gradient_ratio"] for p in parts]),
+        "pp_grad_worst": worst_ratio([p["gradient_ratio"] for p in parts]),
+        "syn_seconds": mean([r["seconds"] for r in syn_rows]),
+        "real_keep_kept": real_lines["keep_kept"],
+        "real_overlay_erased": real_lines["overlay_erased"],
+        "real_seconds": mean([r["seconds"] for r in real_rows]),
+    }
+
+
+def _pool_counts(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    keys = ("overlay_lines", "overlay_erased_lines", "faint_lines", "faint_erased_lines",
+            "keep_lines", "keep_kept_lines", "kept_uncertain_lines")  # fmt: skip
+    total = {k: sum(int(r[k]) for r in rows) for k in keys}
+
+    def rate(part: str, whole: str) -> float | None:
+        return total[part] / total[whole] if total[whole] else None
+
+    return {
+        **total,
+        "overlay_erased": rate("overlay_erased_lines", "overlay_lines"),
+        "faint_erased": rate("faint_erased_lines", "faint_lines"),
+        "keep_kept": rate("keep_kept_lines", "keep_lines"),
+    }
+
+
+def format_summary(summaries: dict[str, dict[str, dict[str, Any]]]) -> str:
+    """``summaries[split][method]`` -> a table: rows = metric, columns = split x method."""
+    columns = [(s, m) for s in SPLITS if s in summaries for m in summaries[s]]
+    width = max(len(label) for label, *_ in ROWS.values()) + 2
+    header = "metric".ljust(width) + "".join(f"{s}/{m}".rjust(16) for s, m in columns)
+    header += "   target"
+    lines = [header, "-" * len(header)]
+    for metric, (label, _, _, unit) in ROWS.items():
+        row = label.ljust(width)
+        for split, method in columns:
+            value = summaries[split][method].get(metric)
+            ok = meets(metric, value)
+            mark = "" if ok is None else (" ✓" if ok else " ✗")
+            row += (_fmt(unit, value) + mark).rjust(16)
+        lines.append(row + "   " + _target_text(metric))
+    for split, method in columns:
+        s = summaries[split][method]
+        syn, real = s["synthetic_lines"], s["real_lines"]
+        lines.append(
+            f"{split}/{method}: {s['synthetic_cases']} synthetic cases: overlay lines "
+            f"{syn['overlay_erased_lines']}/{syn['overlay_lines']} erased (faint "
+            f"{syn['faint_erased_lines']}/{syn['faint_lines']}), product lines "
+            f"{syn['keep_kept_lines']}/{syn['keep_lines']} kept, product part scored on "
+            f"{s['product_part_cases']}; {s['real_photos']} real photos: overlay "
+            f"{real['overlay_erased_lines']}/{real['overlay_lines']} erased, print "
+            f"{real['keep_kept_lines']}/{real['keep_lines']} kept, kept_uncertain "
+            f"{syn['kept_uncertain_lines'] + real['kept_uncertain_lines']}"
+        )
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- run
+
+
+@dataclass
+class Run:
+    judges: Judges
+    methods: dict[str, CleanFn]
+    contact: Any | None  # ContactSheet for the test split
+    save_dir: Path | None
+    out: Printer = print
+    rows: dict[str, dict[str, dict[str, list[dict[str, Any]]]]] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+
+    def add(self, split: str, kind: str, method: str, row: dict[str, Any]) -> None:
+        by_method = self.rows.setdefault(split, {}).setdefault(method, {})
+        by_method.setdefault(kind, []).append(row)
+        self.out(json.dumps(row, ensure_ascii=False, default=str))
+
+    def apply(self, method: str, rgb: ImageArray) -> tuple[ImageArray, list[TextRegion], float]:
+        start = time.perf_counter()
+        fn = self.methods[method]
+        output, regions = fn(rgb)
+        return output, regions, time.perf_counter() - start + getattr(fn, "extra_seconds", 0.0)
+
+    def synthetic(self, split: Split, case: Any) -> None:
+        on_input = self.judges.on(case.image)
+        name = f"{split}:{case.seed}"
+        for method in self.methods:
+            try:
+                output, regions, seconds = self.apply(method, case.image)
+            except Exception as exc:  # report the case and go on with the others
+                self.failures.append(f"{name} {method}: {type(exc).__name__}: {exc}")
+                self.out(f"FAILED {name} {method}: {type(exc).__name__}: {exc}")
+                continue
+            verdicts = judge_synthetic(case, output, regions, on_input, self.judges.lazy(output))
+            row = {"split": split, "set": "synthetic", "case": name, "source": case.source,
+                   "method": method, **synthetic_row(case, output, verdicts, seconds)}  # fmt: skip
+            self.add(split, "synthetic", method, row)
+            self._keep(split, name, case.source, method, case.image, output, row)
+
+    def real(self, photo: Any) -> None:
+        from bench.realworld import judge_photo, read_rgb
+
+        rgb = read_rgb(photo.path)
+        on_input = self.judges.on(rgb)
+        for method in self.methods:
+            try:
+                output, regions, seconds = self.apply(method, rgb)
+            except Exception as exc:
+                self.failures.append(f"{photo.relpath} {method}: {type(exc).__name__}: {exc}")
+                self.out(f"FAILED {photo.relpath} {method}: {type(exc).__name__}: {exc}")
+                continue
+            verdicts = judge_photo(photo, rgb, output, regions, on_input, self.judges.lazy(output))
+            row = {
+                "split": photo.split, "set": "real", "case": photo.relpath, "method": method,
+                "seconds": seconds, **pool_lines(verdicts),
+                "left": [f"{v.text} ({v.why})" for v in verdicts
+                         if v.kind == "overlay" and not v.ok],
+                "lost": [f"{v.text} [{v.kind}] ({v.why})" for v in verdicts
+                         if v.kind != "overlay" and not v.ok],
+            }  # fmt: skip
+            self.add(photo.split, "real", method, row)
+            self._keep(photo.split, photo.relpath, "real photo", method, rgb, output, row)
+
+    def _keep(
+        self, split: str, name: str, caption: str, method: str, source: ImageArray,
+        output: ImageArray, row: dict[str, Any],
+    ) -> None:  # fmt: skip
+        if self.contact is not None and split == "test":
+            self.contact.add(name, caption, method, source, output, _figures(row))
+        if self.save_dir is not None:
+            from PIL import Image
+
+            self.save_dir.mkdir(parents=True, exist_ok=True)
+            stem = name.replace(":", "_").replace("/", "_")
+            if not (self.save_dir / f"{stem}_input.jpg").exists():
+                Image.fromarray(source).save(self.save_dir / f"{stem}_input.jpg", quality=90)
+            Image.fromarray(output).save(self.save_dir / f"{stem}_{method}.jpg", quality=90)
+
+
+def _figures(row: dict[str, Any]) -> str:
+    parts = [
+        f"overlay erased {row['overlay_erased_lines']}/{row['overlay_lines']}",
+        f"kept {row['keep_kept_lines']}/{row['keep_lines']}",
+        f"{row['seconds']:.1f} s",
+    ]
+    if row.get("psnr_mask") is not None:
+        parts.append(f"PSNR overlay {row['psnr_mask']:.1f} / whole {row['psnr']:.1f} dB")
+        parts.append(f"far changed {row['far_changed'] * 100:.2f}%")
+    part = row.get("product_part")
+    if part:
+        parts.append(
+            f"product part PSNR {_fmt('dB', part['psnr'])}, ΔE {_fmt('f2', part['delta_e'])}, "
+            f"grad {_fmt('f2', part['gradient_ratio'])}"
+        )
+    text = " · ".join(parts)
+    if row["left"]:
+        text += "\nleft: " + " | ".join(row["left"])
+    if row["lost"]:
+        text += "\nlost: " + " | ".join(row["lost"])
+    return text
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="erase benchmark on synthetic cases")
-    parser.add_argument("--n", type=int, default=20, help="number of synthetic cases")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.clean_bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--split", choices=("tune", "test", "both"), default="both")
+    parser.add_argument("--n-tune", type=int, default=DEFAULT_N_TUNE,
+                        help="bench.synthetic cases (seeds 0..n-1)")  # fmt: skip
+    parser.add_argument("--n-test", type=int, default=None,
+                        help="bench.heldout cases (default: its HELDOUT_N)")  # fmt: skip
     parser.add_argument("--size", type=int, default=1024)
-    parser.add_argument("--first-seed", type=int, default=0)
-    parser.add_argument("--bases", choices=("mixed", "procedural", "real"), default="mixed")
-    parser.add_argument("--methods", default="ours,baseline", help="comma list: ours,baseline")
-    parser.add_argument("--json-out", type=Path, default=REPO_ROOT / "bench/results/clean.json")
+    parser.add_argument(
+        "--methods", default=",".join(METHODS), help="comma list of " + ", ".join(METHODS)
+    )
+    parser.add_argument("--previous-rev", default=None, help="the previous release (git rev)")
+    parser.add_argument("--no-realworld", action="store_true", help="synthetic cases only")
+    parser.add_argument("--max-photos", type=int, default=None,
+                        help="at most this many real photos per split (quick runs)")  # fmt: skip
+    parser.add_argument(
+        "--json-out", type=Path, default=REPO_ROOT / "bench/results/clean_bench.json"
+    )
+    parser.add_argument("--contact-dir", type=Path, default=CONTACT_DIR)
+    parser.add_argument("--no-contact", action="store_true", help="no HTML contact sheet")
     parser.add_argument("--save-dir", type=Path, default=None, help="write input/output JPEGs")
-    parser.add_argument("--no-realworld", action="store_true")
+    parser.add_argument("--allow-changed-test-set", action="store_true",
+                        help="measure even if the frozen test set changed (warns)")  # fmt: skip
     args = parser.parse_args(argv)
+    from bench.previous_release import DEFAULT_REV
 
-    from bench.second_detector import SecondDetector
-    from globalpic_ocr.detector import build_detector
+    previous_rev = args.previous_rev or DEFAULT_REV
+    names = [m.strip() for m in args.methods.split(",") if m.strip()]
+    unknown = [m for m in names if m not in METHODS]
+    if unknown:
+        parser.error(f"unknown method(s) {', '.join(unknown)}: choose from {', '.join(METHODS)}")
 
-    judge = SecondDetector()
-    judge.load()
-    methods: dict[str, CleanFn] = {}
-    for name in [m.strip() for m in args.methods.split(",") if m.strip()]:
-        if name == "baseline":
-            detector = build_detector()
-            load = getattr(detector, "load", None)
-            if callable(load):
-                load()
-            methods[name] = baseline_fn(detector)
-        elif name == "ours":
-            try:
-                methods[name] = ours_fn()
-            except Exception as exc:  # report and go on with the baseline: a broken
-                # pipeline must not hide the baseline's numbers
-                print(f"our method unavailable, skipped: {type(exc).__name__}: {exc}", flush=True)
-        else:
-            parser.error(f"unknown method {name!r}")
+    warnings = frozen.require(args.allow_changed_test_set) if wanted("test", args.split) else []
+    for line in warnings:
+        print(f"!!! {line}", flush=True)
 
+    def out(text: str) -> None:
+        print(text, flush=True)
+
+    judges = load_judges()
+    methods = build_methods(names, previous_rev, judges, out)
+    if not methods:
+        raise SystemExit("no method could run")
     # RapidOCR's shared logger warns on every image without text (an erased one, say);
     # each engine resets its level when it loads, so quieten it once all have loaded.
     logging.getLogger("RapidOCR").setLevel(logging.ERROR)
-    rows: dict[str, list[CaseMetrics]] = {m: [] for m in methods}
-    for case in build_cases(args.n, args.size, args.bases, args.first_seed):
-        judged_input = judge.detect(case.image)
-        for name, fn in methods.items():
-            start = time.perf_counter()
-            output, _regions = fn(case.image)
-            seconds = time.perf_counter() - start
-            metrics = evaluate_case(case, name, output, seconds, judged_input, judge.detect(output))
-            rows[name].append(metrics)
-            print(json.dumps(asdict(metrics), ensure_ascii=False), flush=True)
-            if args.save_dir is not None:
-                _save(args.save_dir, case, name, output)
+    contact = None
+    if not args.no_contact and wanted("test", args.split):
+        from bench.contact_sheet import ContactSheet
 
-    summaries = {name: summarize(r) for name, r in rows.items() if r}
+        contact = ContactSheet(args.contact_dir)
+    run = Run(judges, methods, contact, args.save_dir, out)
+    started = time.perf_counter()
+    try:
+        if wanted("tune", args.split):
+            for case in tune_cases(args.n_tune, args.size):
+                run.synthetic("tune", case)
+        if wanted("test", args.split):
+            for case in test_cases(args.n_test, args.size):
+                run.synthetic("test", case)
+        if not args.no_realworld:
+            from bench.realworld import real_photos
+
+            photos = real_photos(args.split, out=out)
+            for split in SPLITS:
+                of_split = [p for p in photos if p.split == split][: args.max_photos]
+                for photo in of_split:
+                    run.real(photo)
+    finally:
+        for fn in methods.values():
+            close = getattr(fn, "close", None)
+            if callable(close):
+                close()
+
+    summaries = {
+        split: {m: summarize(kinds.get("synthetic", []), kinds.get("real", []))
+                for m, kinds in by_method.items()}
+        for split, by_method in run.rows.items()
+    }  # fmt: skip
     print()
     print(format_summary(summaries), flush=True)
-    realworld = None if args.no_realworld else run_realworld(methods)
-    if realworld is not None:
-        print(json.dumps({"realworld": realworld}, ensure_ascii=False, default=str), flush=True)
+    for line in warnings:
+        print(f"!!! {line}", flush=True)
+    for failure in run.failures:
+        print(f"failed: {failure}", flush=True)
+    print(f"judge calls {judges.calls}, {time.perf_counter() - started:.0f} s", flush=True)
     report = {
         "config": {k: str(v) for k, v in vars(args).items()},
-        "judge": judge.name,
-        "targets": TARGETS,
+        "previous_rev": previous_rev if "previous" in methods else None,
+        "judges": list(JUDGES),
+        "targets": {k: {"label": v[0], "op": v[1], "target": v[2]} for k, v in ROWS.items()},
+        "test_set_warnings": warnings,
         "summary": summaries,
-        "cases": {name: [asdict(r) for r in r_list] for name, r_list in rows.items()},
-        "realworld": realworld,
+        "cases": run.rows,
+        "failures": run.failures,
     }
     args.json_out.parent.mkdir(parents=True, exist_ok=True)
     args.json_out.write_text(json.dumps(report, ensure_ascii=False, indent=1, default=str))
     print(f"wrote {args.json_out}", flush=True)
+    if contact is not None and contact.rows:
+        print(f"contact sheet: {contact.write()}", flush=True)
     return 0
 
 

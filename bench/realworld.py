@@ -1,19 +1,18 @@
 """Real-photo evaluation: overlay text erased, product / scene text kept, on labelled photos.
 
-The 24 photos in ``<repo>/../shared/data/realworld/text`` (never copied into the repo) have
-every line RapidOCR finds labelled overlay / product / scene in ``bench/labels``. For each
-method (an RGB image -> ``(output RGB, text regions)`` function) this re-runs RapidOCR on the
-output and counts, over the labelled lines RapidOCR also finds on the input:
+The photos of ``<repo>/../shared/data/realworld/text`` and ``.../posters`` (never copied into
+the repo) have their text lines labelled overlay / product / scene in ``bench/labels``
+(detected lines, plus hand-drawn ``missed_by_detector`` lines no detector found), split tune /
+test by source (``bench.splits``).
 
-* overlay erased: labelled overlay lines NOT re-detected at the same place with similar text;
-* product / scene kept: labelled product and scene lines re-detected;
-* the classifier's confusion: each labelled line's label against the kind of the region the
-  method reported at that place (matched by box overlap), "unmatched" when none.
+``make bench-clean`` uses ``real_photos`` and ``judge_photo``: every labelled line counts,
+judged by two OCR judges and the pixels (bench/README.md, "Real photos").
 
-``python -m bench.realworld`` runs our ``Cleaner`` against the naive baseline (erase every
-detected line); ``python -m bench.realworld --classifier-only`` runs just the overlay
-classifier on the labelled boxes (with the real U²-Net-p product mask): no OCR, no erasing,
-seconds for the whole set. Without ``/work/shared`` both report that they skipped and exit 0.
+``python -m bench.realworld`` is the older quick look: our ``Cleaner`` against the naive
+baseline on ``text/`` only, counting only the lines RapidOCR finds on the input, plus the
+classifier's confusion; ``--classifier-only`` runs just the overlay classifier on the labelled
+boxes (with the real U²-Net-p product mask): no OCR, no erasing, seconds for the whole set.
+Without ``/work/shared`` both report that they skipped and exit 0.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ import json
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,13 +30,30 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageOps
 
-from bench.clean_bench import quad_overlap, reads_at
+from bench.clean_metrics import (
+    LineVerdict,
+    OutputJudge,
+    changed_share,
+    keep_verdict,
+    overlay_verdict_real,
+    quad_mask,
+    quad_overlap,
+    reads_at,
+    uncertain_keep,
+)
+from bench.colour import mean_delta_e2000
+from bench.splits import Split, split_of, wanted
 from globalpic_common.interfaces import AlphaArray, ImageArray, Segmenter, TextDetector
 from globalpic_common.schemas import TextKind, TextLine, TextRegion
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-TEXT_DIR = REPO_ROOT.parent / "shared" / "data" / "realworld" / "text"
+REALWORLD_DIR = REPO_ROOT.parent / "shared" / "data" / "realworld"
+TEXT_DIR = REALWORLD_DIR / "text"
+POSTERS_DIR = REALWORLD_DIR / "posters"
 LABELS_PATH = REPO_ROOT / "bench" / "labels" / "realworld_text.json"
+# Extra hand-drawn lines of the text/ photos that no detector found (missed_by_detector).
+MISSED_LABELS_PATH = REPO_ROOT / "bench" / "labels" / "realworld_text_missed.json"
+POSTER_LABELS_PATH = REPO_ROOT / "bench" / "labels" / "realworld_posters.json"
 
 # Maps an RGB image to (output RGB, the text regions the method reports).
 CleanFn = Callable[[ImageArray], tuple[ImageArray, list[TextRegion]]]
@@ -59,6 +75,11 @@ class LabelledLine:
     box: list[tuple[float, float]]
     text: str
     label: str  # "overlay" | "product" | "scene"
+    missed_by_detector: bool = False  # hand-drawn: no detector found it
+
+    @property
+    def kind(self) -> str:
+        return self.label
 
     def as_text_line(self) -> TextLine:
         return TextLine(box=self.box, text=self.text, confidence=1.0)
@@ -67,7 +88,9 @@ class LabelledLine:
 # ----------------------------------------------------------------------------- data
 
 
-def load_labels(path: Path = LABELS_PATH) -> dict[str, list[LabelledLine]]:
+def load_labels(
+    path: Path = LABELS_PATH, missed_default: bool = False
+) -> dict[str, list[LabelledLine]]:
     raw = json.loads(path.read_text(encoding="utf-8"))
     labels: dict[str, list[LabelledLine]] = {}
     for name, items in raw.items():
@@ -76,7 +99,8 @@ def load_labels(path: Path = LABELS_PATH) -> dict[str, list[LabelledLine]]:
             if item["label"] not in LABELS:
                 raise ValueError(f"{path}: {name}: unknown label {item['label']!r}")
             box = [(float(x), float(y)) for x, y in item["box"]]
-            lines.append(LabelledLine(box=box, text=str(item["text"]), label=item["label"]))
+            missed = bool(item.get("missed_by_detector", missed_default))
+            lines.append(LabelledLine(box, str(item["text"]), item["label"], missed))
         labels[name] = lines
     return labels
 
@@ -100,6 +124,83 @@ def labelled_photos(
         else:
             missing.append(name)
     return present, missing
+
+
+@dataclass(frozen=True)
+class RealPhoto:
+    """One labelled real photo of the clean bench: ``relpath`` under ``REALWORLD_DIR``."""
+
+    relpath: str
+    path: Path
+    split: Split
+    lines: list[LabelledLine]
+
+
+def real_photos(
+    selection: str = "both",
+    root: Path = REALWORLD_DIR,
+    label_files: Sequence[tuple[str, Path, bool]] | None = None,
+    out: Printer = print,
+) -> list[RealPhoto]:
+    """The labelled photos of ``text/`` and ``posters/`` in the ``selection`` split(s), with
+    every labelled line (detected and hand-drawn). ``label_files``: (folder, labels file,
+    lines are missed_by_detector by default); a missing labels file or photo is reported."""
+    if label_files is None:
+        label_files = [
+            ("text", LABELS_PATH, False),
+            ("text", MISSED_LABELS_PATH, True),
+            ("posters", POSTER_LABELS_PATH, False),
+        ]
+    by_photo: dict[str, list[LabelledLine]] = {}
+    for folder, labels_path, missed in label_files:
+        if not labels_path.is_file():
+            out(f"realworld: {labels_path.name} not found: its lines are not counted")
+            continue
+        for name, lines in load_labels(labels_path, missed).items():
+            by_photo.setdefault(f"{folder}/{name}", []).extend(lines)
+    photos, absent = [], []
+    for relpath, lines in sorted(by_photo.items()):
+        split = split_of(relpath)
+        if not wanted(split, selection):
+            continue
+        path = root / relpath
+        if path.is_file():
+            photos.append(RealPhoto(relpath, path, split, lines))
+        else:
+            absent.append(relpath)
+    if absent:
+        out(f"realworld: {len(absent)} labelled photos missing: {', '.join(absent)}")
+    return photos
+
+
+def judge_photo(
+    photo: RealPhoto,
+    rgb: ImageArray,
+    output: ImageArray,
+    regions: Sequence[TextRegion],
+    on_input: Mapping[str, Sequence[TextLine]],
+    on_output: OutputJudge,
+) -> list[LineVerdict]:
+    """Every labelled line of one photo after one method (bench/README.md, "Real photos")."""
+    verdicts = []
+    for line in photo.lines:
+        box = quad_mask(rgb.shape, line.box)
+        if line.label == "overlay":
+            verdicts.append(
+                overlay_verdict_real(
+                    line, changed_share(output, rgb, box), on_input, on_output,
+                    uncertain=uncertain_keep(line, regions),
+                    missed_by_detector=line.missed_by_detector,
+                )
+            )  # fmt: skip
+        else:
+            verdicts.append(
+                keep_verdict(
+                    line, mean_delta_e2000(output, rgb, box), on_input, on_output,
+                    missed_by_detector=line.missed_by_detector,
+                )
+            )  # fmt: skip
+    return verdicts
 
 
 # ----------------------------------------------------------------------------- matching
