@@ -15,15 +15,22 @@ from globalpic_pipeline.backends import (
 )
 from globalpic_segmentation.client import SegmentationClient
 from globalpic_segmentation.extract import Extractor
-from globalpic_segmentation.u2net import U2NetSegmenter
+from globalpic_segmentation.isnet import IsNetSegmenter
+
+
+def _default_segmenter(monkeypatch: pytest.MonkeyPatch) -> None:
+    """IS-Net is the default product segmenter (an explicit U-2-Net-p model path picks that)."""
+    for name in ("SEGMENTER", "MODEL_PATH", "ISNET_PATH"):
+        monkeypatch.delenv(f"GLOBALPIC_SEGMENTATION__{name}", raising=False)
 
 
 def test_no_addresses_means_everything_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    _default_segmenter(monkeypatch)
     for peer in ("OCR", "SEGMENTATION", "GENERATION"):
         monkeypatch.delenv(f"GLOBALPIC_PIPELINE__{peer}_ADDR", raising=False)
     localizer = localizer_from_settings()
     assert isinstance(localizer.cleaner.detector, RapidOcrDetector)
-    assert isinstance(localizer.segmenter, U2NetSegmenter)
+    assert isinstance(localizer.segmenter, IsNetSegmenter)
     assert isinstance(localizer.extractor, Extractor)
     assert localizer.extractor.segmenter is localizer.segmenter  # one model for every op
     assert isinstance(localizer.remixer, Remixer)
@@ -33,6 +40,7 @@ def test_addresses_from_the_environment_select_the_clients(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Nothing listens there: building a client connects lazily, so this needs no server.
+    _default_segmenter(monkeypatch)
     monkeypatch.setenv("GLOBALPIC_PIPELINE__OCR_ADDR", "127.0.0.1:1")
     monkeypatch.setenv("GLOBALPIC_PIPELINE__GENERATION_ADDR", "127.0.0.1:3")
     monkeypatch.setenv("GLOBALPIC_PIPELINE__RPC_TIMEOUT_S", "7.5")
@@ -41,7 +49,7 @@ def test_addresses_from_the_environment_select_the_clients(
     detector = localizer.cleaner.detector
     assert isinstance(detector, OcrClient)
     assert detector.addr == "127.0.0.1:1" and detector.timeout_s == 7.5
-    assert isinstance(localizer.segmenter, U2NetSegmenter)  # a mix is fine
+    assert isinstance(localizer.segmenter, IsNetSegmenter)  # a mix is fine
     assert isinstance(localizer.cleaner.inpainter, GenerationClient)
     assert localizer.remixer is localizer.cleaner.inpainter  # one client for both roles
 

@@ -4,11 +4,13 @@ Pre- and post-processing follow rembg's ``u2netp`` session so the masks match wh
 gives: resize to the network's input size, divide by the image's max, ImageNet mean/std, NCHW
 float32; then the first (fused) output, min-max normalised and resized back to the image.
 The session is created once, under a lock, on first use, and reused for every image after that.
+``build_segmenter`` picks the configured network (``isnet`` by default, see isnet.py).
 """
 
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any
 
 import cv2
@@ -27,6 +29,21 @@ DEFAULT_INPUT_SIDE = 320
 _MISSING_HINT = (
     "run `make models` (globalpic-fetch-models) or set GLOBALPIC_SEGMENTATION__MODEL_PATH"
 )
+
+
+def cpu_session(path: Path, threads: int, label: str, hint: str) -> Any:
+    """An onnxruntime CPU session on ``path`` (``threads`` intra-op threads; 0: all cores)."""
+    import onnxruntime as ort  # imported late: most commands never segment
+
+    options = ort.SessionOptions()
+    if threads > 0:
+        options.intra_op_num_threads = threads
+    try:
+        return ort.InferenceSession(
+            str(path), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+    except Exception as exc:  # onnxruntime raises its own, unexported exception types
+        raise ModelUnavailableError(f"cannot load {label} model {path}: {exc}; {hint}") from exc
 
 
 def _static_dim(dim: Any) -> int:
@@ -88,19 +105,7 @@ class U2NetSegmenter:
                 raise ModelUnavailableError(
                     f"U²-Net-p weights not found at {path}: {_MISSING_HINT}"
                 )
-            import onnxruntime as ort  # imported late: most commands never segment
-
-            options = ort.SessionOptions()
-            if self.settings.threads > 0:
-                options.intra_op_num_threads = self.settings.threads
-            try:
-                session = ort.InferenceSession(
-                    str(path), sess_options=options, providers=["CPUExecutionProvider"]
-                )
-            except Exception as exc:  # onnxruntime raises its own, unexported exception types
-                raise ModelUnavailableError(
-                    f"cannot load U²-Net-p model {path}: {exc}; {_MISSING_HINT}"
-                ) from exc
+            session = cpu_session(path, self.settings.threads, "U²-Net-p", _MISSING_HINT)
             model_input = session.get_inputs()[0]
             shape = list(model_input.shape)
             if len(shape) != 4:
@@ -125,11 +130,16 @@ class U2NetSegmenter:
 
 
 def build_segmenter(settings: SegmentationSettings | None = None) -> Segmenter:
-    """The segmenter the settings describe: U²-Net-p, or SAM prompted by it."""
+    """The segmenter the settings describe: IS-Net (the default), U²-Net-p, or SAM prompted
+    by U²-Net-p."""
     settings = settings or SegmentationSettings()
     if settings.segmenter == "sam":
         # Imported here: SAM pulls torch when it loads.
         from globalpic_segmentation.sam import SamSegmenter
 
         return SamSegmenter(settings)
+    if settings.segmenter == "isnet":
+        from globalpic_segmentation.isnet import IsNetSegmenter
+
+        return IsNetSegmenter(settings)
     return U2NetSegmenter(settings)

