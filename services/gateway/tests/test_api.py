@@ -220,6 +220,9 @@ def test_openapi_documents_the_upload_the_problems_and_examples(
         schemas = spec["components"]["schemas"]
         assert "code" in schemas["Problem"]["required"]
         assert schemas["JobOut"]["examples"] and schemas["ImageProgress"]["examples"]
+        # Lines kept on doubt: in the job view's report and the SSE done event.
+        assert "kept_uncertain" in schemas["TextAction"]["enum"]
+        assert "uncertain_texts" in schemas["ImageProgress"]["properties"]
         assert spec["components"]["securitySchemes"]["ApiKey"]["scheme"] == "bearer"
         events = spec["paths"]["/v1/jobs/{job_id}/events"]["get"]
         assert "text/event-stream" in events["responses"]["200"]["content"]

@@ -49,7 +49,16 @@ REPORT: dict[str, Any] = {
             "action": "erased",
             "overlay_score": 0.88,
             "cues": {"contrast": 0.7, "edge": 0.125},
-        }
+        },
+        {  # kept on doubt: the web app offers it as a one-click erase, with its cues
+            "box": [[40.0, 200.0], [90.0, 200.0], [90.0, 220.0], [40.0, 220.0]],
+            "text": "珍藏神沙",
+            "confidence": 0.9,
+            "kind": "product",
+            "action": "kept_uncertain",
+            "overlay_score": 0.61,
+            "cues": {"crispness": 0.8, "unit_repeat": 1.0},
+        },
     ],
     "erased_fraction": 0.0123,
     "platform": "amazon",
@@ -169,6 +178,8 @@ def test_the_polled_job_view_is_job_out_byte_for_byte(engine: Engine) -> None:
     assert [i["state"] for i in shown["images"]] == ["completed", "failed", "completed", "queued"]
     assert shown["images"][0]["report"]["output"] is None  # storage keys stay hidden
     assert shown["images"][0]["checks"][1]["rule"] == "product_fill"
+    unsure = shown["images"][0]["report"]["texts"][1]
+    assert (unsure["action"], unsure["cues"]["unit_repeat"]) == ("kept_uncertain", 1.0)
 
     assert reads.render(job_id, tenant="someone-else") is None  # another tenant's: absent
 

@@ -22,6 +22,9 @@ from globalpic_common.schemas import TextKind, TextLine
 from globalpic_ocr.overlay import (
     BIAS,
     CUE_WEIGHTS,
+    ERASE_AT,
+    SURE_AT,
+    UNSURE_AT,
     LineDecision,
     _decide,
     classify_lines,
@@ -179,7 +182,11 @@ def test_every_line_gets_the_expected_kind(scene: Scene, decisions: list[LineDec
 def test_scores_agree_with_kinds(decisions: list[LineDecision]) -> None:
     for d in decisions:
         assert 0.0 <= d.overlay_score <= 1.0
-        assert (d.overlay_score >= 0.5) == (d.kind == TextKind.OVERLAY)
+        if d.kind == TextKind.OVERLAY:
+            assert d.overlay_score >= ERASE_AT
+        else:
+            assert d.overlay_score < SURE_AT
+            assert d.uncertain == (d.overlay_score >= UNSURE_AT)
 
 
 # Fixed cues and the score worked out by hand from the documented weights
@@ -211,8 +218,9 @@ def test_overlay_score_of_fixed_cues(cues: dict[str, float], expected: float) ->
 @pytest.mark.parametrize(
     ("cues", "kind", "score"),
     [
-        ({"large": 1.0, "flat_glyphs": 1.0}, TextKind.OVERLAY, 0.5),  # >= 0.5 is an overlay
-        ({"large": 1.0, "flat_glyphs": 0.999}, TextKind.PRODUCT, 0.5),  # just under: product
+        # Erased from ERASE_AT (0.55) up: 0.5 is kept (and reported uncertain).
+        ({"large": 1.0, "flat_glyphs": 1.0, "outline": 0.5}, TextKind.OVERLAY, 0.562),
+        ({"large": 1.0, "flat_glyphs": 1.0}, TextKind.PRODUCT, 0.5),
         ({"promo_words": 1.0, "on_product": 0.5}, TextKind.PRODUCT, 0.378),
         ({"promo_words": 1.0, "on_product": 0.4999}, TextKind.SCENE, 0.378),
         ({"skew": 1.0}, TextKind.PRODUCT, 0.002),  # z = -6.5; no on_product (no mask): product
@@ -330,14 +338,19 @@ def test_a_salient_badge_blob_is_not_the_product(scene: Scene) -> None:
 
 
 def test_two_identical_products_are_not_tiles(scene: Scene) -> None:
-    """One copy of a line (two cans side by side) is weak evidence; three make a tile group."""
+    """Two copies of a line on the product (two cans side by side) are units of the product:
+    no watermark repetition, and evidence for print instead."""
     product = scene.lines[0]
     shifted = TextLine(
         box=[(x + 5.0, y + 150.0) for x, y in product.box], text=product.text, confidence=0.9
     )
     decisions = classify_lines(scene.image, [product, shifted], scene.alpha)
-    assert [d.cues["repetition"] for d in decisions] == [0.3, 0.3]
+    assert [d.cues["repetition"] for d in decisions] == [0.0, 0.0]
+    assert [d.cues["unit_repeat"] for d in decisions] == [1.0, 1.0]
     assert all("tile_score" not in d.cues for d in decisions)
+    # Without a mask nothing says they are on one product: weak repetition, as before.
+    bare = classify_lines(scene.image, [product, shifted], None)
+    assert [d.cues["repetition"] for d in bare] == [0.3, 0.3]
 
 
 def _rotated_line(text: str, centre: tuple[float, float], angle: float, size: float) -> TextLine:

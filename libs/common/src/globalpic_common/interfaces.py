@@ -42,8 +42,16 @@ class Segmenter(Protocol):
 
 @runtime_checkable
 class Inpainter(Protocol):
-    """Rebuilds the masked pixels (mask 255) from their surroundings; others are untouched."""
+    """Rebuilds the masked pixels (mask 255) from their surroundings; others are untouched.
+
+    ``product_alpha`` (the segmenter's alpha of ``image``, optional): where an overlay
+    covers the product, its outline is completed under the mask and each side is rebuilt
+    from its own pixels only (the product from the product, the background from the
+    background). None: no product knowledge, every unmasked pixel may serve as a source.
+    """
 
     name: str
 
-    def inpaint(self, image: ImageArray, mask: MaskArray) -> ImageArray: ...
+    def inpaint(
+        self, image: ImageArray, mask: MaskArray, product_alpha: AlphaArray | None = None
+    ) -> ImageArray: ...

@@ -35,8 +35,14 @@ class TextKind(StrEnum):
 
 
 class TextAction(StrEnum):
+    """What ``clean`` did with a detected line."""
+
     ERASED = "erased"
     KEPT = "kept"
+    # Kept, but the classifier is unsure it is not an overlay (a middle score, or an
+    # overlay-like line with strong product-print evidence): its cues say why; a client can
+    # offer it as a one-click erase (``clean --mask`` / the add-mask with its box).
+    KEPT_UNCERTAIN = "kept_uncertain"
 
 
 class TextMode(StrEnum):
@@ -83,6 +89,18 @@ class RuleResult(BaseModel):
     required: float | None = None
 
 
+class ProductObject(BaseModel):
+    """extract: one object of the photo, judged as a product or not (``extract --json``)."""
+
+    box: tuple[int, int, int, int] = Field(description="x0, y0, x1, y1 in pixels (x1, y1 excl.)")
+    score: float = Field(description="Product-likeness in [0, 1]", ge=0.0, le=1.0)
+    cues: dict[str, float] = Field(
+        default_factory=dict,
+        description="Measured cues: print, units, person, solidity, flat, backdrop, area, ...",
+    )
+    kept: bool = Field(description="Whether the cut-out keeps it")
+
+
 class ImageReport(BaseModel):
     """What happened to one input image."""
 
@@ -117,6 +135,10 @@ class ImageReport(BaseModel):
         default_factory=dict, description="Wall seconds per stage (decode, ocr, segment, ...)"
     )
     error: ErrorInfo | None = None
+    objects: list[ProductObject] = Field(
+        default_factory=list,
+        description="extract: every object found, best first, with its score and cues",
+    )
 
 
 class Op(StrEnum):

@@ -27,7 +27,7 @@ from globalpic_common.timing import StageTimer
 from globalpic_generation.erase_mask import build_erase_mask
 from globalpic_generation.quads import fill_quad, fill_quads, ink_band, text_height
 from globalpic_ocr.overlay import LineDecision, classify_lines
-from globalpic_pipeline.texts import Classifier, load_backends, text_region
+from globalpic_pipeline.texts import Classifier, kept_action, load_backends, text_region
 
 MaskBuilder = Callable[..., MaskArray]
 
@@ -204,7 +204,8 @@ class Cleaner:
             protected = keep is not None and _share_inside(line.box, keep) >= 0.5
             erase = wanted and not protected
             (to_erase if erase else kept).append(line)
-            action = TextAction.ERASED if erase else TextAction.KEPT
+            # A line the user's keep-mask protects is kept by their choice: not "uncertain".
+            action = TextAction.KEPT if protected else kept_action(decision, erase)
             regions.append(text_region(line, decision, action))
 
         # Text we keep is never erased, even when a backing flood or a watermark tile would
@@ -234,7 +235,7 @@ class Cleaner:
         out = image.copy()
         if mask.any():
             with timer.stage("inpaint"):
-                out = self.inpainter.inpaint(image, mask)
+                out = self.inpainter.inpaint(image, mask, product_alpha=alpha)
 
         # Where we meant to erase: what we rebuilt, plus the boxes of the lines we chose to
         # erase (if their strokes were missed, the box is where the residual text sits).
@@ -255,9 +256,7 @@ class Cleaner:
             for line, decision in zip(unseen, fresh, strict=True):
                 wanted = options.text_mode == TextMode.ALL or decision.kind == TextKind.OVERLAY
                 (newly if wanted else kept).append(line)
-                regions.append(
-                    text_region(line, decision, TextAction.ERASED if wanted else TextAction.KEPT)
-                )
+                regions.append(text_region(line, decision, kept_action(decision, wanted)))
                 if not wanted:
                     protect = np.maximum(protect, _quads_mask((h, w), [line], grow=2))
             if not residual and not newly:
@@ -290,7 +289,7 @@ class Cleaner:
             if not extra.any():
                 break
             with timer.stage("inpaint"):
-                out = self.inpainter.inpaint(out, extra)
+                out = self.inpainter.inpaint(out, extra, product_alpha=alpha)
             mask = np.maximum(mask, extra)
             erased_quads = np.maximum(erased_quads, _quads_mask((h, w), newly))
             found_again = LineDecision(TextKind.OVERLAY, 1.0, {"residual_pass": float(passes)})

@@ -24,6 +24,15 @@ def text_region(line: TextLine, decision: LineDecision, action: TextAction) -> T
     )
 
 
+def kept_action(decision: LineDecision, erased: bool) -> TextAction:
+    """``erased`` when the op erased the line; else ``kept_uncertain`` when the classifier
+    was unsure (a middle score, or an overlay-like line with product-print evidence: the
+    client offers a one-click erase), ``kept`` when it was sure."""
+    if erased:
+        return TextAction.ERASED
+    return TextAction.KEPT_UNCERTAIN if decision.uncertain else TextAction.KEPT
+
+
 def load_backends(*components: object) -> None:
     """Load every model now (the first image pays nothing; a missing model fails early).
 

@@ -8,16 +8,27 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from typing import Any
 
 from nats.js import JetStreamContext
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from globalpic_common.schemas import ErrorInfo, ProgressStage
+from globalpic_common.schemas import ErrorInfo, ProgressStage, TextAction, TextRegion
 from globalpic_gateway import crud
 from globalpic_gateway.core.messaging import Subjects, publish_model
 from globalpic_gateway.models import ImageState, Job, JobImage, JobStatus, utcnow
 from globalpic_gateway.schemas import ImageProgress, JobCompleted
+
+
+def uncertain_texts(report: dict[str, Any] | None) -> list[TextRegion]:
+    """The lines of an image report that clean kept on doubt (``kept_uncertain``)."""
+    texts = (report or {}).get("texts") or []
+    return [
+        TextRegion.model_validate(t)
+        for t in texts
+        if isinstance(t, dict) and t.get("action") == TextAction.KEPT_UNCERTAIN.value
+    ]
 
 
 def completion(job: Job, images: Sequence[JobImage]) -> JobCompleted:
@@ -50,6 +61,7 @@ class JobEvents:
         eta_seconds: float | None = None,
         error: ErrorInfo | None = None,
         msg_id: str | None = None,
+        uncertain: Sequence[TextRegion] = (),
     ) -> int:
         event = ImageProgress(
             input=image.filename,
@@ -61,13 +73,22 @@ class JobEvents:
             state=state,
             eta_seconds=eta_seconds,
             error=error,
+            uncertain_texts=list(uncertain),
         )
         return await publish_model(self.js, self.subjects.progress(image.job_id), event, msg_id)
 
     async def image_finished(
-        self, image: JobImage, state: ImageState, error: ErrorInfo | None
+        self,
+        image: JobImage,
+        state: ImageState,
+        error: ErrorInfo | None,
+        report: dict[str, Any] | None = None,
     ) -> int:
-        """The image's last progress event (stage ``done``); one per image, deduplicated."""
+        """The image's last progress event (stage ``done``); one per image, deduplicated.
+
+        With the image's ``report`` (the runner that just recorded it), the event lists the
+        lines kept on doubt; a re-publish after a crash goes without (the job view has them).
+        """
         return await self.progress(
             image,
             ProgressStage.DONE,
@@ -76,6 +97,7 @@ class JobEvents:
             eta_seconds=0.0,
             error=error,
             msg_id=f"{image.job_id}.{image.index}.done",
+            uncertain=uncertain_texts(report),
         )
 
     async def completed_if_pending(self, job_id: str) -> bool:

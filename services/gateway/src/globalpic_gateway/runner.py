@@ -268,7 +268,7 @@ class Runner:
                 attempt,
                 extra={"job_id": work.job_id, "image": work.image, "tenant_id": work.tenant_id},
             )
-            await self.events.image_finished(image, ImageState.COMPLETED, None)
+            await self.events.image_finished(image, ImageState.COMPLETED, None, report)
         else:
             RUNNER_IMAGES.labels("duplicate").inc()
         await self._completed_if_pending(work.job_id)

@@ -11,7 +11,14 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from globalpic_common.schemas import ErrorInfo, ImageReport, Op, ProgressEvent, RuleResult
+from globalpic_common.schemas import (
+    ErrorInfo,
+    ImageReport,
+    Op,
+    ProgressEvent,
+    RuleResult,
+    TextRegion,
+)
 from globalpic_gateway.models import ImageState, JobStatus
 
 
@@ -52,6 +59,12 @@ class ImageProgress(ProgressEvent):
         None, description="Estimated seconds until this image is done; null when unknown"
     )
     error: ErrorInfo | None = None
+    uncertain_texts: list[TextRegion] = Field(
+        default_factory=list,
+        description="Stage `done` of a completed image: the text lines clean kept on doubt "
+        "(action `kept_uncertain`) with their cues, to offer as a one-click erase; the job "
+        "view's report lists them too",
+    )
 
 
 class JobCompleted(BaseModel):

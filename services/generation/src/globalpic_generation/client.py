@@ -51,10 +51,14 @@ class GenerationClient(GrpcClient):
         # The remote inpainter's name ("auto", ...), known after the first Inpaint.
         self.name = "generation-service"
 
-    def inpaint(self, image: ImageArray, mask: MaskArray) -> ImageArray:
+    def inpaint(
+        self, image: ImageArray, mask: MaskArray, product_alpha: AlphaArray | None = None
+    ) -> ImageArray:
         request = generation_pb2.InpaintRequest(
             image=image_to_proto(image), mask=mask_to_proto(mask)
         )
+        if product_alpha is not None:
+            request.product_alpha.CopyFrom(alpha_to_proto(product_alpha))
         reply = self.call(self._stub.Inpaint, request)
         self.name = reply.backend or self.name
         return image_from_proto(reply.image)

@@ -16,6 +16,12 @@
 The smooth fills get seeded grain matched to the texture energy of the ring around each
 region, so no rebuilt area reads as a flat smear. Every inpainter changes masked pixels only:
 results are pasted into a copy of the input inside the mask.
+
+Given the product's alpha (``product_alpha``, the segmenter's first pass), every inpainter
+is product-aware: the product's outline is completed across each hole (``silhouette``), the
+product side is rebuilt from product pixels only (``product_fill``: structure continues, no
+haze) and the background side by the backend from background pixels only, so no background
+texture lands inside the product outline and no product colour bleeds out of it.
 """
 
 from __future__ import annotations
@@ -29,10 +35,12 @@ import numpy as np
 import numpy.typing as npt
 
 from globalpic_common.errors import BAD_MASK, BadInputError, ModelUnavailableError
-from globalpic_common.interfaces import ImageArray, Inpainter, MaskArray
+from globalpic_common.interfaces import AlphaArray, ImageArray, Inpainter, MaskArray
 from globalpic_generation.background import push_pull_fill
+from globalpic_generation.product_fill import TEST_BAND_PX, fill_product
 from globalpic_generation.quads import Roi, dilate
 from globalpic_generation.settings import GenerationSettings
+from globalpic_generation.silhouette import ARM_REACH_PX, complete, solidify
 from globalpic_generation.texture import add_grain, texture_energy
 
 BoolMask = npt.NDArray[np.bool_]
@@ -46,6 +54,13 @@ RING_PX = 10
 # the texture it copies comes from there.
 PM_MARGIN_SHARE = 0.5
 PM_MARGIN_PX = (24, 96)
+# Crop margin (px) of product-aware fills: room for the outline's arms and the scored band.
+PRODUCT_MARGIN = 2 * ARM_REACH_PX + TEST_BAND_PX + 8
+# Product alpha at or above this is product.
+PRODUCT_ALPHA = 0.5
+# Product parts smaller than this share of the image, or of the largest part, are specks.
+MIN_PART_SHARE = 0.0005
+MIN_PART_OF_LARGEST = 0.02
 
 
 @dataclass(frozen=True)
@@ -58,7 +73,9 @@ class Region:
     masked: BoolMask
 
 
-def check_inputs(image: ImageArray, mask: MaskArray) -> None:
+def check_inputs(
+    image: ImageArray, mask: MaskArray, product_alpha: AlphaArray | None = None
+) -> None:
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise BadInputError("image must be an H x W x 3 uint8 array")
     if mask.shape != image.shape[:2]:
@@ -67,6 +84,27 @@ def check_inputs(image: ImageArray, mask: MaskArray) -> None:
             f"{image.shape[1]}x{image.shape[0]}",
             code=BAD_MASK,
         )
+    if product_alpha is not None and product_alpha.shape != image.shape[:2]:
+        raise BadInputError(
+            f"product alpha is {product_alpha.shape[1]}x{product_alpha.shape[0]} but the "
+            f"image is {image.shape[1]}x{image.shape[0]}",
+            code=BAD_MASK,
+        )
+
+
+def product_of(product_alpha: AlphaArray) -> BoolMask:
+    """The product mask of an alpha: at least PRODUCT_ALPHA, specks left out.
+
+    A segmenter also takes bits of an overlay (a glyph's halo, a sticker) for product: as a
+    source they would paint the overlay back, as outline they would cut the background."""
+    product = np.asarray(product_alpha >= PRODUCT_ALPHA, np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(product, connectivity=8)
+    if n <= 2:
+        return product > 0
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    floor = max(MIN_PART_SHARE * product.size, MIN_PART_OF_LARGEST * float(areas.max()))
+    keep = np.concatenate([[False], areas >= floor])
+    return np.asarray(keep[labels], bool)
 
 
 def regions(mask: MaskArray, margin: int) -> Iterator[Region]:
@@ -108,6 +146,70 @@ def paste(out: ImageArray, region: Region, filled: ImageArray, settings: Generat
         view[...] = add_grain(view, region.hole, known_ring, rng)
 
 
+@dataclass(frozen=True)
+class Split:
+    """A region cut along the product's completed outline. Each side is a Region whose
+    ``masked`` also holds the other side's known pixels: they must not serve as a source."""
+
+    product: Region | None
+    background: Region | None
+
+
+def split_region(region: Region, product: BoolMask) -> Split:
+    """``region`` cut into its product side and its background side (``silhouette``)."""
+    crop = product[region.roi.slices]
+    known = ~region.masked
+    p_known = crop & known
+    side = np.zeros_like(region.hole)
+    if p_known.any():
+        # The outline is completed across solid blobs (a line of glyphs as one), then the
+        # hole's own pixels take the side their blob's part lies on.
+        solid = solidify(region.hole)
+        n, labels = cv2.connectedComponents(solid.astype(np.uint8), connectivity=8)
+        for i in range(1, n):
+            side |= complete(crop, known & ~solid, labels == i)
+        side &= region.hole
+    rest = region.hole & ~side
+    return Split(
+        Region(region.roi, side, region.masked | (known & ~crop)) if side.any() else None,
+        Region(region.roi, rest, region.masked | p_known) if rest.any() else None,
+    )
+
+
+def fill_product_side(
+    out: ImageArray, region: Region, settings: GenerationSettings, rng: np.random.Generator
+) -> None:
+    """Rebuild a product side from the product's own pixels (``product_fill``), then grain
+    matched to the product's ring."""
+    values = out[region.roi.slices].astype(np.float32)
+    filled = fill_product(values, ~region.masked, region.hole)
+    paste(out, region, np.clip(filled + 0.5, 0, 255).astype(np.uint8), settings, rng)
+
+
+def background_mask(mask: MaskArray, product: BoolMask) -> MaskArray:
+    """The mask a background side is filled under: the product counts as masked too."""
+    return np.where(product, np.uint8(255), mask).astype(np.uint8)
+
+
+def rebuild_product_sides(
+    image: ImageArray, mask: MaskArray, product_alpha: AlphaArray, settings: GenerationSettings
+) -> tuple[ImageArray, MaskArray]:
+    """``image`` with the product side of every region rebuilt from product pixels, and the
+    mask of what is left to fill (the background sides). For backends that fill the
+    background themselves (the generative one): the product is never left to them."""
+    check_inputs(image, mask, product_alpha)
+    out = image.copy()
+    rest = mask.copy()
+    rng = np.random.default_rng(settings.seed)
+    product = product_of(product_alpha)
+    for region in regions(mask, PRODUCT_MARGIN):
+        split = split_region(region, product)
+        if split.product is not None:
+            fill_product_side(out, split.product, settings, rng)
+            rest[region.roi.slices][split.product.hole] = 0
+    return out, rest
+
+
 class _RegionInpainter:
     """Shared driver: split the mask into regions, rebuild each in place on a copy."""
 
@@ -117,12 +219,24 @@ class _RegionInpainter:
     def __init__(self, settings: GenerationSettings | None = None) -> None:
         self.settings = settings or GenerationSettings()
 
-    def inpaint(self, image: ImageArray, mask: MaskArray) -> ImageArray:
-        check_inputs(image, mask)
+    def inpaint(
+        self, image: ImageArray, mask: MaskArray, product_alpha: AlphaArray | None = None
+    ) -> ImageArray:
+        check_inputs(image, mask, product_alpha)
         out = image.copy()
         rng = np.random.default_rng(self.settings.seed)
-        for region in regions(mask, self.margin):
-            self.fill_region(out, region, mask, rng)
+        if product_alpha is None:
+            for region in regions(mask, self.margin):
+                self.fill_region(out, region, mask, rng)
+            return out
+        product = product_of(product_alpha)
+        bg_mask = background_mask(mask, product)
+        for region in regions(mask, max(self.margin, PRODUCT_MARGIN)):
+            split = split_region(region, product)
+            if split.product is not None:
+                fill_product_side(out, split.product, self.settings, rng)
+            if split.background is not None:
+                self.fill_region(out, split.background, bg_mask, rng)
         return out
 
     def fill_region(
@@ -264,6 +378,13 @@ class AutoInpainter:
         """Each region with its backend; PatchMatch goes to the largest textured regions
         first, until the budget is spent."""
         planned = [(r, self.choose(image, r)) for r in regions(mask, self.margin)]
+        return self.within_budget(planned, mask)
+
+    def within_budget(
+        self, planned: list[tuple[Region, Backend]], mask: MaskArray
+    ) -> list[tuple[Region, Backend]]:
+        """``planned`` with PatchMatch kept for the largest textured regions until the
+        budget is spent, push-pull for the rest."""
         wanted = [i for i, (_, b) in enumerate(planned) if b == "patchmatch"]
         wanted.sort(key=lambda i: -int(planned[i][0].hole.sum()))
         budget = self.settings.patchmatch_budget_px if self.patchmatch is not None else 0
@@ -275,8 +396,10 @@ class AutoInpainter:
                 planned[i] = (planned[i][0], "pushpull")
         return planned
 
-    def inpaint(self, image: ImageArray, mask: MaskArray) -> ImageArray:
-        check_inputs(image, mask)
+    def inpaint(
+        self, image: ImageArray, mask: MaskArray, product_alpha: AlphaArray | None = None
+    ) -> ImageArray:
+        check_inputs(image, mask, product_alpha)
         out = image.copy()
         rng = np.random.default_rng(self.settings.seed)
         backends: dict[Backend, _RegionInpainter] = {
@@ -285,8 +408,23 @@ class AutoInpainter:
         }
         if self.patchmatch is not None:
             backends["patchmatch"] = self.patchmatch
-        for region, backend in self.plan(image, mask):
-            backends[backend].fill_region(out, region, mask, rng)
+        if product_alpha is None:
+            for region, backend in self.plan(image, mask):
+                backends[backend].fill_region(out, region, mask, rng)
+            return out
+        # Product-aware: the product sides first (from product pixels), then the background
+        # sides, planned like whole regions, under a mask that hides the product.
+        product = product_of(product_alpha)
+        bg_mask = background_mask(mask, product)
+        splits = [split_region(r, product) for r in regions(mask, max(self.margin, PRODUCT_MARGIN))]
+        for split in splits:
+            if split.product is not None:
+                fill_product_side(out, split.product, self.settings, rng)
+        sides = [s.background for s in splits if s.background is not None]
+        for region, backend in self.within_budget(
+            [(r, self.choose(image, r)) for r in sides], bg_mask
+        ):
+            backends[backend].fill_region(out, region, bg_mask, rng)
         return out
 
 

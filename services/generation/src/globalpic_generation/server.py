@@ -86,9 +86,16 @@ class GenerationServicer(generation_pb2_grpc.GenerationServiceServicer):
     ) -> generation_pb2.InpaintResponse:
         image = image_from_proto(request.image)
         mask = mask_from_proto(request.mask)
+        product_alpha = (
+            alpha_from_proto(
+                request.product_alpha, (image.shape[0], image.shape[1]), what="product_alpha"
+            )
+            if request.HasField("product_alpha")
+            else None
+        )
         timer = StageTimer(backend=self.inpainter.name)
         with timer.stage("inpaint"):
-            out = self.inpainter.inpaint(image, mask)
+            out = self.inpainter.inpaint(image, mask, product_alpha=product_alpha)
         return generation_pb2.InpaintResponse(
             image=image_to_proto(out), backend=self.inpainter.name
         )

@@ -12,7 +12,9 @@ backends, the server's other paths and the CLI start without paying for them.
 - ``ZImageInpainter`` (``GenerationSettings.inpainter = "zimage"``): ``ZImageInpaintPipeline``
   on a crop around each group of erase regions (never the whole frame), resized to a
   multiple of the model's pixel factor, with the Turbo settings (9 steps, guidance 0) and a
-  seeded generator per region; only the masked pixels are pasted back.
+  seeded generator per region; only the masked pixels are pasted back. Given the product's
+  alpha, the product side of each hole is rebuilt from product pixels first
+  (``inpaint.rebuild_product_sides``) and the model generates the background side only.
 - ``generate_inpaint`` / ``generate_img2img``: one batched, seeded call of the inpaint or
   img2img pipeline (remix's scenes and resize's outpainting / upscaling:
   ``zimage_remix``, ``zimage_resize``).
@@ -30,8 +32,8 @@ import cv2
 import numpy as np
 
 from globalpic_common.errors import ModelUnavailableError
-from globalpic_common.interfaces import ImageArray, MaskArray
-from globalpic_generation.inpaint import Region, check_inputs, regions
+from globalpic_common.interfaces import AlphaArray, ImageArray, MaskArray
+from globalpic_generation.inpaint import Region, check_inputs, rebuild_product_sides, regions
 from globalpic_generation.quads import Roi
 from globalpic_generation.settings import GenerationSettings
 
@@ -363,8 +365,15 @@ class ZImageInpainter(ZImageBackend):
         shape = (int(image.shape[0]), int(image.shape[1]))
         return [plan_crop(r, shape, self.models.factor, self.settings) for r in regions(mask, 0)]
 
-    def inpaint(self, image: ImageArray, mask: MaskArray) -> ImageArray:
-        check_inputs(image, mask)
+    def inpaint(
+        self, image: ImageArray, mask: MaskArray, product_alpha: AlphaArray | None = None
+    ) -> ImageArray:
+        check_inputs(image, mask, product_alpha)
+        if product_alpha is not None:
+            # The product side of each hole is rebuilt from product pixels first (its outline
+            # completed, its structure continued: no hallucinated print on the product); the
+            # model generates the background side only, with the rebuilt product as context.
+            image, mask = rebuild_product_sides(image, mask, product_alpha, self.settings)
         out = image.copy()
         for i, plan in enumerate(self.plans(image, mask)):
             crop = image[plan.roi.slices]

@@ -7,13 +7,19 @@ in the photographed world. Every line gets measurable cues, each scaled to ``[0,
 
     overlay_score = sigmoid(BIAS + sum(CUE_WEIGHTS[c] * cues[c]))
 
-A score >= 0.5 means overlay. Otherwise the line is product text when most of it lies on the
-product mask, scene text when it does not. Every cue (and the raw measurements behind them) is
-returned with the decision, so a wrong call can be traced to the cue that caused it. A cue that
-cannot be measured (glyphs too small, no contrast) is left out and counts as neutral.
+The decision is asymmetric (erasing a product's print is a defect, a missed overlay a
+nuisance): a line is an overlay (erased) from ``ERASE_AT`` up, unless it shows strong
+product-print evidence (``surface``: the same text on other units of the product, a bent
+baseline) and stays under ``SURE_AT``. A line not erased with a score of ``UNSURE_AT`` or more
+is kept but ``uncertain`` (``TextAction.KEPT_UNCERTAIN``: offered as a one-click erase).
+Otherwise the line is product text when most of it lies on the product mask, scene text when it
+does not. Every cue (and the raw measurements behind them) is returned with the decision, so a
+wrong call can be traced to the cue that caused it. A cue that cannot be measured (glyphs too
+small, no contrast) is left out and counts as neutral.
 
 The weights are a logistic-regression refit (rounded to 0.5) on the labelled real photos in
-``bench/labels`` plus synthetic tuning cases (``bench.synthetic``, seeds 0-29);
+``bench/labels`` plus synthetic tuning cases (``bench.synthetic``, seeds 0-29); the product
+cues and thresholds were set on the tune split only (``python -m bench.classifier_fit``);
 ``services/ocr/README.md`` gives the measured accuracy and the known failure modes.
 """
 
@@ -30,6 +36,7 @@ import numpy.typing as npt
 
 from globalpic_common.interfaces import AlphaArray, ImageArray, MaskArray
 from globalpic_common.schemas import TextKind, TextLine
+from globalpic_ocr.surface import Blobs, LineGeometry, surface_cues, warp_cue
 
 FloatArray = npt.NDArray[np.float32]
 BoolArray = npt.NDArray[np.bool_]
@@ -41,6 +48,8 @@ class LineDecision:
     kind: TextKind
     overlay_score: float
     cues: dict[str, float]
+    # Kept, but the classifier is not sure it is not an overlay: offered for a one-click erase.
+    uncertain: bool = False
 
 
 # Evidence weights: positive = "rendered on top", negative = "photographed".
@@ -66,7 +75,24 @@ CUE_WEIGHTS: dict[str, float] = {
     # What it says.
     "promo_words": 3.5,  # promo vocabulary, a price or contact details (weak alone)
     "repetition": 1.5,  # the same text at the same size and angle elsewhere (tiled watermark)
+    # Product-print evidence (``surface``): the line carries the product's structure.
+    "label_block": -1.0,  # several lines of one label layout on the same product blob
+    "unit_repeat": -2.5,  # the same text on other units of the product (not a tile grid)
+    "follows_product": -1.5,  # tilted exactly like the product blob under it
+    "warped": -1.5,  # the baseline bends along the line (print on a curved surface)
+    "inside_product": -1.0,  # well inside the product outline (a glyph height of product round)
 }
+# The asymmetric decision: erasing a product's print is a defect, a missed overlay a nuisance.
+# At ERASE_AT or above a line is erased, unless it shows strong product-print evidence
+# (PRINT_EVIDENCE on any of PRINT_CUES) and stays under SURE_AT; from UNSURE_AT up to there it
+# is kept and reported as uncertain (``TextAction.KEPT_UNCERTAIN``: one click to erase it).
+ERASE_AT = 0.55
+SURE_AT = 0.9
+UNSURE_AT = 0.25
+PRINT_EVIDENCE = 0.5
+# A label block is no such evidence (a badge's two stacked lines on the product form one),
+# nor is following the product's tilt (a sticker turned by chance like a tilted product).
+PRINT_CUES = ("unit_repeat", "warped")
 DECIMALS = 3
 
 # Words that mark promo copy. Packaging says 新品 or 正品 too, so this is one cue among many,
@@ -79,6 +105,9 @@ PROMO_TERMS = (
     "返", "试穿", "运费", "发货", "火爆", "大促", "年货", "第二件", "半价", "拍下", "特惠",
     "专享", "推荐", "狂欢", "双11", "双十一", "618", "聚划算", "现货", "热销", "爆品", "低至",
     "仅需", "加购", "买一", "必买", "好物", "专营", "专卖", "工厂店", "企业店", "直营",
+    # Platforms and seller talk: a shop's name or a platform's slogan, never on the product.
+    "淘宝", "天猫", "京东", "拼多多", "1688", "阿里巴巴", "抖音", "唯品会", "店铺", "补贴",
+    "厂家直", "工厂直", "源头工厂", "联保", "月销", "代发", "批发", "微店",
 )  # fmt: skip
 _PRICE_RE = re.compile(r"[¥￥$]\s*\d|\d\s*[元起]|\d\s*折|[¥￥]$")
 # "@shop" is how a store signs its watermark; packaging prints no handles in China.
@@ -136,13 +165,39 @@ def classify_lines(
     all_cues = [
         _line_cues(image, context, lines, i, len(copies[i]), agree[i]) for i in range(len(lines))
     ]
+    for cues, extra in zip(all_cues, _surface(context, lines, all_cues, copies), strict=True):
+        cues.update(extra)
+        if cues.get("unit_repeat", 0.0) > 0.0:
+            # Copies all on the product are units of it (bottles of one range), not tiles.
+            cues["repetition"] = 0.0
     own = [overlay_score(cues) for cues in all_cues]
     for i, cues in enumerate(all_cues):
         # Tiles of one watermark are one overlay: a tile lying on the product (where its own
         # cues are weak) goes with its siblings on the background.
-        if len(copies[i]) >= _MIN_TILE_COPIES:
+        if len(copies[i]) >= _MIN_TILE_COPIES and cues.get("unit_repeat", 0.0) == 0.0:
             cues["tile_score"] = max(own[j] for j in copies[i])
     return [_decide(cues) for cues in all_cues]
+
+
+def _surface(
+    context: _ImageContext,
+    lines: Sequence[TextLine],
+    all_cues: Sequence[dict[str, float]],
+    copies: Sequence[Sequence[int]],
+) -> list[dict[str, float]]:
+    """The product-print cues of ``surface`` (empty without a product mask)."""
+    if context.blobs is None:
+        return [{} for _ in lines]
+    geometry = []
+    for line, cues in zip(lines, all_cues, strict=True):
+        q = _quad(line)
+        key = _NORMALISE_RE.sub("", line.text).lower()
+        geometry.append(LineGeometry(q, key, cues.get("on_product", 0.0), context.blobs.at(q)))
+    same = [
+        [j for j, other in enumerate(lines) if j != i and _same_words(line.text, other.text)]
+        for i, line in enumerate(lines)
+    ]
+    return surface_cues(geometry, same, copies, context.blobs, context.mask_trust)
 
 
 def overlay_score(cues: dict[str, float]) -> float:
@@ -152,16 +207,28 @@ def overlay_score(cues: dict[str, float]) -> float:
     return max(1.0 / (1.0 + math.exp(-z)), cues.get("tile_score", 0.0))
 
 
+def product_evidence(cues: dict[str, float]) -> float:
+    """The strongest product-print cue of a line (0 when none was measured)."""
+    return max((cues.get(name, 0.0) for name in PRINT_CUES), default=0.0)
+
+
 def _decide(cues: dict[str, float]) -> LineDecision:
     score = overlay_score(cues)
-    if score >= 0.5:
+    printed = product_evidence(cues) >= PRINT_EVIDENCE
+    erase = score >= SURE_AT or (score >= ERASE_AT and not printed)
+    if erase:
         kind = TextKind.OVERLAY
     elif cues.get("on_product", 1.0) >= 0.5:
         kind = TextKind.PRODUCT
     else:
         kind = TextKind.SCENE
     rounded = {name: round(float(value), DECIMALS) for name, value in cues.items()}
-    return LineDecision(kind=kind, overlay_score=round(score, DECIMALS), cues=rounded)
+    return LineDecision(
+        kind=kind,
+        overlay_score=round(score, DECIMALS),
+        cues=rounded,
+        uncertain=not erase and score >= UNSURE_AT,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -175,6 +242,7 @@ class _ImageContext:
     edge_widths: FloatArray  # width (px) of each strong edge pixel, NaN elsewhere
     image_edge_width: float  # median width of the strong edges outside the text lines
     product: BoolArray | None  # the main product blobs of the segmenter's mask
+    blobs: Blobs | None  # those blobs labelled, with their axes
     mask_trust: float  # 0..1: how well the mask can separate product from background
     valid: MaskArray  # all 255, image-sized: warped with each crop to mark in-image pixels
 
@@ -191,7 +259,8 @@ class _ImageContext:
         image_width = float(np.median(outside)) if outside.size >= 50 else _DEFAULT_EDGE_WIDTH
         product = _main_product(alpha, (h, w))
         valid = np.full((h, w), 255, np.uint8)
-        return cls(h, w, widths, image_width, product, _mask_trust(product), valid)
+        blobs = Blobs.of(product) if product is not None else None
+        return cls(h, w, widths, image_width, product, blobs, _mask_trust(product), valid)
 
 
 def _edge_width_map(gray: npt.NDArray[np.uint8]) -> FloatArray:
@@ -338,7 +407,15 @@ def _same_words(a: str, b: str) -> bool:
         return False
     if ka == kb:
         return True
-    ca, cb = set(ka), set(kb)
+    if ka.isascii() and kb.isascii():
+        # 26 letters: any two words share most of their letters (DR PLANT / LOTIONSPA), so
+        # Latin text compares by letter pairs, in order.
+        ca, cb = (
+            {ka[i : i + 2] for i in range(len(ka) - 1)},
+            {kb[i : i + 2] for i in range(len(kb) - 1)},
+        )
+    else:
+        ca, cb = set(ka), set(kb)
     return len(ca & cb) >= _FRAGMENT_SHARE * min(len(ca), len(cb)) and min(len(ca), len(cb)) >= 2
 
 
@@ -646,6 +723,7 @@ def _pixel_cues(image: ImageArray, context: _ImageContext, q: Quad) -> dict[str,
     cues["outline"] = _outline(crop, glyphs)
     cues["transparency"] = _transparency(crop, glyphs)
     cues["promo_colour"] = _promo_colour(crop, mask)
+    cues.update(warp_cue(mask & crop.inside, crop.inside, crop.glyph_px))
     return cues
 
 

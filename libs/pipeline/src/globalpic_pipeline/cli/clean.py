@@ -98,6 +98,7 @@ def clean(
             if masks is not None:
                 save_image(masks / f"{dst.stem}.png", result.erase_mask, "png")
         erased = sum(r.action == TextAction.ERASED for r in result.regions)
+        unsure = [r for r in result.regions if r.action == TextAction.KEPT_UNCERTAIN]
         kept = len(result.regions) - erased
         if not as_json:
             total = sum(result.seconds.values()) + sum(timer.seconds.values())
@@ -105,6 +106,14 @@ def clean(
                 f"cleaned {src} -> {dst} ({erased} text erased, {kept} kept, {total:.1f} s)",
                 highlight=False,
             )
+            if unsure:
+                # Kept on doubt (product print is never erased on a guess): name them, so the
+                # user can erase any with --mask if it is an overlay after all.
+                names = ", ".join(repr(r.text) for r in unsure)
+                err.print(
+                    f"  kept {len(unsure)} uncertain (erase with --mask if overlay): {names}",
+                    highlight=False,
+                )
         return ImageReport(
             input=str(src),
             output=str(dst),

@@ -27,21 +27,32 @@ class InpaintRequest(_message.Message):
 
     IMAGE_FIELD_NUMBER: _builtins.int
     MASK_FIELD_NUMBER: _builtins.int
+    PRODUCT_ALPHA_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def image(self) -> _common_pb2.Image: ...
     @_builtins.property
     def mask(self) -> _common_pb2.Mask: ...
+    @_builtins.property
+    def product_alpha(self) -> _common_pb2.Alpha:
+        """The segmenter's product alpha of `image` (optional, same size): the product's outline
+        is completed under the mask and each side rebuilt from its own pixels only. Absent:
+        every unmasked pixel may serve as a source.
+        """
+
     def __init__(
         self,
         *,
         image: _common_pb2.Image | None = ...,
         mask: _common_pb2.Mask | None = ...,
+        product_alpha: _common_pb2.Alpha | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["image", b"image", "mask", b"mask"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_product_alpha", b"_product_alpha", "image", b"image", "mask", b"mask", "product_alpha", b"product_alpha"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["image", b"image", "mask", b"mask"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_product_alpha", b"_product_alpha", "image", b"image", "mask", b"mask", "product_alpha", b"product_alpha"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__product_alpha: _TypeAlias = _typing.Literal["product_alpha"]  # noqa: Y015
+    _WhichOneofArgType__product_alpha: _TypeAlias = _typing.Literal["_product_alpha", b"_product_alpha"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__product_alpha) -> _WhichOneofReturnType__product_alpha | None: ...
 
 Global___InpaintRequest: _TypeAlias = InpaintRequest  # noqa: Y015
 
