@@ -19,6 +19,19 @@ class OcrSettings(ServiceSettings):
     max_side: int = 2000
     # Threads for onnxruntime; 0 lets it choose (all cores).
     threads: int = 0
+    # Extra passes for faint text (``faint.py``): each named view of the photo is searched
+    # for lines the colour pass missed. Empty: the colour pass only. ("clahe" is available
+    # too; on the tune cases it added 1 % of the lines "residual" had not found, for the
+    # cost of one more detection pass.)
+    faint_views: tuple[str, ...] = ("residual",)
+    # The views are searched at most this large (long side, px): faint marks worth erasing
+    # are not tiny, and the extra passes' cost goes with the pixel count.
+    faint_max_side: int = 768
+    # A line only a view shows must read this well: the views stretch texture too.
+    faint_min_confidence: float = 0.75
+    faint_min_chars: int = 2
+    # Look for the unread copies of a tiled watermark once two copies are read.
+    tile_search: bool = True
     # EasyOCR cannot download weights here: point this at a directory holding
     # craft_mlt_25k.pth and the recogniser (zh_sim_g2.pth).
     easyocr_model_dir: Path | None = None
