@@ -322,7 +322,11 @@ class Cleaner:
         h, w = mask.shape
         y0, y1 = max(0, int(ys.min()) - pad), min(h, int(ys.max()) + pad + 1)
         x0, x1 = max(0, int(xs.min()) - pad), min(w, int(xs.max()) + pad + 1)
-        found = self.detector.detect(np.ascontiguousarray(out[y0:y1, x0:x1]))
+        # The colour pass alone: what our erasing left is as visible as what it erased, and
+        # the faint/tile passes would double the recheck's cost (the gRPC client has only
+        # ``detect``: it runs every pass).
+        detect = getattr(self.detector, "detect_colour", self.detector.detect)
+        found = detect(np.ascontiguousarray(out[y0:y1, x0:x1]))
         grown = np.asarray(cv2.dilate(mask, np.ones((9, 9), np.uint8)), dtype=np.uint8)
         residual, unseen = [], []
         for line in found:
