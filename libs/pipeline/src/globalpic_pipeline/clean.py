@@ -78,6 +78,50 @@ def _quads_mask(shape: tuple[int, int], lines: Sequence[TextLine], grow: int = 0
     return mask
 
 
+def _kept_protection(
+    shape: tuple[int, int], kept: Sequence[TextLine], erased: Sequence[TextLine]
+) -> MaskArray:
+    """What the lines we keep protect from the erase mask: their boxes, grown by 2 px.
+
+    Where a kept line's box overlaps an erased line's box, only its ink band is protected: a
+    detector's box is padded by about a quarter of a text height, and an overlay set right
+    under a label line (an outlined slogan below the brand) would otherwise keep the top of
+    its outline, which the fill then drags down the hole as stripes.
+    """
+    full = _quads_mask(shape, kept, grow=2)
+    if not kept or not erased:
+        return full
+    bands = fill_quads(shape, [ink_band(line.box) for line in kept])
+    bands = np.asarray(cv2.dilate(bands, np.ones((5, 5), np.uint8)), np.uint8)
+    contested = _quads_mask(shape, erased) > 0
+    return np.where(contested, bands, full).astype(np.uint8)
+
+
+# On the product, the gaps a stroke mask leaves inside a line's ink band are closed up to this
+# share of the text height: an outline that sinks into the same-coloured print below it (a
+# dark outline over a dark label band) is missed by the ink clustering, and the product fill,
+# which continues the product along its rows and columns, would drag what is left of it across
+# the hole as stripes.
+STROKE_CLOSE_REACH = 0.25
+
+
+def _close_strokes_on_product(
+    mask: MaskArray, erased: Sequence[TextLine], alpha: AlphaArray | None
+) -> MaskArray:
+    if alpha is None or not erased or not mask.any():
+        return mask
+    product = (alpha >= 0.5).astype(np.uint8)
+    out = mask.copy()
+    for line in erased:
+        if _share_inside(line.box, product) < 0.5:
+            continue
+        band = fill_quad(mask.shape[:2], ink_band(line.box)) > 0
+        reach = max(2, round(text_height(line.box) * STROKE_CLOSE_REACH))
+        near = cv2.dilate(mask, np.ones((2 * reach + 1,) * 2, np.uint8)) > 0
+        out[band & near & (product > 0)] = 255
+    return out
+
+
 def _credible(line: TextLine) -> bool:
     """New text found on a rebuilt image must read as text: a lone glyph read with low
     confidence is as likely the texture of a rebuilt area or the product's pattern."""
@@ -211,7 +255,7 @@ class Cleaner:
         # Text we keep is never erased, even when a backing flood or a watermark tile would
         # reach over it (a product panel taken for a badge would take its label with it).
         # The user's own brush (add_mask) still wins over that; their keep-mask over all.
-        kept_quads = _quads_mask((h, w), kept, grow=2)
+        kept_quads = _kept_protection((h, w), kept, to_erase)
         protect = _union(keep, kept_quads)
         with timer.stage("mask"):
             mask = (
@@ -226,6 +270,7 @@ class Cleaner:
                 alpha,
                 lambda: self.build_mask(image, to_erase, protect=keep, backings=False),
             )
+            mask = _close_strokes_on_product(mask, to_erase, alpha)
             mask[kept_quads > 0] = 0
             if options.add_mask is not None:
                 mask = np.maximum(mask, options.add_mask)
