@@ -202,7 +202,8 @@ class Localizer:
             if Op.EXTRACT in ops:
                 on_progress(ProgressStage.EXTRACT)
             mode = ExtractMode(options.extract_mode)
-            cutout = self.extractor.extract(image, mode, coarse=coarse)
+            # clean's lines of product print tell the extractor which object is the product.
+            cutout = self.extractor.extract(image, mode, coarse=coarse, texts=texts)
             for name, seconds in cutout.seconds.items():
                 timer.seconds[f"extract.{name}"] = seconds
             alpha = cutout.alpha

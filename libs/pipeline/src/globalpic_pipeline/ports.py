@@ -7,10 +7,12 @@ to the same orchestration code.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from globalpic_common.interfaces import AlphaArray, ImageArray
+from globalpic_common.schemas import TextRegion
 
 if TYPE_CHECKING:
     from globalpic_generation.remix import RemixResult
@@ -19,7 +21,11 @@ if TYPE_CHECKING:
 
 class CutoutExtractor(Protocol):
     def extract(
-        self, image: ImageArray, mode: ExtractMode = ..., coarse: AlphaArray | None = None
+        self,
+        image: ImageArray,
+        mode: ExtractMode = ...,
+        coarse: AlphaArray | None = None,
+        texts: Sequence[TextRegion] = (),
     ) -> Cutout: ...
 
 

@@ -6,11 +6,21 @@ One object stands in for both in-process classes the pipeline uses: the ``Segmen
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from globalpic.segmentation.v1 import segmentation_pb2, segmentation_pb2_grpc
 from globalpic_common.grpc_client import DEFAULT_TIMEOUT_S, GrpcClient
 from globalpic_common.interfaces import AlphaArray, ImageArray
-from globalpic_common.wire import alpha_from_proto, alpha_to_proto, box_from_proto, image_to_proto
+from globalpic_common.schemas import TextKind, TextLine, TextRegion
+from globalpic_common.wire import (
+    alpha_from_proto,
+    alpha_to_proto,
+    box_from_proto,
+    image_to_proto,
+    text_line_to_proto,
+)
 from globalpic_segmentation.extract import Cutout, ExtractMode
+from globalpic_segmentation.objects import FoundObject
 
 HEALTH_NAME = segmentation_pb2.DESCRIPTOR.services_by_name["SegmentationService"].full_name
 
@@ -33,13 +43,26 @@ class SegmentationClient(GrpcClient):
         image: ImageArray,
         mode: ExtractMode = ExtractMode.SALIENT,
         coarse: AlphaArray | None = None,
+        texts: Sequence[TextRegion] = (),
     ) -> Cutout:
         request = segmentation_pb2.ExtractRequest(image=image_to_proto(image), mode=str(mode))
         if coarse is not None:
             request.coarse.CopyFrom(alpha_to_proto(coarse))
+        # The evidence of which object is the product (see ``objects``).
+        for t in texts:
+            confidence = min(1.0, max(0.0, t.confidence))
+            line = text_line_to_proto(TextLine(box=t.box, text=t.text, confidence=confidence))
+            if t.kind is TextKind.PRODUCT:
+                request.product_print.append(line)
+            elif t.kind is TextKind.OVERLAY:
+                request.overlay_text.append(line)
         reply = self.call(self._stub.Extract, request)
         return Cutout(
             alpha=alpha_from_proto(reply.alpha),
             boxes=[box_from_proto(box) for box in reply.boxes],
             seconds=dict(reply.seconds),
+            objects=[
+                FoundObject(box_from_proto(o.box), o.score, dict(o.cues), o.kept)
+                for o in reply.objects
+            ],
         )

@@ -39,6 +39,9 @@ class ProductRegion:
     mask: BoolMask  # the product and its attached weak parts, image-sized
     box: Box  # bounding box of ``mask``
     salience: float  # area x centrality of its confident core
+    # Its confident components (core and thin parts), image-sized: what ``objects`` removes
+    # from the cut-out when it drops this object but keeps a neighbour weakly joined to it.
+    core: BoolMask | None = None
 
 
 def mask_box(mask: BoolMask) -> Box | None:
@@ -121,7 +124,7 @@ def find_products(
         mask = (np.isin(weak_labels, attached[attached > 0]) & ~others) | core
         box = mask_box(mask)
         if box is not None:
-            regions.append(ProductRegion(mask, box, salience(i)))
+            regions.append(ProductRegion(mask, box, salience(i), core))
     return regions
 
 

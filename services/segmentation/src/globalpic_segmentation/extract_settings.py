@@ -22,10 +22,25 @@ class RefineMethod(StrEnum):
     GRABCUT_MATTING = "grabcut-matting"  # the same, then closed-form matting of the edge band
 
 
+class ObjectChoice(StrEnum):
+    """How the product is chosen among the objects of the coarse map."""
+
+    # Product-likeness from evidence (print, repeated units, a person, not flat badges or
+    # backdrops) and every unit of the product (``objects``).
+    OBJECTS = "objects"
+    # The previous release: the biggest, most central confident component (bench baseline).
+    LEGACY = "legacy"
+
+
 class ExtractSettings(ServiceSettings):
     model_config = settings_config("segmentation")
 
     extract_refine: RefineMethod = RefineMethod.GRABCUT_MATTING
+    # Which object is the product (bench/product_box_bench.py compares the two).
+    extract_choice: ObjectChoice = ObjectChoice.OBJECTS
+    # A person wearing the product (a model in a dress): cut out the garment alone, without
+    # the face, arms, legs, hair and shoes (``objects.garment``). Off: the person and garment.
+    extract_worn_garment: bool = True
     # Run U²-Net-p again on a square crop around the products (``zoom``): the 320 px network
     # then sees them at up to 2x the resolution and resolves gaps, holes and thin legs.
     extract_zoom: bool = True

@@ -10,15 +10,23 @@ from __future__ import annotations
 
 import grpc
 
+from globalpic.common.v1 import common_pb2
 from globalpic.segmentation.v1 import segmentation_pb2, segmentation_pb2_grpc
 from globalpic_common import errors
 from globalpic_common.errors import BadInputError
 from globalpic_common.grpc_server import GrpcServerSettings, Register, load_models, run_service
 from globalpic_common.interfaces import Segmenter
 from globalpic_common.metrics import observe_stages
+from globalpic_common.schemas import TextAction, TextKind, TextRegion
 from globalpic_common.settings import settings_config
 from globalpic_common.timing import StageTimer
-from globalpic_common.wire import alpha_from_proto, alpha_to_proto, box_to_proto, image_from_proto
+from globalpic_common.wire import (
+    alpha_from_proto,
+    alpha_to_proto,
+    box_to_proto,
+    image_from_proto,
+    text_line_from_proto,
+)
 from globalpic_segmentation.extract import ExtractMode, Extractor
 from globalpic_segmentation.extract_settings import ExtractSettings
 from globalpic_segmentation.u2net import build_segmenter
@@ -43,6 +51,21 @@ def _mode(name: str) -> ExtractMode:
         raise BadInputError(
             f"unknown extract mode {name!r}: use one of {valid}", code=errors.BAD_OPTION
         ) from None
+
+
+def _text(line: common_pb2.TextLine, kind: TextKind) -> TextRegion:
+    """A text line of the request as the region ``Extractor.extract`` takes."""
+    read = text_line_from_proto(line)
+    action = TextAction.KEPT if kind is TextKind.PRODUCT else TextAction.ERASED
+    score = 0.0 if kind is TextKind.PRODUCT else 1.0
+    return TextRegion(
+        box=read.box,
+        text=read.text,
+        confidence=read.confidence,
+        kind=kind,
+        action=action,
+        overlay_score=score,
+    )
 
 
 class SegmentationServicer(segmentation_pb2_grpc.SegmentationServiceServicer):
@@ -70,12 +93,22 @@ class SegmentationServicer(segmentation_pb2_grpc.SegmentationServiceServicer):
             if request.HasField("coarse")
             else None
         )
-        cutout = self.extractor.extract(image, _mode(request.mode), coarse)
+        # The product's own print and the overlays, as the client's clean judged them.
+        texts = [_text(line, TextKind.PRODUCT) for line in request.product_print] + [
+            _text(line, TextKind.OVERLAY) for line in request.overlay_text
+        ]
+        cutout = self.extractor.extract(image, _mode(request.mode), coarse, texts)
         observe_stages({f"extract.{k}": v for k, v in cutout.seconds.items()}, self.segmenter.name)
         return segmentation_pb2.ExtractResponse(
             alpha=alpha_to_proto(cutout.alpha),
             boxes=[box_to_proto(box) for box in cutout.boxes],
             seconds=cutout.seconds,
+            objects=[
+                segmentation_pb2.ProductObject(
+                    box=box_to_proto(o.box), score=o.score, cues=o.cues, kept=o.kept
+                )
+                for o in cutout.objects
+            ],
         )
 
 

@@ -10,7 +10,7 @@ import typer
 
 from globalpic_common.errors import GlobalPicError
 from globalpic_common.imageio import InputLimitsSettings, load_image, save_image
-from globalpic_common.schemas import ImageReport
+from globalpic_common.schemas import ImageReport, ProductObject
 from globalpic_common.timing import StageTimer
 from globalpic_pipeline.batch import ExitCode, run_batch
 from globalpic_pipeline.cli.app import (
@@ -37,7 +37,9 @@ def extract(
     all_products: Annotated[
         bool,
         typer.Option(
-            "--all", help="Keep every product in the photo (default: the salient one only)."
+            "--all",
+            help="Keep every product-like object (default: the product and every unit of it; "
+            "--json lists each object found with its score).",
         ),
     ] = False,
     fmt: Format = None,
@@ -84,6 +86,10 @@ def extract(
             height=loaded.height,
             products=len(cutout.boxes),
             seconds=seconds,
+            objects=[
+                ProductObject(box=o.box, score=o.score, cues=o.cues, kept=o.kept)
+                for o in cutout.objects
+            ],
         )
 
     report = run_batch("extract", paths, outputs, process, err, show_progress=len(paths) > 1)

@@ -70,6 +70,8 @@ class ExtractRequest(_message.Message):
     IMAGE_FIELD_NUMBER: _builtins.int
     MODE_FIELD_NUMBER: _builtins.int
     COARSE_FIELD_NUMBER: _builtins.int
+    PRODUCT_PRINT_FIELD_NUMBER: _builtins.int
+    OVERLAY_TEXT_FIELD_NUMBER: _builtins.int
     mode: _builtins.str
     """"salient" (the most salient product) or "all" (every product); empty means "salient"."""
     @_builtins.property
@@ -78,22 +80,90 @@ class ExtractRequest(_message.Message):
     def coarse(self) -> _common_pb2.Alpha:
         """A coarse alpha the caller already has for this image; absent: the server segments."""
 
+    @_builtins.property
+    def product_print(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.TextLine]:
+        """Lines of the product's own print (clean's text regions of kind "product"): evidence of
+        which object is the product.
+        """
+
+    @_builtins.property
+    def overlay_text(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.TextLine]:
+        """Overlay lines clean found (kind "overlay"): an object they cover is a badge, not a product."""
+
     def __init__(
         self,
         *,
         image: _common_pb2.Image | None = ...,
         mode: _builtins.str = ...,
         coarse: _common_pb2.Alpha | None = ...,
+        product_print: _abc.Iterable[_common_pb2.TextLine] | None = ...,
+        overlay_text: _abc.Iterable[_common_pb2.TextLine] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_coarse", b"_coarse", "coarse", b"coarse", "image", b"image"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_coarse", b"_coarse", "coarse", b"coarse", "image", b"image", "mode", b"mode"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_coarse", b"_coarse", "coarse", b"coarse", "image", b"image", "mode", b"mode", "overlay_text", b"overlay_text", "product_print", b"product_print"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__coarse: _TypeAlias = _typing.Literal["coarse"]  # noqa: Y015
     _WhichOneofArgType__coarse: _TypeAlias = _typing.Literal["_coarse", b"_coarse"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType__coarse) -> _WhichOneofReturnType__coarse | None: ...
 
 Global___ExtractRequest: _TypeAlias = ExtractRequest  # noqa: Y015
+
+@_typing.final
+class ProductObject(_message.Message):
+    """One object of the coarse map, as the extractor judged it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class CuesEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.float
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.float = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    BOX_FIELD_NUMBER: _builtins.int
+    SCORE_FIELD_NUMBER: _builtins.int
+    CUES_FIELD_NUMBER: _builtins.int
+    KEPT_FIELD_NUMBER: _builtins.int
+    score: _builtins.float
+    """Product-likeness in [0, 1]."""
+    kept: _builtins.bool
+    """Whether the matte keeps it."""
+    @_builtins.property
+    def box(self) -> _common_pb2.Box: ...
+    @_builtins.property
+    def cues(self) -> _containers.ScalarMap[_builtins.str, _builtins.float]:
+        """The measured cues behind the score (print, units, person, flat, backdrop, ...)."""
+
+    def __init__(
+        self,
+        *,
+        box: _common_pb2.Box | None = ...,
+        score: _builtins.float = ...,
+        cues: _abc.Mapping[_builtins.str, _builtins.float] | None = ...,
+        kept: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["box", b"box"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["box", b"box", "cues", b"cues", "kept", b"kept", "score", b"score"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ProductObject: _TypeAlias = ProductObject  # noqa: Y015
 
 @_typing.final
 class ExtractResponse(_message.Message):
@@ -122,6 +192,7 @@ class ExtractResponse(_message.Message):
     ALPHA_FIELD_NUMBER: _builtins.int
     BOXES_FIELD_NUMBER: _builtins.int
     SECONDS_FIELD_NUMBER: _builtins.int
+    OBJECTS_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def alpha(self) -> _common_pb2.Alpha: ...
     @_builtins.property
@@ -132,16 +203,21 @@ class ExtractResponse(_message.Message):
     def seconds(self) -> _containers.ScalarMap[_builtins.str, _builtins.float]:
         """Wall seconds per stage on the server (segment, components, refine, ...)."""
 
+    @_builtins.property
+    def objects(self) -> _containers.RepeatedCompositeFieldContainer[Global___ProductObject]:
+        """Every object found, best first, with its score and whether it was kept."""
+
     def __init__(
         self,
         *,
         alpha: _common_pb2.Alpha | None = ...,
         boxes: _abc.Iterable[_common_pb2.Box] | None = ...,
         seconds: _abc.Mapping[_builtins.str, _builtins.float] | None = ...,
+        objects: _abc.Iterable[Global___ProductObject] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["alpha", b"alpha"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["alpha", b"alpha", "boxes", b"boxes", "seconds", b"seconds"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alpha", b"alpha", "boxes", b"boxes", "objects", b"objects", "seconds", b"seconds"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
