@@ -171,6 +171,23 @@ def test_localize_amazon_exit_code_follows_the_checks(
         assert final.size == (1000, 1000)
 
 
+@pytest.mark.usefixtures("blue_segmenter_env")
+def test_localize_json_lists_the_objects_extract_chose(tmp_path: Path) -> None:
+    """The Amazon-bound cut-out says which object it took as the product, and why."""
+    src = tmp_path / "shop.jpg"
+    Image.fromarray(blue_product_photo(640, BIG_PRODUCT)).save(src, quality=95)
+    code, out, err = _run(
+        "localize", str(src), "-o", str(tmp_path / "o"), "--ops", "extract", "--json"
+    )
+    assert code == 0, err
+    objects = BatchReport.model_validate_json(out).images[0].objects
+    kept = [o for o in objects if o.kept]
+    assert len(kept) == 1 and kept[0].cues
+    x0, y0, x1, y1 = BIG_PRODUCT
+    bx0, by0, bx1, by1 = kept[0].box
+    assert abs(bx0 - x0) <= 8 and abs(by0 - y0) <= 8 and abs(bx1 - x1) <= 8 and abs(by1 - y1) <= 8
+
+
 def test_localize_extract_only_is_a_cutout(tmp_path: Path) -> None:
     src = _photo(tmp_path / "shop.jpg")
     code, _, _ = _run("localize", str(src), "-o", str(tmp_path), "--ops", "extract")

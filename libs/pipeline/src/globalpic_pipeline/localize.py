@@ -30,6 +30,7 @@ from globalpic_common.interfaces import AlphaArray, ImageArray, Segmenter
 from globalpic_common.schemas import (
     CopyReport,
     Op,
+    ProductObject,
     ProgressStage,
     RuleResult,
     TextRegion,
@@ -38,6 +39,7 @@ from globalpic_common.timing import StageTimer
 from globalpic_generation.canvas import CLASSICAL, CanvasBackends, enforce_white_background
 from globalpic_pipeline.clean import Cleaner, CleanOptions
 from globalpic_pipeline.frame import Frame, fit_frame
+from globalpic_pipeline.objects import report_objects
 from globalpic_pipeline.texts import load_backends
 
 if TYPE_CHECKING:
@@ -109,6 +111,7 @@ class LocalizeResult:
     style: str | None = None
     seconds: dict[str, float] = field(default_factory=dict)
     copy: CopyReport | None = None  # the copy op's variants and checks
+    objects: list[ProductObject] = field(default_factory=list)  # extract's, best first
 
 
 ProgressFn = Callable[[ProgressStage], None]
@@ -198,6 +201,7 @@ class Localizer:
         # Every op after clean needs the refined matte, whether or not extract is asked for.
         alpha = coarse
         step_alpha: AlphaArray | None = None
+        objects: list[ProductObject] = []
         if any(op in ops for op in (Op.EXTRACT, Op.REMIX, Op.RESIZE)):
             if Op.EXTRACT in ops:
                 on_progress(ProgressStage.EXTRACT)
@@ -207,6 +211,7 @@ class Localizer:
             for name, seconds in cutout.seconds.items():
                 timer.seconds[f"extract.{name}"] = seconds
             alpha = cutout.alpha
+            objects = report_objects(cutout.objects)
             if Op.EXTRACT in ops:
                 steps[Op.EXTRACT], step_alpha = [image], alpha
         product = (image, alpha)  # the product as found, before any framing: its colours
@@ -281,6 +286,7 @@ class Localizer:
             style=style,
             seconds=timer.seconds,
             copy=copy,
+            objects=objects,
         )
 
     def _copy(

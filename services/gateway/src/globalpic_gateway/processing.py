@@ -119,5 +119,6 @@ class LocalizerProcessor:
             checks=[rule for rules in result.checks for rule in rules],
             copy_report=result.copy,
             seconds=seconds,
+            objects=result.objects,
         )
         return ProcessedImage(finals, CONTENT_TYPES[fmt], report, seconds)

@@ -10,7 +10,7 @@ import typer
 
 from globalpic_common.errors import GlobalPicError
 from globalpic_common.imageio import InputLimitsSettings, load_image, save_image
-from globalpic_common.schemas import ImageReport, ProductObject
+from globalpic_common.schemas import ImageReport
 from globalpic_common.timing import StageTimer
 from globalpic_pipeline.batch import ExitCode, run_batch
 from globalpic_pipeline.cli.app import (
@@ -28,6 +28,7 @@ from globalpic_pipeline.cli.app import (
     resolve_inputs,
     setup_logging,
 )
+from globalpic_pipeline.objects import report_objects
 
 
 @app.command()
@@ -86,10 +87,7 @@ def extract(
             height=loaded.height,
             products=len(cutout.boxes),
             seconds=seconds,
-            objects=[
-                ProductObject(box=o.box, score=o.score, cues=o.cues, kept=o.kept)
-                for o in cutout.objects
-            ],
+            objects=report_objects(cutout.objects),
         )
 
     report = run_batch("extract", paths, outputs, process, err, show_progress=len(paths) > 1)

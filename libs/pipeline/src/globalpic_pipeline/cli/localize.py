@@ -194,6 +194,7 @@ def localize(
             checks=[rule for rules in result.checks for rule in rules],
             copy=copy,
             seconds=seconds,
+            objects=result.objects,
         )
         if not as_json:
             broken = broken_rules(report)
