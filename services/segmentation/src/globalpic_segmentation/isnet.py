@@ -15,7 +15,7 @@ The session is created once, under a lock, on first use.
 
 from __future__ import annotations
 
-import threading
+from pathlib import Path
 from typing import Any
 
 import cv2
@@ -24,8 +24,7 @@ import numpy.typing as npt
 
 from globalpic_common.errors import ModelUnavailableError
 from globalpic_common.interfaces import AlphaArray, ImageArray
-from globalpic_segmentation.settings import SegmentationSettings
-from globalpic_segmentation.u2net import cpu_session
+from globalpic_segmentation.onnx_segmenter import OnnxSegmenter
 
 INPUT_SIDE = 1024  # the shipped model's fixed input; read from the model when it declares one
 _MEAN = 128.0
@@ -35,11 +34,6 @@ _MISSING_HINT = (
     "run `make models` (globalpic-fetch-models), set GLOBALPIC_SEGMENTATION__ISNET_PATH, or "
     "choose the U²-Net-p fallback with GLOBALPIC_SEGMENTATION__SEGMENTER=u2netp"
 )
-
-
-def _static_dim(dim: Any) -> int:
-    """onnxruntime reports dynamic dimensions as strings or None."""
-    return dim if isinstance(dim, int) and dim > 0 else INPUT_SIDE
 
 
 def preprocess(image: ImageArray, height: int, width: int) -> npt.NDArray[np.float32]:
@@ -63,53 +57,33 @@ def postprocess(prediction: npt.NDArray[Any], height: int, width: int) -> AlphaA
     return np.clip(alpha, 0.0, 1.0).astype(np.float32, copy=False)
 
 
-class IsNetSegmenter:
+class IsNetSegmenter(OnnxSegmenter):
     """IS-Net (DIS) product segmenter behind the ``Segmenter`` interface."""
 
     name = "isnet"
+    label = "IS-Net"
+    missing_hint = _MISSING_HINT
+    default_side = INPUT_SIDE
 
-    def __init__(self, settings: SegmentationSettings | None = None) -> None:
-        self.settings = settings or SegmentationSettings()
-        self._session: Any = None
-        self._input_name = ""
-        self._input_hw = (INPUT_SIDE, INPUT_SIDE)
-        self._lock = threading.Lock()
+    def _weights_path(self) -> Path:
+        return self.settings.isnet_model_path()
 
-    @property
-    def model_path(self) -> str:
-        return str(self.settings.isnet_model_path())
-
-    def load(self) -> None:
-        """Create the onnxruntime session once; later calls return at once."""
-        with self._lock:
-            if self._session is not None:
-                return
-            path = self.settings.isnet_model_path()
-            if not path.is_file():
-                raise ModelUnavailableError(f"IS-Net weights not found at {path}: {_MISSING_HINT}")
-            session = cpu_session(path, self.settings.threads, "IS-Net", _MISSING_HINT)
-            model_input = session.get_inputs()[0]
-            shape = list(model_input.shape)
-            if len(shape) != 4 or model_input.type != "tensor(float)":
-                raise ModelUnavailableError(
-                    f"{path}: expected a float NCHW image input, got {model_input.type} {shape} "
-                    "(the fp16 model must be converted: globalpic-fetch-models does it)"
-                )
-            self._input_name = model_input.name
-            self._input_hw = (_static_dim(shape[2]), _static_dim(shape[3]))
-            self._session = session
-
-    def segment(self, image: ImageArray) -> AlphaArray:
-        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-            raise ValueError(
-                f"expected an H x W x 3 uint8 RGB image, got {image.shape} {image.dtype}"
+    def _check_input(self, path: Path, model_input: Any, shape: list[Any]) -> None:
+        # The published graph is fp16; fed our float32 batch it fails at run time, so say
+        # here how to get the fp32 one.
+        if len(shape) != 4 or model_input.type != "tensor(float)":
+            raise ModelUnavailableError(
+                f"{path}: expected a float NCHW image input, got {model_input.type} {shape} "
+                "(the fp16 model must be converted: globalpic-fetch-models does it)"
             )
-        self.load()
-        height, width = image.shape[:2]
-        batch = preprocess(image, *self._input_hw)
-        # The mask comes first; the other outputs are side maps and features for training.
-        (mask,) = self._session.run([self._output_name()], {self._input_name: batch})
-        return postprocess(mask, height, width)
 
-    def _output_name(self) -> str:
-        return str(self._session.get_outputs()[0].name)
+    def _preprocess(self, image: ImageArray, height: int, width: int) -> npt.NDArray[np.float32]:
+        return preprocess(image, height, width)
+
+    def _postprocess(self, prediction: npt.NDArray[Any], height: int, width: int) -> AlphaArray:
+        return postprocess(prediction, height, width)
+
+    def _output_names(self) -> list[str] | None:
+        # The mask comes first; the other outputs are side maps and features for training,
+        # so only the first is computed.
+        return [str(self._session.get_outputs()[0].name)]

@@ -9,7 +9,6 @@ The session is created once, under a lock, on first use, and reused for every im
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,10 @@ import numpy.typing as npt
 
 from globalpic_common.errors import ModelUnavailableError
 from globalpic_common.interfaces import AlphaArray, ImageArray, MaskArray, Segmenter
+
+# cpu_session is re-exported: it was defined here before onnx_segmenter.py took it.
+from globalpic_segmentation.onnx_segmenter import OnnxSegmenter
+from globalpic_segmentation.onnx_segmenter import cpu_session as cpu_session
 from globalpic_segmentation.settings import SegmentationSettings
 
 _MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
@@ -29,26 +32,6 @@ DEFAULT_INPUT_SIDE = 320
 _MISSING_HINT = (
     "run `make models` (globalpic-fetch-models) or set GLOBALPIC_SEGMENTATION__MODEL_PATH"
 )
-
-
-def cpu_session(path: Path, threads: int, label: str, hint: str) -> Any:
-    """An onnxruntime CPU session on ``path`` (``threads`` intra-op threads; 0: all cores)."""
-    import onnxruntime as ort  # imported late: most commands never segment
-
-    options = ort.SessionOptions()
-    if threads > 0:
-        options.intra_op_num_threads = threads
-    try:
-        return ort.InferenceSession(
-            str(path), sess_options=options, providers=["CPUExecutionProvider"]
-        )
-    except Exception as exc:  # onnxruntime raises its own, unexported exception types
-        raise ModelUnavailableError(f"cannot load {label} model {path}: {exc}; {hint}") from exc
-
-
-def _static_dim(dim: Any) -> int:
-    """onnxruntime reports dynamic dimensions as strings or None."""
-    return dim if isinstance(dim, int) and dim > 0 else DEFAULT_INPUT_SIDE
 
 
 def preprocess(image: ImageArray, height: int, width: int) -> npt.NDArray[np.float32]:
@@ -79,54 +62,30 @@ def product_mask(alpha: AlphaArray, threshold: float = 0.5) -> MaskArray:
     return np.where(alpha >= threshold, 255, 0).astype(np.uint8)
 
 
-class U2NetSegmenter:
+class U2NetSegmenter(OnnxSegmenter):
     """U²-Net-p salient-object segmenter behind the ``Segmenter`` interface."""
 
     name = "u2netp"
+    label = "U²-Net-p"
+    missing_hint = _MISSING_HINT
+    default_side = DEFAULT_INPUT_SIDE
+    # U²-Net returns the fused map first, then the six side outputs; the base class runs them
+    # all (the default ``_output_names``) and postprocesses only the first.
 
-    def __init__(self, settings: SegmentationSettings | None = None) -> None:
-        self.settings = settings or SegmentationSettings()
-        self._session: Any = None
-        self._input_name = ""
-        self._input_hw = (DEFAULT_INPUT_SIDE, DEFAULT_INPUT_SIDE)
-        self._lock = threading.Lock()
+    def _weights_path(self) -> Path:
+        return self.settings.u2netp_path()
 
-    @property
-    def model_path(self) -> str:
-        return str(self.settings.u2netp_path())
-
-    def load(self) -> None:
-        """Create the onnxruntime session once; later calls return at once."""
-        with self._lock:
-            if self._session is not None:
-                return
-            path = self.settings.u2netp_path()
-            if not path.is_file():
-                raise ModelUnavailableError(
-                    f"U²-Net-p weights not found at {path}: {_MISSING_HINT}"
-                )
-            session = cpu_session(path, self.settings.threads, "U²-Net-p", _MISSING_HINT)
-            model_input = session.get_inputs()[0]
-            shape = list(model_input.shape)
-            if len(shape) != 4:
-                raise ModelUnavailableError(
-                    f"{path}: expected an NCHW image input, got shape {shape}; {_MISSING_HINT}"
-                )
-            self._input_name = model_input.name
-            self._input_hw = (_static_dim(shape[2]), _static_dim(shape[3]))
-            self._session = session
-
-    def segment(self, image: ImageArray) -> AlphaArray:
-        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-            raise ValueError(
-                f"expected an H x W x 3 uint8 RGB image, got {image.shape} {image.dtype}"
+    def _check_input(self, path: Path, model_input: Any, shape: list[Any]) -> None:
+        if len(shape) != 4:
+            raise ModelUnavailableError(
+                f"{path}: expected an NCHW image input, got shape {shape}; {_MISSING_HINT}"
             )
-        self.load()
-        height, width = image.shape[:2]
-        batch = preprocess(image, *self._input_hw)
-        # U²-Net returns the fused map first, then the six side outputs; only the first is used.
-        outputs = self._session.run(None, {self._input_name: batch})
-        return postprocess(outputs[0], height, width)
+
+    def _preprocess(self, image: ImageArray, height: int, width: int) -> npt.NDArray[np.float32]:
+        return preprocess(image, height, width)
+
+    def _postprocess(self, prediction: npt.NDArray[Any], height: int, width: int) -> AlphaArray:
+        return postprocess(prediction, height, width)
 
 
 def build_segmenter(settings: SegmentationSettings | None = None) -> Segmenter:
