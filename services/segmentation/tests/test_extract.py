@@ -321,7 +321,8 @@ def test_zoom_pass_replaces_the_full_frame_map_around_the_product(
 ) -> None:
     image, stool, filled = stool_scene
     close_up = CloseUp(image, coarse_from(stool, grow=1, blur=1.5))
-    settings = ExtractSettings(extract_refine=RefineMethod.NONE)  # the map itself, unrefined
+    # The map itself, unrefined; zoom on (the U²-Net-p fallback uses it; off by default).
+    settings = ExtractSettings(extract_refine=RefineMethod.NONE, extract_zoom=True)
     zoomed = Extractor(close_up, settings).extract(image, coarse=filled)
     assert len(close_up.crops) == 1  # one extra network run
     x0, y0, x1, y1 = close_up.crops[0]
@@ -338,7 +339,7 @@ def test_zoom_pass_replaces_the_full_frame_map_around_the_product(
 def test_zoomed_map_is_refined_by_default(stool_scene: tuple[np.ndarray, F32, F32]) -> None:
     image, stool, filled = stool_scene
     close_up = CloseUp(image, coarse_from(stool, grow=2, blur=2.0))
-    cut = Extractor(close_up, ExtractSettings()).extract(image, coarse=filled)
+    cut = Extractor(close_up, ExtractSettings(extract_zoom=True)).extract(image, coarse=filled)
     assert iou(cut.alpha, stool) > 0.97
     assert np.abs(cut.alpha - stool).mean() < 0.01
 
@@ -349,7 +350,7 @@ def test_a_close_up_that_disagrees_on_the_products_extent_is_not_used(
     image, _, filled = stool_scene
     # With little backdrop around it the network may pick a detail (a label) as the object.
     label_only = CloseUp(image, coarse_from(rect(80, 100, 100, 110)))
-    cut = Extractor(label_only, ExtractSettings()).extract(image, coarse=filled)
+    cut = Extractor(label_only, ExtractSettings(extract_zoom=True)).extract(image, coarse=filled)
     assert len(label_only.crops) == 1
     assert np.array_equal(cut.alpha, extractor().extract(image, coarse=filled).alpha)
 
@@ -359,7 +360,7 @@ def test_no_zoom_when_the_product_fills_the_frame() -> None:
     image = compose(alpha, shaded((60, 90, 160)), gradient((230, 230, 230), (215, 215, 220)))
     coarse = coarse_from(alpha)
     # NoSegmenter raises if called: the crop would not enlarge the product enough to run.
-    cut = Extractor(NoSegmenter(), ExtractSettings()).extract(image, coarse=coarse)
+    cut = Extractor(NoSegmenter(), ExtractSettings(extract_zoom=True)).extract(image, coarse=coarse)
     assert np.array_equal(cut.alpha, extractor().extract(image, coarse=coarse).alpha)
 
 
@@ -375,7 +376,7 @@ def test_zoom_keeps_a_thin_part_the_close_up_loses() -> None:
     # The full frame sees the handle (and the body 3 px too wide); the close-up loses it.
     full_frame = np.maximum(coarse_from(body, grow=3), coarse_from(handle, grow=0, blur=0.7))
     close_up = CloseUp(image, coarse_from(body, grow=0, blur=0.7))
-    settings = ExtractSettings(extract_refine=RefineMethod.NONE)
+    settings = ExtractSettings(extract_refine=RefineMethod.NONE, extract_zoom=True)
     cut = Extractor(close_up, settings).extract(image, coarse=full_frame)
     on_handle = (handle >= 0.5) & (body == 0)
     assert len(close_up.crops) == 1 and on_handle.sum() > 60
