@@ -25,6 +25,7 @@ from globalpic_common.interfaces import (
 from globalpic_common.schemas import TextAction, TextKind, TextLine, TextMode, TextRegion
 from globalpic_common.timing import StageTimer
 from globalpic_generation.erase_mask import build_erase_mask
+from globalpic_generation.inpaint import completed_silhouette
 from globalpic_generation.quads import fill_quad, fill_quads, ink_band, text_height
 from globalpic_ocr.overlay import LineDecision, classify_lines
 from globalpic_pipeline.texts import Classifier, kept_action, load_backends, text_region
@@ -345,6 +346,10 @@ class Cleaner:
         if keep is not None:
             seam[keep > 0] = 0  # the user's keep-mask is never touched, seam included
         out = np.where(seam[:, :, None] > 0, out, image).astype(np.uint8)
+        if alpha is not None and mask.any():
+            # What the segmenter took for product under an overlay is now rebuilt pixels:
+            # the ops after clean get the outline the fill completed, not the overlay's shape.
+            alpha = completed_silhouette(mask, alpha)
         return CleanResult(
             image=out,
             regions=regions,

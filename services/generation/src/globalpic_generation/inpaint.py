@@ -210,6 +210,32 @@ def rebuild_product_sides(
     return out, rest
 
 
+def completed_silhouette(mask: MaskArray, product_alpha: AlphaArray) -> AlphaArray:
+    """``product_alpha`` with every erased pixel set by the completed outline: 1 on the product
+    side of each hole, 0 on its background side.
+
+    The segmenter saw the overlays: a starburst on the product's edge is a bump of "product"
+    in its map. Once the overlay is rebuilt as wood, that bump is wood, and the ops after
+    clean (extract, remix) would cut it out with the product. The fill's own split of each
+    hole (``split_region``) says what the rebuilt pixels are.
+    """
+    if product_alpha.shape != mask.shape:
+        raise BadInputError(
+            f"product alpha is {product_alpha.shape[1]}x{product_alpha.shape[0]} but the "
+            f"mask is {mask.shape[1]}x{mask.shape[0]}",
+            code=BAD_MASK,
+        )
+    out = np.asarray(product_alpha, np.float32).copy()
+    product = product_of(product_alpha)
+    for region in regions(mask, PRODUCT_MARGIN):
+        split = split_region(region, product)
+        view = out[region.roi.slices]
+        view[region.hole] = 0.0
+        if split.product is not None:
+            view[split.product.hole] = 1.0
+    return out
+
+
 class _RegionInpainter:
     """Shared driver: split the mask into regions, rebuild each in place on a copy."""
 
