@@ -117,7 +117,7 @@ def _boxes(alpha: AlphaArray, products: list[ProductRegion]) -> list[tuple[int, 
 
 
 class Extractor:
-    """Product cut-out: coarse U²-Net-p map -> kept products -> refined soft matte."""
+    """Product cut-out: coarse map (IS-Net) -> objects chosen as the product -> refined matte."""
 
     def __init__(self, segmenter: Segmenter, settings: ExtractSettings | None = None) -> None:
         self.segmenter = segmenter
@@ -125,8 +125,8 @@ class Extractor:
 
     @classmethod
     def from_settings(cls) -> Extractor:
-        """The segmenter from ``SegmentationSettings`` (U²-Net-p, or SAM prompted by it),
-        refinement from ``ExtractSettings``."""
+        """The segmenter from ``SegmentationSettings`` (IS-Net, U²-Net-p, or SAM prompted by
+        U²-Net-p), refinement and object choice from ``ExtractSettings``."""
         return cls(build_segmenter(SegmentationSettings()), ExtractSettings())
 
     def load(self) -> None:
