@@ -1,9 +1,10 @@
 """The segmentation gRPC service (``globalpic-segmentation-server``).
 
 ``Segment`` runs the configured segmenter (IS-Net by default, U²-Net-p or SAM); ``Extract``
-the refined cut-out (``Extractor``) on the same segmenter, so the model is loaded once. Settings: ``GLOBALPIC_SEGMENTATION__PORT``
-(50052), ``__METRICS_PORT`` (9452), ``__MAX_WORKERS``, ``__GRACE_S``, ``__LOG_LEVEL``, plus
-the model's and the extractor's own ``GLOBALPIC_SEGMENTATION__*`` settings.
+the refined cut-out (``Extractor``) on the same segmenter, so the model is loaded once.
+Settings: ``GLOBALPIC_SEGMENTATION__PORT`` (50052), ``__METRICS_PORT`` (9452), ``__MAX_WORKERS``,
+``__GRACE_S``, ``__LOG_LEVEL``, plus the model's and the extractor's own
+``GLOBALPIC_SEGMENTATION__*`` settings.
 """
 
 from __future__ import annotations
