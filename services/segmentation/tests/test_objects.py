@@ -283,3 +283,31 @@ def test_a_product_with_skin_coloured_parts_is_left_whole() -> None:
     coarse = jar.astype(np.float32)
     cut = extractor().extract(image, ExtractMode.SALIENT, coarse)
     assert float((cut.alpha >= 0.5)[jar > 0].mean()) > 0.97
+
+
+def test_a_printed_second_item_standing_apart_is_kept_with_the_product() -> None:
+    """A set shot apart: a printed box and, well beyond the group's reach, a smaller printed
+    cylinder of another colour (not a unit). Both are the offer; a badge is not."""
+    image = np.full((H, W, 3), 230, np.uint8)
+    coarse = np.zeros((H, W), np.float32)
+    rng = np.random.default_rng(4)
+    box: Box = (20, 40, 170, 260)
+    can: Box = (280, 120, 350, 250)  # 110 px from the box: far past GROUP_REACH
+    x0, y0, x1, y1 = box
+    image[y0:y1, x0:x1] = rng.integers(60, 120, (y1 - y0, x1 - x0, 3), dtype=np.uint8)
+    x0, y0, x1, y1 = can
+    shade = np.linspace(0.5, 1.2, x1 - x0, dtype=np.float32)[None, :, None]
+    image[y0:y1, x0:x1] = np.clip(np.array([90, 110, 160], np.float32) * shade, 0, 255)
+    for x0, y0, x1, y1 in (box, can):
+        coarse[y0:y1, x0:x1] = 1.0
+    labels = [
+        text((40, 120, 150, 140), TextKind.PRODUCT),
+        text((290, 170, 340, 185), TextKind.PRODUCT),
+    ]
+    cut = extractor().extract(image, ExtractMode.SALIENT, coarse, labels)
+    for x0, y0, x1, y1 in (box, can):
+        assert cut.alpha[y0:y1, x0:x1].mean() > 0.9
+    # Without print on the second object, print decides: the printed box alone.
+    alone = extractor().extract(image, ExtractMode.SALIENT, coarse, labels[:1])
+    x0, y0, x1, y1 = can
+    assert alone.alpha[y0:y1, x0:x1].mean() < 0.05

@@ -78,6 +78,10 @@ PRODUCT_LIKE = 0.5
 # Objects whose boxes come this close (share of the image diagonal) to the product's group
 # join it when product-like: the box beside the can, the lid beside the appliance.
 GROUP_REACH = 0.02
+# A product-like, non-flat object at least this share of the product's area joins the group
+# wherever it stands: the second item of a set shot apart from the first (the gift box a
+# little beside the bottle) is sold with it; badges are flat, props and splashes small.
+GROUP_MIN_AREA = 0.25
 
 # Weights of the cues in the score's logit (tuned on the tune split only).
 WEIGHTS = {
@@ -385,12 +389,24 @@ def _boxes_near(a: Box, b: Box, reach: float) -> bool:
     )
 
 
+def _second_item(obj: Candidate, best: Candidate) -> bool:
+    """A sizable object standing apart from the product that is a second item of the offer:
+    no overlay on it, and printed when the product is (print decides between unlike objects:
+    a plain panel beside a printed can is a prop or a backdrop, not the set's other half)."""
+    return (
+        obj.cues["area"] >= GROUP_MIN_AREA * best.cues["area"]
+        and obj.cues["overlay"] < 0.5
+        and obj.cues["print"] >= best.cues["print"]
+    )
+
+
 def choose(objects: list[Candidate], keep_all: bool, shape: tuple[int, int]) -> None:
     """Mark the objects kept (``kept``): the product's group, or every product-like object.
 
     The product is the best-scoring object; its group adds every unit of the same item, then
-    (repeatedly) every product-like object whose box touches the group's boxes, so the box
-    beside the can comes along but a badge floating on the backdrop does not.
+    (repeatedly) every product-like, non-flat object whose box touches the group's boxes or
+    that is at least ``GROUP_MIN_AREA`` of the product's size, so the box beside the can comes
+    along but a badge floating on the backdrop does not.
     """
     if not objects:
         return
@@ -408,10 +424,10 @@ def choose(objects: list[Candidate], keep_all: bool, shape: tuple[int, int]) -> 
             if i in group:
                 continue
             unit = any(i in objects[g].units for g in group)
-            near = (
-                obj.score >= PRODUCT_LIKE
-                and obj.cues["flat"] < 0.5
-                and any(_boxes_near(obj.box, objects[g].box, reach) for g in group)
+            product_like = obj.score >= PRODUCT_LIKE and obj.cues["flat"] < 0.5
+            near = product_like and (
+                any(_boxes_near(obj.box, objects[g].box, reach) for g in group)
+                or _second_item(obj, objects[best])
             )
             if unit or near:
                 group.add(i)
