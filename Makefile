@@ -10,7 +10,7 @@ PACKAGES := -e libs/protos -e libs/common -e services/ocr -e services/segmentati
             -e services/storage[test] -e services/gateway[test] -e services/copywriting
 STAMP  := $(VENV)/.installed
 
-.PHONY: dev setup models fonts postgres demo test lint typecheck unit proto proto-check bench-clean bench-remix bench-extract bench-copy bench-localize bench-api bench-platform bench-gpu clean-venv help
+.PHONY: dev setup models fonts postgres demo test lint typecheck unit proto proto-check bench-clean bench-remix bench-extract bench-copy bench-localize bench-products bench-api bench-platform bench-gpu clean-venv help
 
 help:
 	@echo "make demo         set up, then clean the bundled sample photo into ./out/"
@@ -22,6 +22,7 @@ help:
 	@echo "make bench-platform the platform as processes: batch throughput, API latency under load, faults"
 	@echo "make bench-copy   copy benchmark: seconds per image offline / via the API, share passing checks"
 	@echo "make bench-localize resize amazon -> check pass rate, localize seconds per image"
+	@echo "make bench-products the Amazon-bound cut-out vs hand-drawn product boxes on real photos (tune + test)"
 	@echo "make bench-api    schemathesis over every REST operation (--checks all): 5xx count"
 	@echo "make bench-gpu    Z-Image speed/memory vs plain diffusers (GPU; BENCH_ARGS=--tiny on CPU)"
 	@echo "make proto        regenerate libs/protos from protos/**/*.proto (commit the result)"
@@ -104,6 +105,9 @@ bench-platform: setup models
 
 bench-localize: setup models
 	$(PY) -m bench.localize_bench
+
+bench-products: setup models
+	$(PY) -m bench.product_box_bench --split both
 
 # The REST API under schemathesis (every operation, --checks all, EXAMPLES generated requests
 # each) against a real gateway + runner + PostgreSQL + NATS; the figure is the 5xx count (0).
