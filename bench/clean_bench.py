@@ -482,9 +482,10 @@ class Run:
         output, regions = fn(rgb)
         return output, regions, time.perf_counter() - start + getattr(fn, "extra_seconds", 0.0)
 
-    def synthetic(self, split: Split, case: Any) -> None:
+    def synthetic(self, split: Split, case: Any, index: int) -> None:
         on_input = self.judges.on(case.image)
-        name = f"{split}:{case.seed}"
+        # The held-out cases share one seed: the index in the set names each.
+        name = f"{split}:{index}"
         for method in self.methods:
             try:
                 output, regions, seconds = self.apply(method, case.image)
@@ -620,11 +621,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     try:
         if wanted("tune", args.split):
-            for case in tune_cases(args.n_tune, args.size):
-                run.synthetic("tune", case)
+            for index, case in enumerate(tune_cases(args.n_tune, args.size)):
+                run.synthetic("tune", case, index)
         if wanted("test", args.split):
-            for case in test_cases(args.n_test, args.size):
-                run.synthetic("test", case)
+            for index, case in enumerate(test_cases(args.n_test, args.size)):
+                run.synthetic("test", case, index)
         if not args.no_realworld:
             from bench.realworld import real_photos
 

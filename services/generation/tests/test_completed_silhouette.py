@@ -39,3 +39,16 @@ def test_a_mask_of_another_size_is_bad_input() -> None:
     with pytest.raises(BadInputError) as err:
         completed_silhouette(mask[:100], alpha)
     assert err.value.code == "bad_mask"
+
+
+def test_a_product_side_with_no_usable_source_is_no_crash() -> None:
+    """Every source pixel too far from the hole to weigh anything (a held-out case crashed
+    with numpy's "array of sample points is empty")."""
+    from globalpic_generation.product_fill import separable_fill
+
+    values = np.full((40, 40, 3), 120.0, np.float32)
+    target = np.zeros((40, 40), bool)
+    target[5:35, 5:35] = True
+    source = np.zeros((40, 40), bool)  # nothing to continue from
+    out = separable_fill(values, source, target)
+    assert out.shape == values.shape and np.isfinite(out).all()

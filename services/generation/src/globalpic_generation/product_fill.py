@@ -108,7 +108,10 @@ def _columns(
 
 
 def _fill_line(values: npt.NDArray[np.float32], known: npt.NDArray[np.bool_]) -> None:
-    """Linear interpolation (in place, along axis 0) of the rows of ``values`` not known."""
+    """Linear interpolation (in place, along axis 0) of the rows of ``values`` not known
+    (none known: nothing to interpolate from, ``values`` stay as they are)."""
+    if not known.any():
+        return
     idx = np.arange(len(values))
     for c in range(values.shape[1]):
         values[~known, c] = np.interp(idx[~known], idx[known], values[known, c])
