@@ -23,6 +23,16 @@ from globalpic_ocr.merged import CharBox, split_merged_lines
 from globalpic_ocr.settings import OcrSettings
 from globalpic_ocr.tile_search import search_copies
 
+# A "line" whose box covers this share of the photo is no line: on a photo filled by one
+# plain object (a red T-shirt on grey), PP-OCR's detector can return the whole frame as one
+# region, which the recogniser then reads as a glyph ("T"); erased, it takes the photo with it.
+MAX_LINE_AREA_SHARE = 0.25
+
+
+def _frame_sized(points: Any, height: int, width: int) -> bool:
+    quad = np.asarray(points, np.float32).reshape(-1, 2)
+    return float(cv2.contourArea(quad)) > MAX_LINE_AREA_SHARE * height * width
+
 
 def _quad(points: Any) -> list[tuple[float, float]]:
     arr = np.asarray(points, dtype=np.float64).reshape(-1, 2)
@@ -125,7 +135,7 @@ class RapidOcrDetector:
         for box, text, score, word in zip(
             result.boxes, result.txts, result.scores, words, strict=True
         ):
-            if not str(text).strip():
+            if not str(text).strip() or _frame_sized(box, image.shape[0], image.shape[1]):
                 continue
             conf = float(min(1.0, max(0.0, float(score))))
             lines.append(TextLine(box=_quad(box), text=str(text), confidence=conf))
