@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import cv2
 import numpy as np
 import pytest
 
 from bench.clean_bench import (
+    ORACLE_GROW_PX,
     PSNR_CAP_DB,
     MemoDetector,
+    OracleFill,
     SharedBaseline,
     baseline_fn,
     far_changed_share,
@@ -170,6 +173,22 @@ def test_baseline_inpaints_only_detected_quads(case: SyntheticCase) -> None:
     quads = fill_quads(case.image.shape[:2], [g.box for g in case.overlay_lines]) > 0
     assert np.array_equal(out[~quads], case.image[~quads])
     assert np.any(out[quads] != case.image[quads])
+
+
+def test_oracle_fills_exactly_the_grown_overlay_mask(case: SyntheticCase) -> None:
+    oracle = OracleFill()
+    with pytest.raises(TypeError, match="overlay mask"):
+        oracle(case.image)  # a real photo has no known mask: the bench never calls it so
+    out, regions = oracle.with_case(case)(case.image)
+    assert regions == []
+    grown = cv2.dilate((case.overlay_mask > 0).astype(np.uint8),
+                       np.ones((2 * ORACLE_GROW_PX + 1,) * 2, np.uint8)) > 0  # fmt: skip
+    assert np.array_equal(out[~grown], case.image[~grown])
+    overlay = case.overlay_mask > 0
+    # Every overlay pixel is rebuilt: closer to the clean photo than the input was.
+    before = np.abs(case.image.astype(int) - case.clean.astype(int))[overlay].mean()
+    after = np.abs(out.astype(int) - case.clean.astype(int))[overlay].mean()
+    assert after < 0.5 * before
 
 
 def test_baseline_shares_judge_ones_detections(case: SyntheticCase) -> None:
