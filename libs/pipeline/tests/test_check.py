@@ -129,7 +129,12 @@ class FakeSegmenter:
 
     def segment(self, image: Rgb) -> npt.NDArray[np.float32]:
         self.calls += 1
-        return self.alpha
+        # The check segments its image inside a margin: the alpha lies at its centre.
+        dy = (image.shape[0] - self.alpha.shape[0]) // 2
+        dx = (image.shape[1] - self.alpha.shape[1]) // 2
+        assert dy >= 0 and dx >= 0
+        return np.pad(self.alpha, ((dy, image.shape[0] - self.alpha.shape[0] - dy),
+                                   (dx, image.shape[1] - self.alpha.shape[1] - dx)))  # fmt: skip
 
 
 class FakeDetector:
@@ -173,6 +178,34 @@ def test_checker_runs_the_models_its_rules_need() -> None:
     size_only.load()
     assert not size_only.segmenter.loaded and not size_only.detector.loaded  # type: ignore[attr-defined]
     assert [r.rule for r in size_only.check(img)] == ["min_size"]
+
+
+class PartPicker(FakeSegmenter):
+    """Picks the label inside a product that fills the frame to its edges, as IS-Net did
+    (a dark box's red label), unless the product has a margin of white round it."""
+
+    def segment(self, image: Rgb) -> npt.NDArray[np.float32]:
+        self.calls += 1
+        dark = image.min(axis=2) < 250  # the box with its label
+        rows, cols = np.nonzero(dark.any(axis=1))[0], np.nonzero(dark.any(axis=0))[0]
+        margin = min(rows[0], cols[0], image.shape[0] - 1 - rows[-1], image.shape[1] - 1 - cols[-1])
+        if margin >= 0.1 * max(image.shape[:2]):
+            return dark.astype(np.float32)
+        return np.all(image == (220, 30, 40), axis=2).astype(np.float32)
+
+
+def test_the_check_segments_a_frame_filling_product_inside_a_margin() -> None:
+    img = np.full((400, 400, 3), 255, np.uint8)
+    img[12:388, 12:388] = (30, 30, 50)  # a dark box up to a few px from every edge
+    img[150:250, 100:300] = (220, 30, 40)  # its red label
+    seg = PartPicker(np.zeros((400, 400), np.float32))
+    checker = Checker(AMAZON, FakeDetector([]), seg)
+    checker.load()
+    rules = by_id(checker.check(img))
+    # Without the margin the picker takes the label, and the box reads as a dark background.
+    assert rules["white_background"].passed and rules["product_fill"].passed
+    assert not by_id(evaluate_rules(img, np.where(seg.segment(img) > 0, 255, 0).astype(np.uint8),
+                                    AMAZON))["white_background"].passed  # fmt: skip
 
 
 def test_overlay_text_ignores_lone_glyphs_and_unsure_lines_on_the_product() -> None:

@@ -28,6 +28,9 @@ from globalpic_ocr.overlay import classify_lines
 from globalpic_pipeline.ports import CutoutExtractor
 from globalpic_pipeline.texts import Classifier, load_backends, text_region
 
+# Margin (share of the long side) of replicated border round an image the check segments.
+ESTIMATE_MARGIN = 0.15
+
 MIN_SIZE = "min_size"
 WHITE_BACKGROUND = "white_background"
 PRODUCT_FILL = "product_fill"
@@ -421,16 +424,29 @@ class Checker:
             needed.append(self.detector)
         load_backends(*needed)
 
+    def _estimate_alpha(self, image: ImageArray) -> AlphaArray:
+        """The product's alpha, segmented with a margin of the image's own border replicated
+        round it. A marketplace frame is filled to its edges by design, and a salient-object
+        model that sees no margin picks a part inside the product (IS-Net took a dark box's
+        red label for the product, and the box for background that is not white)."""
+        h, w = image.shape[:2]
+        pad = max(1, round(ESTIMATE_MARGIN * max(h, w)))
+        padded = np.asarray(
+            cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE), np.uint8
+        )
+        if self.extractor is not None:
+            alpha = self.extractor.extract(padded).alpha
+        else:
+            alpha = self.segmenter.segment(padded)
+        return np.ascontiguousarray(np.asarray(alpha)[pad : pad + h, pad : pad + w])
+
     def inspect(self, image: ImageArray, alpha: AlphaArray | None = None) -> CheckResult:
         """Judge ``image``; ``alpha`` (the product's, when the caller has it) skips U²-Net."""
         timer = StageTimer()
         estimated = alpha is None
         if alpha is None and self.needs_product:
             with timer.stage("segment"):
-                if self.extractor is not None:
-                    alpha = self.extractor.extract(image).alpha
-                else:
-                    alpha = self.segmenter.segment(image)
+                alpha = self._estimate_alpha(image)
         texts: list[TextRegion] | None = None
         if self.needs_ocr:
             with timer.stage("ocr"):
