@@ -441,7 +441,8 @@ class Checker:
         return np.ascontiguousarray(np.asarray(alpha)[pad : pad + h, pad : pad + w])
 
     def inspect(self, image: ImageArray, alpha: AlphaArray | None = None) -> CheckResult:
-        """Judge ``image``; ``alpha`` (the product's, when the caller has it) skips U²-Net."""
+        """Judge ``image``; ``alpha`` (the product's, when the caller has it) skips the
+        segmenter."""
         timer = StageTimer()
         estimated = alpha is None
         if alpha is None and self.needs_product:
