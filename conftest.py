@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from globalpic_gateway.testing import postgres_admin, throwaway_postgres
+from tests.support.gateway_harness import postgres_admin, throwaway_postgres
 
 
 @pytest.fixture(scope="session")

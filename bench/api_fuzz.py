@@ -26,7 +26,7 @@ from prometheus_client import REGISTRY
 from globalpic_common.imageio import ImageLimits
 from globalpic_gateway.natsd import NatsServer
 from globalpic_gateway.processing import LocalizerProcessor
-from globalpic_gateway.testing import (
+from tests.support.gateway_harness import (
     harness_settings,
     photo_bytes,
     postgres_admin,

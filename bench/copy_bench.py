@@ -40,11 +40,11 @@ from bench.synthetic import available_fonts
 from globalpic_common.schemas import CopyReport
 from globalpic_copywriting.colours import product_colors
 from globalpic_copywriting.facts import CopyFacts, ocr_text, parse_keywords, parse_seller_facts
-from globalpic_copywriting.fake_openai import FakeOpenAIServer
 from globalpic_copywriting.offline import OfflineCopywriter
 from globalpic_copywriting.openai_backend import OpenAICopywriter
 from globalpic_copywriting.rules import COPY_PLATFORMS
 from globalpic_copywriting.settings import CopywritingSettings
+from tests.support.fake_openai import FakeOpenAIServer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REAL_DIR = REPO_ROOT.parent / "shared" / "data" / "realworld" / "text"

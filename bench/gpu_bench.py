@@ -4,7 +4,7 @@ Weights: ``--model`` (or ``GLOBALPIC_GENERATION__MODEL`` when set) is loaded wit
 ``from_pretrained``; without one, the full-size Z-Image-Turbo architecture (6 B transformer,
 Qwen3-4B text encoder, Flux VAE) is built in memory with random weights: the cost of a
 forward pass does not depend on weight values. ``--tiny`` runs the same code with the tiny
-test configs (``globalpic_generation.zimage_tiny``, saved and loaded back through the
+test configs (``tests.support.zimage_tiny``, saved and loaded back through the
 production loader) on the CPU in seconds, to check the bench itself.
 
 Two variants on the same modules, in this order:
@@ -113,7 +113,7 @@ def full_size_pipeline(device: str, dtype: Any) -> Any:
     )
     from transformers import Qwen3Config, Qwen3Model
 
-    from globalpic_generation.zimage_tiny import tiny_tokenizer
+    from tests.support.zimage_tiny import tiny_tokenizer
 
     previous = torch.get_default_dtype()
     torch.set_default_dtype(dtype)
@@ -169,7 +169,7 @@ def source_pipeline(args: argparse.Namespace, device: str, dtype: Any, rec: Reco
 
     start = time.perf_counter()
     if args.tiny:
-        from globalpic_generation.zimage_tiny import save_tiny_zimage
+        from tests.support.zimage_tiny import save_tiny_zimage
 
         model = str(save_tiny_zimage(Path(tempfile.mkdtemp(prefix="gpu-bench-")) / "tiny"))
         pipe = ZImageInpaintPipeline.from_pretrained(model, dtype=dtype)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from globalpic_segmentation.tiny_model import INPUT_NAME, OUTPUT_NAMES, build_tiny_u2net
+from tests.support.tiny_model import INPUT_NAME, OUTPUT_NAMES, build_tiny_u2net
 
 FONT_GLOBS = [
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc",

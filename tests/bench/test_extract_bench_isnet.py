@@ -23,8 +23,8 @@ from bench.extract_bench import (
 from globalpic_segmentation.extract_settings import RefineMethod
 from globalpic_segmentation.isnet import IsNetSegmenter
 from globalpic_segmentation.settings import SegmentationSettings
-from globalpic_segmentation.tiny_model import build_tiny_isnet
 from globalpic_segmentation.u2net import U2NetSegmenter
+from tests.support.tiny_model import build_tiny_isnet
 
 
 def test_parse_isnet_methods() -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 
 from globalpic_gateway.natsd import free_port
-from globalpic_gateway.testing import photo_bytes
+from tests.support.gateway_harness import photo_bytes
 
 
 def _alive(pid: int) -> bool:

@@ -16,7 +16,7 @@ from PIL import Image
 
 from globalpic_common.imageio import ImageLimits
 from globalpic_gateway.processing import LocalizerProcessor
-from globalpic_gateway.testing import harness_settings, photo_bytes, running_gateway, storage_at
+from tests.support.gateway_harness import harness_settings, photo_bytes, running_gateway, storage_at
 
 BATCH = 5
 FORM = {"ops": "extract,remix", "style": "minimal-white"}

@@ -12,10 +12,10 @@ import pytest
 from globalpic_common import errors
 from globalpic_common.errors import ServiceUnavailableError
 from globalpic_copywriting.facts import CopyFacts
-from globalpic_copywriting.fake_openai import FakeOpenAIServer, Reply
 from globalpic_copywriting.offline import OfflineCopywriter
 from globalpic_copywriting.openai_backend import OpenAICopywriter
 from globalpic_copywriting.settings import CopywritingSettings
+from tests.support.fake_openai import FakeOpenAIServer, Reply
 
 FACTS = CopyFacts(
     keywords=["water bottle"], ocr_lines=["农夫山泉", "天然水 550ml"], colors=["white"]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from globalpic_gateway.natsd import NatsServer
-from globalpic_segmentation.tiny_model import build_tiny_u2net
+from tests.support.tiny_model import build_tiny_u2net
 
 
 @pytest.fixture(scope="session")

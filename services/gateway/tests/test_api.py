@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 
 from globalpic_gateway.models import Job, JobImage
 from globalpic_gateway.natsd import free_port
-from globalpic_gateway.testing import (
+from tests.support.gateway_harness import (
     Harness,
     assert_problem,
     harness_settings,

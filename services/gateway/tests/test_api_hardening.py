@@ -25,7 +25,7 @@ from globalpic_gateway import crud, submit
 from globalpic_gateway.api.downloads import content_disposition
 from globalpic_gateway.core import messaging
 from globalpic_gateway.models import ImageState, Job, JobImage
-from globalpic_gateway.testing import (
+from tests.support.gateway_harness import (
     PROBLEM_JSON,
     Harness,
     assert_problem,

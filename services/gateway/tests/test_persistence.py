@@ -19,7 +19,7 @@ from globalpic_gateway import crud
 from globalpic_gateway.core.db import make_engine, migrate
 from globalpic_gateway.models import Job, JobImage, JobStatus, ResultCacheEntry, utcnow
 from globalpic_gateway.options import parse_options
-from globalpic_gateway.testing import (
+from tests.support.gateway_harness import (
     POSTGRES_ADMIN_URL,
     postgres_answers,
     private_postgres,

@@ -73,7 +73,7 @@ def test_the_served_app_freezes_its_start_up_objects(tmp_path: Path) -> None:
 import asyncio, gc
 from globalpic_gateway.core.config import GatewaySettings
 from globalpic_gateway.main import create_app
-from globalpic_gateway.testing import storage_at
+from tests.support.gateway_harness import storage_at
 
 async def main(freeze):
     settings = GatewaySettings(

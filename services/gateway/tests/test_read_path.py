@@ -22,7 +22,7 @@ from globalpic_gateway.api.routes import events as events_route
 from globalpic_gateway.core.db import make_engine, migrate, reads_engine
 from globalpic_gateway.models import JobImage
 from globalpic_gateway.options import parse_options
-from globalpic_gateway.testing import (
+from tests.support.gateway_harness import (
     Harness,
     harness_settings,
     photo_bytes,

@@ -39,7 +39,7 @@ from globalpic_gateway.models import JobImage, ResultCacheEntry
 from globalpic_gateway.options import JobOptions
 from globalpic_gateway.processing import LocalizerProcessor, ProcessedImage, ProgressFn
 from globalpic_gateway.runner import FAILPOINT_TEXT, Runner
-from globalpic_gateway.testing import (
+from tests.support.gateway_harness import (
     Harness,
     harness_settings,
     photo_bytes,

@@ -24,12 +24,12 @@ from globalpic_common.imageio import ImageLimits
 from globalpic_gateway.core.storage import RemoteStorage, storage_from_settings
 from globalpic_gateway.dev import SERVICES, gateway_peer_env, runner_peer_env
 from globalpic_gateway.processing import LocalizerProcessor
-from globalpic_gateway.testing import harness_settings, photo_bytes, running_gateway
 from globalpic_storage.keys import parse_key
 from globalpic_storage.local import LocalDiskStorage
 from globalpic_storage.server import HEALTH_SERVICE, StorageServicer, registrar
 from globalpic_storage.settings import StorageSettings
 from globalpic_storage.signing import sign_url
+from tests.support.gateway_harness import harness_settings, photo_bytes, running_gateway
 
 SIGNING_KEY = "the-key-the-storage-service-signs-with"
 

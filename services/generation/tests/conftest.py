@@ -144,6 +144,6 @@ class SceneMaker:
 def tiny_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny random-weight Z-Image pipeline saved once per session, loaded by the tests
     through the production loader (``zimage.load_zimage``)."""
-    from globalpic_generation.zimage_tiny import save_tiny_zimage  # imports torch
+    from tests.support.zimage_tiny import save_tiny_zimage  # imports torch
 
     return save_tiny_zimage(tmp_path_factory.mktemp("zimage") / "tiny-zimage")

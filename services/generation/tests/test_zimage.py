@@ -1,7 +1,8 @@
 """The Z-Image backend on a tiny random-weight pipeline, loaded through the production loader.
 
-The pipeline is built in code (``zimage_tiny``), written with ``save_pretrained`` and loaded
-back from that directory the way real weights are (``GLOBALPIC_GENERATION__MODEL=dir``).
+The pipeline is built in code (``tests.support.zimage_tiny``), written with
+``save_pretrained`` and loaded back from that directory the way real weights are
+(``GLOBALPIC_GENERATION__MODEL=dir``).
 Random weights generate noise, so these tests check the contract (shapes, masks, seeds,
 lifecycle), not image quality.
 """

@@ -1,4 +1,4 @@
-"""Fixtures: the tiny random-weight U²-Net-p stand-in (``globalpic_segmentation.tiny_model``)."""
+"""Fixtures: the tiny random-weight U²-Net-p stand-in (``tests.support.tiny_model``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from globalpic_segmentation.tiny_model import INPUT_NAME, OUTPUT_NAMES, build_tiny_u2net
+from tests.support.tiny_model import INPUT_NAME, OUTPUT_NAMES, build_tiny_u2net
 
 __all__ = ["INPUT_NAME", "OUTPUT_NAMES", "build_tiny_u2net"]
 

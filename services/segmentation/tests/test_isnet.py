@@ -14,7 +14,7 @@ from globalpic_common.errors import ModelUnavailableError
 from globalpic_common.interfaces import Segmenter
 from globalpic_segmentation import SegmentationSettings, U2NetSegmenter, build_segmenter
 from globalpic_segmentation.isnet import IsNetSegmenter
-from globalpic_segmentation.tiny_model import build_tiny_isnet
+from tests.support.tiny_model import build_tiny_isnet
 
 
 @pytest.fixture(scope="module")

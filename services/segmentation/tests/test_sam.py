@@ -14,14 +14,19 @@ import pytest
 from globalpic_common.errors import ModelUnavailableError
 from globalpic_common.interfaces import ImageArray
 from globalpic_segmentation.extract import Extractor
-from globalpic_segmentation.sam import SamSegmenter, salient_prompt
-from globalpic_segmentation.sam_tiny import save_tiny_sam
+from globalpic_segmentation.sam import SamSegmenter, salient_prompt, sam_module
 from globalpic_segmentation.settings import SegmentationSettings
 from globalpic_segmentation.u2net import build_segmenter
+from tests.support.sam_tiny import build_sam_tiny, save_tiny_sam
 
 
 @pytest.fixture
-def sam_settings(tmp_path: Path, tiny_model: Path) -> SegmentationSettings:
+def sam_settings(
+    tmp_path: Path, tiny_model: Path, monkeypatch: pytest.MonkeyPatch
+) -> SegmentationSettings:
+    # The tiny architecture joins segment-anything's own registry, as any other would.
+    registry = sam_module("build_sam").sam_model_registry
+    monkeypatch.setitem(registry, "tiny", build_sam_tiny)
     checkpoint = save_tiny_sam(tmp_path / "tiny_sam.pth")
     return SegmentationSettings(
         segmenter="sam",

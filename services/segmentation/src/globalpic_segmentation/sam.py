@@ -15,8 +15,8 @@ far more precisely than U²-Net-p's 320 px map (claimed, not measured here); U²
 
 The checkpoint is a state dict (the official ``sam_vit_h_4b8939.pth`` etc.) at
 ``sam_checkpoint`` (default ``<model_dir>/sam_vit_h_4b8939.pth``), for the architecture
-``sam_model_type`` (``vit_h``, ``vit_l``, ``vit_b``, or ``tiny``: the test-size model of
-``sam_tiny``). Loaded once, under a lock, onto ``sam_device``.
+``sam_model_type`` (``vit_h``, ``vit_l``, ``vit_b``: a name in segment-anything's
+``sam_model_registry``). Loaded once, under a lock, onto ``sam_device``.
 """
 
 from __future__ import annotations
@@ -60,11 +60,11 @@ def sam_module(name: str) -> Any:
 
 
 def sam_builders() -> dict[str, Callable[..., Any]]:
-    """Architecture name -> builder (``checkpoint=None``: random weights, loaded after)."""
+    """Architecture name -> builder (``checkpoint=None``: random weights, loaded after):
+    segment-anything's own ``sam_model_registry``, which is also where another architecture
+    is registered (the tests add their tiny one there)."""
     registry: dict[str, Callable[..., Any]] = sam_module("build_sam").sam_model_registry
-    from globalpic_segmentation.sam_tiny import build_sam_tiny
-
-    return {**registry, "tiny": build_sam_tiny}
+    return registry
 
 
 def salient_prompt(coarse: AlphaArray) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]] | None:
