@@ -52,11 +52,13 @@ def main() -> int:
 
     import numpy as np
 
+    import globalpic_pipeline.backends as backends_module
     import globalpic_pipeline.clean as clean_module
 
     if not Path(clean_module.__file__ or "").resolve().is_relative_to(tree):
         raise SystemExit(f"imported {clean_module.__file__}, not the tree {tree}")
-    cleaner = clean_module.Cleaner.from_settings()
+    # The composition root every release since the split has (the previous one included).
+    cleaner = backends_module.cleaner_from_settings()
     cleaner.load()
     proto.write(json.dumps({"ready": True, "module": clean_module.__file__}) + "\n")
     proto.flush()

@@ -69,8 +69,9 @@ def segmenter() -> tuple[str, Segmenter]:
     """The configured segmenter (IS-Net by default), or U²-Net-p when its weights are not
     installed: the cues read the mask through ``product_alpha`` only."""
     from globalpic_common.errors import ModelUnavailableError
+    from globalpic_segmentation.registry import build_segmenter
     from globalpic_segmentation.settings import SegmentationSettings
-    from globalpic_segmentation.u2net import U2NetSegmenter, build_segmenter
+    from globalpic_segmentation.u2net import U2NetSegmenter
 
     settings = SegmentationSettings()
     chosen = build_segmenter(settings)

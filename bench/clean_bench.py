@@ -6,8 +6,8 @@ sources; TEST = ``bench.heldout`` cases (another generator: other fonts, phrases
 frozen: ``bench.frozen.verify`` runs first and stops the bench if it changed.
 
 Methods, in the same run on the same images: ``ours`` (the working tree's
-``Cleaner.from_settings()``), ``baseline`` (every line our detector finds -> quad mask -> one
-``cv2.inpaint`` TELEA) and ``previous`` (the previous release's ``Cleaner``, from ``git
+``backends.cleaner_from_settings()``), ``baseline`` (every line our detector finds -> quad
+mask -> one ``cv2.inpaint`` TELEA) and ``previous`` (the previous release's ``Cleaner``, from ``git
 archive``, in a worker process).
 
 Judges: our production ``RapidOcrDetector`` and the PP-OCRv4 ``SecondDetector``, each run
@@ -37,6 +37,7 @@ import cv2
 import numpy as np
 
 from bench import frozen
+from bench.clean_methods import CleanFn, baseline_fn, ours_fn
 from bench.clean_metrics import (
     BOX_OVERLAP,
     DET_CHAR_SHARE,
@@ -69,11 +70,9 @@ from bench.colour import mean_delta_e2000
 from bench.splits import SPLITS, Split, split_of, wanted
 from bench.synthetic import REPO_ROOT, load_photo, make_case, real_photo_paths
 from globalpic_common.interfaces import ImageArray, TextDetector
-from globalpic_common.schemas import TextAction, TextKind, TextLine, TextRegion
-from globalpic_generation.quads import fill_quads
+from globalpic_common.schemas import TextLine, TextRegion
 
 # Maps an RGB image to (output RGB, the text regions the method reports).
-CleanFn = Callable[[ImageArray], tuple[ImageArray, list[TextRegion]]]
 Printer = Callable[[str], None]
 
 METHODS = ("ours", "baseline", "previous", "oracle")
@@ -264,25 +263,6 @@ def test_cases(n: int | None, size: int) -> Iterator[Any]:
 # ----------------------------------------------------------------------------- methods
 
 
-def baseline_fn(detector: TextDetector) -> CleanFn:
-    """The naive baseline: erase every detected line's quad with one TELEA inpaint (r = 3)."""
-
-    def run(rgb: ImageArray) -> tuple[ImageArray, list[TextRegion]]:
-        lines = detector.detect(rgb)
-        mask = fill_quads(rgb.shape[:2], [line.box for line in lines])
-        out = rgb.copy() if not mask.any() else np.asarray(
-            cv2.inpaint(rgb, mask, 3, cv2.INPAINT_TELEA), np.uint8
-        )  # fmt: skip
-        regions = [
-            TextRegion(box=line.box, text=line.text, confidence=line.confidence,
-                       kind=TextKind.OVERLAY, action=TextAction.ERASED, overlay_score=1.0)
-            for line in lines
-        ]  # fmt: skip
-        return out, regions
-
-    return run
-
-
 class SharedBaseline:
     """``baseline_fn`` on judge 1's memoised detector; ``extra_seconds`` is the detection
     time the memo saved, which ``Run.apply`` adds back so the baseline's seconds are real."""
@@ -306,20 +286,6 @@ class _FixedDetector:
 
     def detect(self, image: ImageArray) -> list[TextLine]:
         return list(self.lines)
-
-
-def ours_fn() -> CleanFn:
-    """The working tree's ``Cleaner`` with default settings and options (models loaded once)."""
-    from globalpic_pipeline.clean import Cleaner, CleanOptions
-
-    cleaner = Cleaner.from_settings()
-    cleaner.load()
-
-    def run(rgb: ImageArray) -> tuple[ImageArray, list[TextRegion]]:
-        result = cleaner.clean(rgb, CleanOptions())
-        return result.image, list(result.regions)
-
-    return run
 
 
 def build_methods(

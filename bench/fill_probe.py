@@ -61,7 +61,7 @@ def score(out: Any, case: SyntheticCase, where: npt.NDArray[np.bool_]) -> dict[s
 
 @lru_cache(maxsize=1)
 def _segmenter() -> Any:
-    from globalpic_segmentation.u2net import build_segmenter
+    from globalpic_segmentation.registry import build_segmenter
 
     return build_segmenter()
 

@@ -57,13 +57,13 @@ def _as_written(image: ImageArray) -> ImageArray:
 
 def run_amazon(images: Sequence[tuple[str, ImageArray]]) -> dict[str, Any]:
     from globalpic_common.platforms import get_platform
-    from globalpic_pipeline.check import Checker
+    from globalpic_pipeline.backends import checker_from_settings
     from globalpic_pipeline.frame import Frame, fit_frame
     from globalpic_segmentation.extract import Extractor
 
     amazon = get_platform("amazon")
     frame = Frame(amazon.width, amazon.height, amazon)
-    checker = Checker.from_settings(amazon)
+    checker = checker_from_settings(amazon)
     checker.load()
     extractor = Extractor(checker.segmenter)
     extractor.load()
@@ -92,10 +92,11 @@ def run_localize(
     images: Sequence[tuple[str, ImageArray]], style: str, platform: str
 ) -> dict[str, Any]:
     from globalpic_common.schemas import Op
+    from globalpic_pipeline.backends import localizer_from_settings
     from globalpic_pipeline.frame import frame_for
-    from globalpic_pipeline.localize import LocalizeOptions, Localizer
+    from globalpic_pipeline.localize import LocalizeOptions
 
-    localizer = Localizer.from_settings()
+    localizer = localizer_from_settings()
     ops = (Op.CLEAN, Op.EXTRACT, Op.REMIX, Op.RESIZE)
     localizer.load(ops)
     options = LocalizeOptions(ops=ops, style=style, frame=frame_for(platform, None))

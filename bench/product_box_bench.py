@@ -158,7 +158,8 @@ def _cached(path: Path) -> tuple[ImageArray, AlphaArray, list[TextRegion]]:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     from globalpic_common.schemas import Op
-    from globalpic_pipeline.localize import LocalizeOptions, Localizer
+    from globalpic_pipeline.backends import localizer_from_settings
+    from globalpic_pipeline.localize import LocalizeOptions
     from globalpic_segmentation.extract import ExtractMode, Extractor
     from globalpic_segmentation.extract_settings import ExtractSettings, ObjectChoice
 
@@ -169,7 +170,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if wanted(entry["split"], args.split) and (not args.only or args.only in rel)
     ]
     todo = todo[: args.limit] if args.limit else todo
-    localizer = Localizer.from_settings()
+    localizer = localizer_from_settings()
     ops = (Op.CLEAN, Op.EXTRACT)
     localizer.load(ops)
     options = LocalizeOptions(ops=ops)

@@ -452,7 +452,7 @@ def classifier_telea_fn(detector: TextDetector, segmenter: Segmenter | None) -> 
 
 def _segmenter_or_none(out: Printer) -> Segmenter | None:
     from globalpic_common.errors import ModelUnavailableError
-    from globalpic_segmentation.u2net import build_segmenter
+    from globalpic_segmentation.registry import build_segmenter
 
     segmenter = build_segmenter()
     try:
@@ -483,7 +483,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif not args.text_dir.is_dir():
         result = _skipped(args.text_dir, print)
     else:
-        from bench.clean_bench import baseline_fn, ours_fn
+        from bench.clean_methods import baseline_fn, ours_fn
         from globalpic_ocr.detector import RapidOcrDetector
 
         detector = RapidOcrDetector()

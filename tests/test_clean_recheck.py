@@ -7,7 +7,8 @@ import pytest
 
 from globalpic_common.schemas import TextLine
 from globalpic_generation.quads import fill_quads
-from globalpic_pipeline.clean import Cleaner, _credible
+from globalpic_pipeline.backends import cleaner_from_settings
+from globalpic_pipeline.clean import _credible
 from tests.conftest import add_badge, render_photo
 
 pytestmark = pytest.mark.usefixtures("tiny_models_env")
@@ -26,7 +27,7 @@ def test_only_readable_confident_text_is_new_text() -> None:
 
 def test_recheck_splits_residuals_from_unseen_lines() -> None:
     image = add_badge(add_badge(render_photo(640), "包邮", (30, 30)), "特价", (420, 520))
-    cleaner = Cleaner.from_settings()
+    cleaner = cleaner_from_settings()
     cleaner.load()
     lines = cleaner.detector.detect(image)
     first = next(line for line in lines if "包" in line.text or "邮" in line.text)
@@ -47,7 +48,7 @@ def test_a_lone_glyph_on_what_we_rebuilt_is_no_residual() -> None:
     """One character read on a rebuilt area is as likely a product edge through it: erasing
     its "strokes" would cut into the product, so only 2+ character reads count."""
     image = add_badge(add_badge(render_photo(640), "包邮", (30, 30)), "省", (420, 520))
-    cleaner = Cleaner.from_settings()
+    cleaner = cleaner_from_settings()
     cleaner.load()
     lines = cleaner.detector.detect(image)
     glyph = next(line for line in lines if line.text.strip() == "省")  # the detector reads it

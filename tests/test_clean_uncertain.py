@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from globalpic_common.interfaces import AlphaArray, ImageArray
 from globalpic_common.schemas import BatchReport, TextAction, TextKind, TextLine, TextMode
 from globalpic_ocr.overlay import LineDecision, classify_lines
+from globalpic_pipeline import backends
 from globalpic_pipeline.clean import Cleaner, CleanOptions
 from globalpic_pipeline.cli import app
 from globalpic_pipeline.texts import kept_action
@@ -40,14 +41,14 @@ def _unsure_about_badges(
 
 @pytest.fixture
 def unsure_cleaner(monkeypatch: pytest.MonkeyPatch) -> None:
-    build = Cleaner.from_settings.__func__  # type: ignore[attr-defined]
+    build = backends.cleaner_from_settings
 
-    def from_settings(cls: type[Cleaner]) -> Cleaner:
-        cleaner: Cleaner = build(cls)
+    def cleaner_from_settings() -> Cleaner:
+        cleaner = build()
         cleaner.classify = _unsure_about_badges
         return cleaner
 
-    monkeypatch.setattr(Cleaner, "from_settings", classmethod(from_settings))
+    monkeypatch.setattr(backends, "cleaner_from_settings", cleaner_from_settings)
 
 
 def test_kept_action_of_each_decision() -> None:
@@ -85,7 +86,7 @@ def test_an_uncertain_line_is_kept_and_reported_in_json(tmp_path: Path) -> None:
 def test_the_user_choices_win_over_uncertain() -> None:
     """``--text all`` erases it; a keep-mask over it makes it a plain (user's) keep."""
     photo = add_badge(render_photo(), "包邮")
-    cleaner = Cleaner.from_settings()
+    cleaner = backends.cleaner_from_settings()
     cleaner.classify = _unsure_about_badges
     cleaner.load()
     everything = cleaner.clean(photo, CleanOptions(text_mode=TextMode.ALL))

@@ -1,6 +1,8 @@
 """Import rules that keep the layers apart (issue 13): production code never imports the test
 support (harnesses, fakes of external services, tiny random-weight models), which lives in
-``tests/support`` and is imported by tests and benches only."""
+``tests/support`` and is imported by tests and benches only; and no two modules import each
+other, directly or round a circle, lazy imports inside functions included (a lazy import
+that only breaks a circle at load time still ties the two modules together)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,70 @@ PRODUCTION = sorted(
     path for tree in ("services", "libs") for path in (ROOT / tree).glob("*/src/**/*.py")
 )
 TEST_ONLY = ("tests", "conftest")
+
+
+def module_name(path: Path) -> str:
+    """``services/x/src/pkg/mod.py`` -> ``pkg.mod``; ``bench/mod.py`` -> ``bench.mod``."""
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    if "src" in parts:
+        parts = parts[parts.index("src") + 1 :]
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph(paths: list[Path]) -> dict[str, set[str]]:
+    """Module -> the modules among ``paths`` it imports. ``from pkg import mod`` names the
+    submodule ``pkg.mod`` when there is one; a module's own parent package is no edge (Python
+    initialises it first whatever the code says)."""
+    names = {module_name(path): path for path in paths}
+    graph: dict[str, set[str]] = {}
+    for name, path in names.items():
+        targets: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            if isinstance(node, ast.Import):
+                targets.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                for alias in node.names:
+                    sub = f"{node.module}.{alias.name}"
+                    targets.add(sub if sub in names else node.module)
+        graph[name] = {
+            t for t in targets if t in names and t != name and not name.startswith(t + ".")
+        }
+    return graph
+
+
+def circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in sorted(graph.get(node, ())):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                top = stack.pop()
+                on_stack.discard(top)
+                component.append(top)
+                if top == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
 
 
 def imported_modules(path: Path) -> list[tuple[int, str]]:
@@ -50,3 +116,14 @@ def test_no_test_support_module_is_left_in_a_production_package() -> None:
         or path.stem.startswith("tiny_")
     ]
     assert not suspicious, suspicious
+
+
+def test_a_circle_is_found() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert circles(graph) == [["a", "b", "c"]]
+    assert circles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_circles() -> None:
+    benches = sorted((ROOT / "bench").glob("**/*.py"))
+    assert circles(import_graph([*PRODUCTION, *benches])) == []

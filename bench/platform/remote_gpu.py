@@ -23,7 +23,7 @@ import grpc
 from globalpic.generation.v1 import generation_pb2, generation_pb2_grpc
 from globalpic_common.grpc_server import Register, load_models, run_service
 from globalpic_common.interfaces import Inpainter
-from globalpic_generation.inpaint import build_inpainter
+from globalpic_generation.registry import build_inpainter
 from globalpic_generation.remix import Remixer
 from globalpic_generation.server import (
     HEALTH_NAME,

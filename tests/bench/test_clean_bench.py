@@ -15,7 +15,6 @@ from bench.clean_bench import (
     MemoDetector,
     OracleFill,
     SharedBaseline,
-    baseline_fn,
     far_changed_share,
     format_summary,
     glyph_mask,
@@ -29,6 +28,7 @@ from bench.clean_bench import (
     text_chars,
     texture_ratio,
 )
+from bench.clean_methods import baseline_fn
 from bench.synthetic import GtLine, SyntheticCase, make_case
 from globalpic_common.schemas import TextLine
 from globalpic_generation.quads import fill_quads

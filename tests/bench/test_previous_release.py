@@ -45,10 +45,6 @@ class Result:
 class Cleaner:
     """Inverts the image: easy to tell from the input, and from the real Cleaner."""
 
-    @classmethod
-    def from_settings(cls):
-        return cls()
-
     def load(self):
         print("stray output a library might print")  # must not break the protocol
 
@@ -57,6 +53,14 @@ class Cleaner:
             raise ValueError("too small")
         return Result(255 - image, [Region([[0, 0], [4, 0], [4, 2], [0, 2]], "包邮")])
 '''
+
+FAKE_BACKENDS = """
+from globalpic_pipeline.clean import Cleaner
+
+
+def cleaner_from_settings():
+    return Cleaner()
+"""
 
 
 def _git(repo: Path, *args: str) -> str:
@@ -72,6 +76,7 @@ def repo(tmp_path: Path) -> Path:
     pkg.mkdir(parents=True)
     (pkg / "__init__.py").write_text("")
     (pkg / "clean.py").write_text(FAKE_CLEAN)
+    (pkg / "backends.py").write_text(FAKE_BACKENDS)
     (repo / "services").mkdir()
     (repo / "services" / "README").write_text("services\n")
     _git(repo, "init", "-q")

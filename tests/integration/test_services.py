@@ -28,12 +28,16 @@ from globalpic_common.metrics import start_metrics_server
 from globalpic_common.schemas import Op
 from globalpic_generation import server as generation_server
 from globalpic_generation.client import GenerationClient
-from globalpic_generation.inpaint import build_inpainter
+from globalpic_generation.registry import build_inpainter
 from globalpic_generation.remix import Remixer
 from globalpic_ocr import server as ocr_server
 from globalpic_ocr.client import OcrClient
 from globalpic_ocr.detector import build_detector
-from globalpic_pipeline.backends import PipelineSettings, localizer_from_settings
+from globalpic_pipeline.backends import (
+    PipelineSettings,
+    cleaner_from_settings,
+    localizer_from_settings,
+)
 from globalpic_pipeline.clean import Cleaner
 from globalpic_pipeline.localize import LocalizeOptions
 from globalpic_segmentation import server as segmentation_server
@@ -119,7 +123,7 @@ def _remote_cleaner(cluster: Cluster) -> Cleaner:
 def test_clean_over_grpc_equals_clean_in_process(cluster: Cluster, photo: np.ndarray) -> None:
     remote = _remote_cleaner(cluster)
     remote.load()  # waits until the services report SERVING
-    here = Cleaner.from_settings()
+    here = cleaner_from_settings()
 
     got, want = remote.clean(photo), here.clean(photo)
 

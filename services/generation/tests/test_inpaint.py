@@ -15,9 +15,9 @@ from globalpic_generation.inpaint import (
     OpenCvInpainter,
     PatchMatchInpainter,
     PushPullInpainter,
-    build_inpainter,
     regions,
 )
+from globalpic_generation.registry import build_inpainter
 from globalpic_generation.settings import GenerationSettings
 from globalpic_generation.texture import texture_energy
 

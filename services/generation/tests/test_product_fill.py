@@ -15,12 +15,9 @@ import pytest
 from globalpic_common.errors import BAD_MASK, BadInputError
 from globalpic_common.grpc_server import ServiceServer
 from globalpic_generation.client import GenerationClient
-from globalpic_generation.inpaint import (
-    AutoInpainter,
-    build_inpainter,
-    rebuild_product_sides,
-)
+from globalpic_generation.inpaint import AutoInpainter, rebuild_product_sides
 from globalpic_generation.product_fill import fill_product
+from globalpic_generation.registry import build_inpainter
 from globalpic_generation.remix import Remixer
 from globalpic_generation.server import HEALTH_NAME, registrar
 from globalpic_generation.settings import GenerationSettings

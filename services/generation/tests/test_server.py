@@ -15,7 +15,7 @@ from globalpic_common.errors import BadInputError
 from globalpic_common.grpc_server import ServiceServer
 from globalpic_common.interfaces import Inpainter
 from globalpic_generation.client import GenerationClient
-from globalpic_generation.inpaint import build_inpainter
+from globalpic_generation.registry import build_inpainter
 from globalpic_generation.remix import CUSTOM_STYLE, Remixer, RemixResult
 from globalpic_generation.server import HEALTH_NAME, registrar
 

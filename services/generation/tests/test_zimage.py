@@ -20,7 +20,8 @@ import pytest
 
 from globalpic_common.errors import ModelUnavailableError
 from globalpic_common.grpc_server import load_models
-from globalpic_generation.inpaint import build_inpainter, regions
+from globalpic_generation.inpaint import regions
+from globalpic_generation.registry import build_inpainter
 from globalpic_generation.settings import GenerationSettings
 from globalpic_generation.zimage import (
     ZImageInpainter,

@@ -108,7 +108,7 @@ def test_served_over_grpc_after_loading(tiny_dir: Path) -> None:
     """The server's load step loads the model before SERVING; remote == in-process pixels."""
     from globalpic_common.grpc_server import ServiceServer, load_models
     from globalpic_generation.client import GenerationClient
-    from globalpic_generation.inpaint import build_inpainter
+    from globalpic_generation.registry import build_inpainter
     from globalpic_generation.server import HEALTH_NAME, registrar
 
     settings = _settings(tiny_dir, inpainter="zimage", zimage_side_px=(32, 64))

@@ -14,9 +14,9 @@ import pytest
 from globalpic_common.errors import ModelUnavailableError
 from globalpic_common.interfaces import ImageArray
 from globalpic_segmentation.extract import Extractor
+from globalpic_segmentation.registry import build_segmenter
 from globalpic_segmentation.sam import SamSegmenter, salient_prompt, sam_module
 from globalpic_segmentation.settings import SegmentationSettings
-from globalpic_segmentation.u2net import build_segmenter
 from tests.support.sam_tiny import build_sam_tiny, save_tiny_sam
 
 

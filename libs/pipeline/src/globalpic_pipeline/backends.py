@@ -53,7 +53,7 @@ def _segmentation(settings: PipelineSettings) -> tuple[Segmenter, CutoutExtracto
         client = SegmentationClient(settings.segmentation_addr, timeout_s=settings.rpc_timeout_s)
         return client, client
     from globalpic_segmentation.extract import Extractor
-    from globalpic_segmentation.u2net import build_segmenter
+    from globalpic_segmentation.registry import build_segmenter
 
     segmenter = build_segmenter()
     return segmenter, Extractor(segmenter)
@@ -65,7 +65,7 @@ def _generation(settings: PipelineSettings) -> tuple[Inpainter, BackgroundRemixe
 
         client = GenerationClient(settings.generation_addr, timeout_s=settings.rpc_timeout_s)
         return client, client
-    from globalpic_generation.inpaint import build_inpainter
+    from globalpic_generation.registry import build_inpainter
     from globalpic_generation.remix import Remixer
 
     return build_inpainter(), Remixer.from_settings()

@@ -398,13 +398,6 @@ class Checker:
         # it; the coarse U²-Net-p map alone misses thin parts and calls them background.
         self.extractor = extractor
 
-    @classmethod
-    def from_settings(cls, platform: Platform) -> Checker:
-        """The composition root: backends chosen by settings (in process or over gRPC)."""
-        from globalpic_pipeline.backends import checker_from_settings
-
-        return checker_from_settings(platform)
-
     @property
     def needs_ocr(self) -> bool:
         return self.platform.forbid_overlay_text

@@ -216,14 +216,6 @@ class Cleaner:
         self.classify = classify
         self.build_mask = build_mask
 
-    @classmethod
-    def from_settings(cls) -> Cleaner:
-        """The composition root: in-process models or the services over gRPC, per
-        ``GLOBALPIC_PIPELINE__*_ADDR`` (see ``backends``)."""
-        from globalpic_pipeline.backends import cleaner_from_settings
-
-        return cleaner_from_settings()
-
     def load(self) -> None:
         """Load every model now (first image pays nothing; a missing model fails early)."""
         load_backends(self.detector, self.segmenter)

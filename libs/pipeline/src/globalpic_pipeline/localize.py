@@ -152,15 +152,6 @@ class Localizer:
     def segmenter(self) -> Segmenter:
         return self.cleaner.segmenter
 
-    @classmethod
-    def from_settings(cls) -> Localizer:
-        """The composition root: in-process models or the services over gRPC, per
-        ``GLOBALPIC_PIPELINE__*_ADDR`` (see ``backends``); one detector and one segmenter
-        serve every op."""
-        from globalpic_pipeline.backends import localizer_from_settings
-
-        return localizer_from_settings()
-
     def load(self, ops: Sequence[Op]) -> None:
         """Load the models the ops need (OCR only for clean, copy or a platform's text rule)."""
         if Op.CLEAN in ops:

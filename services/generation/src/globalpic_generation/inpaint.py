@@ -35,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from globalpic_common.errors import BAD_MASK, BadInputError, ModelUnavailableError
-from globalpic_common.interfaces import AlphaArray, ImageArray, Inpainter, MaskArray
+from globalpic_common.interfaces import AlphaArray, ImageArray, MaskArray
 from globalpic_generation.background import push_pull_fill
 from globalpic_generation.product_fill import TEST_BAND_PX, fill_product
 from globalpic_generation.quads import Roi, dilate
@@ -452,20 +452,3 @@ class AutoInpainter:
         ):
             backends[backend].fill_region(out, region, bg_mask, rng)
         return out
-
-
-def build_inpainter(settings: GenerationSettings | None = None) -> Inpainter:
-    """The configured inpainter (composition roots call this, never the classes directly)."""
-    settings = settings or GenerationSettings()
-    if settings.inpainter == "opencv":
-        return OpenCvInpainter(settings)
-    if settings.inpainter == "pushpull":
-        return PushPullInpainter(settings)
-    if settings.inpainter == "patchmatch":
-        return PatchMatchInpainter(settings)
-    if settings.inpainter == "zimage":
-        # Imported here: the generative backend pulls torch and diffusers when it loads.
-        from globalpic_generation.zimage import ZImageInpainter
-
-        return ZImageInpainter(settings)
-    return AutoInpainter(settings)

@@ -33,7 +33,7 @@ from globalpic_common.wire import (
     mask_from_proto,
 )
 from globalpic_generation.canvas import CLASSICAL, CanvasBackends, build_canvas_backends
-from globalpic_generation.inpaint import build_inpainter
+from globalpic_generation.registry import build_inpainter
 from globalpic_generation.remix import Remixer, RemixResult
 
 SERVICE = "generation"

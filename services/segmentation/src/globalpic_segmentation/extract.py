@@ -30,8 +30,8 @@ from globalpic_segmentation.extract_settings import ExtractSettings, ObjectChoic
 from globalpic_segmentation.matting import warm_up
 from globalpic_segmentation.objects import FoundObject, choose, garment, measure
 from globalpic_segmentation.refine import refine_alpha
+from globalpic_segmentation.registry import build_segmenter
 from globalpic_segmentation.settings import SegmentationSettings
-from globalpic_segmentation.u2net import build_segmenter
 from globalpic_segmentation.zoom import zoom_in
 
 # The person around a worn garment is cut away this far (share of the image diagonal) beyond

@@ -35,6 +35,7 @@ import numpy as np
 from globalpic_common.errors import ModelUnavailableError
 from globalpic_common.interfaces import AlphaArray, ImageArray, Segmenter
 from globalpic_segmentation.settings import SegmentationSettings
+from globalpic_segmentation.u2net import U2NetSegmenter
 
 EXTRA_HINT = "install SAM with: pip install 'globalpic-segmentation[sam]'"
 # Below this, the coarse map holds no product: its alpha is returned unchanged.
@@ -95,8 +96,6 @@ class SamSegmenter:
     ) -> None:
         self.settings = settings or SegmentationSettings()
         if prompter is None:
-            from globalpic_segmentation.u2net import U2NetSegmenter
-
             prompter = U2NetSegmenter(self.settings)
         self.prompter = prompter
         self._model: Any = None

@@ -30,7 +30,7 @@ from globalpic_common.wire import (
 )
 from globalpic_segmentation.extract import ExtractMode, Extractor
 from globalpic_segmentation.extract_settings import ExtractSettings
-from globalpic_segmentation.u2net import build_segmenter
+from globalpic_segmentation.registry import build_segmenter
 
 SERVICE = "segmentation"
 HEALTH_NAME = segmentation_pb2.DESCRIPTOR.services_by_name["SegmentationService"].full_name

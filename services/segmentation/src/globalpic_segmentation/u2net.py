@@ -4,7 +4,7 @@ Pre- and post-processing follow rembg's ``u2netp`` session so the masks match wh
 gives: resize to the network's input size, divide by the image's max, ImageNet mean/std, NCHW
 float32; then the first (fused) output, min-max normalised and resized back to the image.
 The session is created once, under a lock, on first use, and reused for every image after that.
-``build_segmenter`` picks the configured network (``isnet`` by default, see isnet.py).
+``registry.build_segmenter`` picks the configured network (``isnet`` by default, see isnet.py).
 """
 
 from __future__ import annotations
@@ -17,12 +17,11 @@ import numpy as np
 import numpy.typing as npt
 
 from globalpic_common.errors import ModelUnavailableError
-from globalpic_common.interfaces import AlphaArray, ImageArray, MaskArray, Segmenter
+from globalpic_common.interfaces import AlphaArray, ImageArray, MaskArray
 
 # cpu_session is re-exported: it was defined here before onnx_segmenter.py took it.
 from globalpic_segmentation.onnx_segmenter import OnnxSegmenter
 from globalpic_segmentation.onnx_segmenter import cpu_session as cpu_session
-from globalpic_segmentation.settings import SegmentationSettings
 
 _MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 _STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
@@ -86,19 +85,3 @@ class U2NetSegmenter(OnnxSegmenter):
 
     def _postprocess(self, prediction: npt.NDArray[Any], height: int, width: int) -> AlphaArray:
         return postprocess(prediction, height, width)
-
-
-def build_segmenter(settings: SegmentationSettings | None = None) -> Segmenter:
-    """The segmenter the settings describe: IS-Net (the default), U²-Net-p, or SAM prompted
-    by U²-Net-p."""
-    settings = settings or SegmentationSettings()
-    if settings.segmenter == "sam":
-        # Imported here: SAM pulls torch when it loads.
-        from globalpic_segmentation.sam import SamSegmenter
-
-        return SamSegmenter(settings)
-    if settings.segmenter == "isnet":
-        from globalpic_segmentation.isnet import IsNetSegmenter
-
-        return IsNetSegmenter(settings)
-    return U2NetSegmenter(settings)

@@ -112,7 +112,7 @@ def adjust(
     setup_logging(verbose)
     from globalpic_generation.adjust import adjust as adjust_image
     from globalpic_generation.adjust import check_adjust_options
-    from globalpic_segmentation.u2net import build_segmenter
+    from globalpic_segmentation.registry import build_segmenter
 
     if strength < 1.0 and original is None:
         fail("bad_option", "--strength below 1 blends toward the original: give --original")

@@ -67,12 +67,12 @@ def check(
 ) -> None:
     """Check images against a platform's rules: size, white background, fill, overlay text."""
     setup_logging(verbose)
-    from globalpic_pipeline.check import Checker
+    from globalpic_pipeline import backends
 
     preset = platform_or_fail(platform)
     paths = resolve_inputs(inputs)
     limits = InputLimitsSettings().limits()
-    checker = Checker.from_settings(preset)
+    checker = backends.checker_from_settings(preset)
     try:
         checker.load()
     except GlobalPicError as exc:

@@ -67,7 +67,8 @@ def clean(
 ) -> None:
     """Erase Chinese marketing text and watermarks and rebuild the background."""
     setup_logging(verbose)
-    from globalpic_pipeline.clean import Cleaner, CleanOptions
+    from globalpic_pipeline import backends
+    from globalpic_pipeline.clean import CleanOptions
 
     paths = resolve_inputs(inputs)
     for spec, flag in ((mask, "--mask"), (keep_mask, "--keep-mask")):
@@ -76,7 +77,7 @@ def clean(
     outputs, out_fmt = plan(paths, output, fmt)
 
     limits = InputLimitsSettings().limits()
-    cleaner = Cleaner.from_settings()
+    cleaner = backends.cleaner_from_settings()
     try:
         cleaner.load()
     except GlobalPicError as exc:

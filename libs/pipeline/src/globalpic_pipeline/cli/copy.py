@@ -72,8 +72,7 @@ def copy_command(
     setup_logging(verbose)
     from globalpic_copywriting.facts import CopyFacts, parse_keywords, parse_seller_facts
     from globalpic_copywriting.rules import copy_platform, variant_count
-    from globalpic_pipeline.backends import copywriter_from_settings
-    from globalpic_pipeline.clean import Cleaner
+    from globalpic_pipeline import backends
     from globalpic_pipeline.texts import load_backends
 
     try:
@@ -85,8 +84,8 @@ def copy_command(
     if output is not None and output.exists() and not output.is_dir():
         fail("bad_option", f"-o {output}: copy writes a directory of <stem>.copy.json")
     paths = resolve_inputs(inputs)
-    cleaner = Cleaner.from_settings()
-    writer = copywriter_from_settings()
+    cleaner = backends.cleaner_from_settings()
+    writer = backends.copywriter_from_settings()
     try:
         load_backends(cleaner.detector, cleaner.segmenter, writer)
     except GlobalPicError as exc:

@@ -100,9 +100,10 @@ def localize(
     """
     setup_logging(verbose)
     from globalpic_common.schemas import Op, parse_ops
+    from globalpic_pipeline import backends
     from globalpic_pipeline.clean import CleanOptions
     from globalpic_pipeline.frame import frame_for
-    from globalpic_pipeline.localize import LocalizeOptions, Localizer
+    from globalpic_pipeline.localize import LocalizeOptions
 
     if output.suffix.lower() in IMAGE_SUFFIXES and not output.is_dir():
         fail("bad_option", f"-o {output}: localize writes a directory")
@@ -144,7 +145,7 @@ def localize(
     paths = resolve_inputs(inputs)
     outputs, out_fmt = plan_variants(paths, output, fmt, candidates)
     limits = InputLimitsSettings().limits()
-    localizer = Localizer.from_settings()
+    localizer = backends.localizer_from_settings()
     try:
         localizer.load(op_list)
     except GlobalPicError as exc:

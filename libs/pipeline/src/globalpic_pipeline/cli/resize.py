@@ -85,7 +85,7 @@ def resize(
     from globalpic_ocr.detector import build_detector
     from globalpic_pipeline.check import Checker
     from globalpic_pipeline.frame import fit_frame, frame_for
-    from globalpic_segmentation.u2net import build_segmenter
+    from globalpic_segmentation.registry import build_segmenter
 
     try:
         frame = frame_for(platform, size)
