@@ -7,7 +7,8 @@ BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 PACKAGES := -e libs/protos -e libs/common -e services/ocr -e services/segmentation[test,sam] \
             -e services/generation[zimage] -e libs/pipeline \
-            -e services/storage[test] -e services/gateway[test] -e services/copywriting
+            -e services/storage[test] -e services/gateway[test] -e services/copywriting \
+            -e tools/dev
 STAMP  := $(VENV)/.installed
 
 .PHONY: dev setup models fonts postgres demo test lint typecheck unit proto proto-check bench-clean bench-remix bench-extract bench-copy bench-localize bench-products bench-api bench-platform bench-gpu clean-venv help
@@ -27,7 +28,7 @@ help:
 	@echo "make bench-gpu    Z-Image speed/memory vs plain diffusers (GPU; BENCH_ARGS=--tiny on CPU)"
 	@echo "make proto        regenerate libs/protos from protos/**/*.proto (commit the result)"
 
-$(STAMP): libs/protos/pyproject.toml libs/common/pyproject.toml services/*/pyproject.toml libs/pipeline/pyproject.toml requirements-dev.txt
+$(STAMP): libs/protos/pyproject.toml libs/common/pyproject.toml services/*/pyproject.toml libs/pipeline/pyproject.toml tools/dev/pyproject.toml requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q $(PACKAGES) -r requirements-dev.txt
@@ -67,7 +68,7 @@ demo: setup models
 # job runner and the gateway; a dev tenant's API key in .dev/api-key. DEV_PORT=8080 to move it.
 DEV_PORT ?= 8000
 dev: setup models
-	$(PY) -m globalpic_gateway.dev --port $(DEV_PORT)
+	$(PY) -m globalpic_dev.supervisor --port $(DEV_PORT)
 
 lint: $(STAMP) proto-check
 	$(BIN)/ruff check .

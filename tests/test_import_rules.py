@@ -11,7 +11,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION = sorted(
-    path for tree in ("services", "libs") for path in (ROOT / tree).glob("*/src/**/*.py")
+    path for tree in ("services", "libs", "tools") for path in (ROOT / tree).glob("*/src/**/*.py")
 )
 TEST_ONLY = ("tests", "conftest")
 

@@ -1,8 +1,8 @@
 """The platform as real processes, the way ``make dev`` runs it, with handles to kill and restart
 each piece: NATS (JetStream), the four gRPC services, N runners and the gateway.
 
-Built on ``globalpic_gateway.dev`` (``Supervisor``, ``SERVICES``, ``platform_env``,
-``service_env``, ``console_script``) and ``globalpic_gateway.natsd``. Differences from
+Built on ``globalpic_dev.supervisor`` (``Supervisor``, ``SERVICES``, ``platform_env``,
+``service_env``, ``console_script``) and ``globalpic_dev.natsd``. Differences from
 ``make dev``: every process is "ready" only when it can work — a gRPC service when its health
 check says SERVING (its model loaded), a runner when it logged that it pulls, the gateway when
 ``/readyz`` answers — so a timed run never pays a cold start; ports stay fixed across restarts.
@@ -26,11 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-
-from globalpic_gateway.core.config import ApiKeyEntry, hash_api_key, new_api_key
-from globalpic_gateway.core.db import migrate
-from globalpic_gateway.dev import (
+from globalpic_dev.natsd import NatsServer, free_port
+from globalpic_dev.supervisor import (
     SERVICES,
     GrpcService,
     Supervisor,
@@ -40,7 +37,10 @@ from globalpic_gateway.dev import (
     platform_env,
     service_env,
 )
-from globalpic_gateway.natsd import NatsServer, free_port
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from globalpic_gateway.core.config import ApiKeyEntry, hash_api_key, new_api_key
+from globalpic_gateway.core.db import migrate
 
 TENANT = "bench"
 STOP_SECONDS = 15.0

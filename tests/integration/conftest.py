@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-
-from globalpic_gateway.natsd import NatsServer
+from globalpic_dev.natsd import NatsServer
 
 
 @pytest.fixture(scope="session")

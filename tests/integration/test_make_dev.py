@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 import httpx
+from globalpic_dev.natsd import free_port
 
-from globalpic_gateway.natsd import free_port
 from tests.support.gateway_harness import photo_bytes
 
 
@@ -34,7 +34,7 @@ def test_make_dev_runs_a_job_and_stops_cleanly(tmp_path: Path, tiny_models_env: 
     command = [
         sys.executable,
         "-m",
-        "globalpic_gateway.dev",
+        "globalpic_dev.supervisor",
         "--port",
         str(port),
         "--dev-dir",

@@ -24,13 +24,13 @@ import httpx
 import numpy as np
 import uvicorn
 from fastapi import FastAPI
+from globalpic_dev.natsd import free_port
 from PIL import Image, ImageDraw, ImageFilter
 
 from globalpic_gateway.core.config import ApiKeyEntry, GatewaySettings, hash_api_key, new_api_key
 from globalpic_gateway.core.messaging import connect
 from globalpic_gateway.core.state import AppState
 from globalpic_gateway.main import create_app
-from globalpic_gateway.natsd import free_port
 from globalpic_gateway.processing import ImageProcessor
 from globalpic_gateway.runner import Runner
 from globalpic_storage import Storage

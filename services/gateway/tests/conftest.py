@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from globalpic_dev.natsd import NatsServer
 
-from globalpic_gateway.natsd import NatsServer
 from tests.support.tiny_model import build_tiny_u2net
 
 

@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 
 import pytest
+from globalpic_dev.supervisor import Supervisor, batch_nice
 
 from globalpic_gateway.core.config import GatewaySettings
-from globalpic_gateway.dev import Supervisor, batch_nice
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "getpriority"), reason="POSIX priorities")
 

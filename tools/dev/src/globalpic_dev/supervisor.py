@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
+from globalpic_dev.natsd import NatsServer, free_port, port_open
 from globalpic_gateway.core.config import (
     ApiKeyEntry,
     GatewaySettings,
@@ -36,7 +37,6 @@ from globalpic_gateway.core.config import (
     new_api_key,
 )
 from globalpic_gateway.core.db import migrate
-from globalpic_gateway.natsd import NatsServer, free_port, port_open
 
 DEV_TENANT = "dev"
 STOP_SECONDS = 10.0
