@@ -8,7 +8,7 @@ import pytest
 from globalpic_common.errors import BAD_OPTION, BAD_SIZE, UNKNOWN_STYLE, BadInputError
 from globalpic_common.styles import STYLES, get_style, style_ids
 from globalpic_generation.scenes import RENDERERS, render_background, varies_with_seed
-from globalpic_generation.scenes.canvas import HORIZON_SHARE, plan_frame
+from globalpic_generation.scenes.stage import HORIZON_SHARE, plan_stage
 
 SOLID = ("amazon-white", "minimal-white", "minimal-grey", "minimal-beige")
 
@@ -63,7 +63,7 @@ def test_scenes_carry_film_grain_and_exact_styles_do_not() -> None:
 def test_surface_edge_goes_behind_the_product_base() -> None:
     rng = np.random.default_rng(0)
     for base in (300, 450):
-        frame = plan_frame(600, 600, 0.5, (200, base - 200, 400, base), rng)
+        frame = plan_stage(600, 600, 0.5, (200, base - 200, 400, base), rng)
         # In working px (half size): between the shares of the product's height above base.
         lo, hi = HORIZON_SHARE
         assert base / 2 - hi * 100 - 1e-3 <= frame.horizon <= base / 2 - lo * 100 + 1e-3

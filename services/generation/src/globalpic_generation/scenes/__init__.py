@@ -25,11 +25,11 @@ from globalpic_common.errors import BadInputError
 from globalpic_common.interfaces import ImageArray
 from globalpic_common.styles import get_style
 from globalpic_generation.scenes import interior, outdoor, solid, studio, tabletop
-from globalpic_generation.scenes.canvas import (
+from globalpic_generation.scenes.stage import (
     Box,
     DrawFn,
     clip_levels,
-    plan_frame,
+    plan_stage,
     to_levels,
     upsample,
 )
@@ -120,7 +120,7 @@ def render_background(
     _check(width, height, seed, product_box)
     # crc32, not hash(): str hashes change per process, and outputs must not.
     rng = np.random.default_rng([seed, zlib.crc32(get_style(style_id).id.encode())])
-    frame = plan_frame(width, height, scene.scale, product_box, rng)
+    frame = plan_stage(width, height, scene.scale, product_box, rng)
     drawn = scene.draw(frame, rng)
     return clip_levels(to_levels(upsample(drawn, width, height), rng, scene.grain))
 

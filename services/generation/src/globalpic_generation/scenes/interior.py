@@ -12,10 +12,10 @@ from __future__ import annotations
 import numpy as np
 
 from globalpic_generation.scenes import props, surfaces
-from globalpic_generation.scenes.canvas import (
+from globalpic_generation.scenes.stage import (
     F32,
-    Frame,
     Rgb,
+    Stage,
     fill,
     hex_rgb,
     jitter,
@@ -31,7 +31,7 @@ from globalpic_generation.scenes.canvas import (
 ROOM_BLUR = 0.018
 
 
-def _wall(frame: Frame, rng: np.random.Generator, color: Rgb, left: bool, falloff: float) -> F32:
+def _wall(frame: Stage, rng: np.random.Generator, color: Rgb, left: bool, falloff: float) -> F32:
     """A painted wall lit from a window on one side, a little darker towards the ceiling."""
     base = jitter(rng, color, 0.02)
     top = (base[0] * 0.9, base[1] * 0.9, base[2] * 0.9)
@@ -40,17 +40,17 @@ def _wall(frame: Frame, rng: np.random.Generator, color: Rgb, left: bool, fallof
     return wall
 
 
-def _window_x(frame: Frame, left: bool, width: float) -> float:
+def _window_x(frame: Stage, left: bool, width: float) -> float:
     return 0.02 * frame.w if left else frame.w - 0.02 * frame.w - width
 
 
-def _finish(frame: Frame, canvas: F32, light_left: bool, side: float, vig: float) -> F32:
+def _finish(frame: Stage, canvas: F32, light_left: bool, side: float, vig: float) -> F32:
     shade(canvas, side_light(frame, light_left, side))
     shade(canvas, vignette(frame, vig))
     return np.asarray(np.clip(canvas, 0.0, 1.0), np.float32)
 
 
-def modern_home(frame: Frame, rng: np.random.Generator) -> F32:
+def modern_home(frame: Stage, rng: np.random.Generator) -> F32:
     left = bool(rng.random() < 0.5)
     w, hz = frame.w, frame.horizon
     wall = _wall(frame, rng, hex_rgb("#ece7df"), left, 0.25)
@@ -84,7 +84,7 @@ def modern_home(frame: Frame, rng: np.random.Generator) -> F32:
     return _finish(frame, canvas, left, 0.15, 0.18)
 
 
-def business_desk(frame: Frame, rng: np.random.Generator) -> F32:
+def business_desk(frame: Stage, rng: np.random.Generator) -> F32:
     left = bool(rng.random() < 0.5)
     w, hz = frame.w, frame.horizon
     wall = _wall(frame, rng, hex_rgb("#c9ced3"), left, 0.2)
@@ -118,7 +118,7 @@ def business_desk(frame: Frame, rng: np.random.Generator) -> F32:
     return _finish(frame, canvas, left, 0.12, 0.2)
 
 
-def instagram_lifestyle(frame: Frame, rng: np.random.Generator) -> F32:
+def instagram_lifestyle(frame: Stage, rng: np.random.Generator) -> F32:
     left = bool(rng.random() < 0.5)
     w, hz = frame.w, frame.horizon
     wall = _wall(frame, rng, hex_rgb("#efe6da"), left, 0.15)
@@ -143,7 +143,7 @@ def instagram_lifestyle(frame: Frame, rng: np.random.Generator) -> F32:
     return _finish(frame, canvas, left, 0.18, 0.15)
 
 
-def brand_store(frame: Frame, rng: np.random.Generator) -> F32:
+def brand_store(frame: Stage, rng: np.random.Generator) -> F32:
     w, hz = frame.w, frame.horizon
     wall_color = jitter(rng, [hex_rgb("#e6ddd0"), hex_rgb("#d9d4cc"), hex_rgb("#e9e1da")][
         int(rng.integers(3))], 0.02)  # fmt: skip
@@ -171,7 +171,7 @@ def brand_store(frame: Frame, rng: np.random.Generator) -> F32:
     return _finish(frame, canvas, bool(rng.random() < 0.5), 0.08, 0.22)
 
 
-def kitchen_counter(frame: Frame, rng: np.random.Generator) -> F32:
+def kitchen_counter(frame: Stage, rng: np.random.Generator) -> F32:
     left = bool(rng.random() < 0.5)
     w, hz = frame.w, frame.horizon
     wall = _wall(frame, rng, hex_rgb("#f1f0ec"), left, 0.2)

@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from globalpic_generation.scenes import props, surfaces
-from globalpic_generation.scenes.canvas import (
+from globalpic_generation.scenes.stage import (
     F32,
-    Frame,
+    Stage,
     blur,
     hex_rgb,
     jitter,
@@ -31,7 +31,7 @@ FOLIAGE_LAYERS = (  # (leaf colour, blobs per layer, size as a share of the widt
 )
 
 
-def natural_outdoor(frame: Frame, rng: np.random.Generator) -> F32:
+def natural_outdoor(frame: Stage, rng: np.random.Generator) -> F32:
     left = bool(rng.random() < 0.5)
     w, hz = frame.w, frame.horizon
     sky = vertical_gradient(frame, jitter(rng, hex_rgb("#bcd6ea"), 0.03),

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from globalpic_generation.scenes.canvas import F32, Frame, Rgb, jitter, paint
+from globalpic_generation.scenes.stage import F32, Rgb, Stage, jitter, paint
 
 _AA = cv2.LINE_AA
 # Shapes are drawn on a mask just large enough for them (plus this margin for the
@@ -45,7 +45,7 @@ def stamp(canvas: F32, bounds: tuple[float, float, float, float], shape: ShapeFn
         paint(canvas[y0:y1, x0:x1], mask, color, opacity)
 
 
-def rect(canvas: F32, frame: Frame, x0: float, y0: float, x1: float, y1: float,
+def rect(canvas: F32, frame: Stage, x0: float, y0: float, x1: float, y1: float,
          color: Rgb, opacity: float = 1.0) -> None:  # fmt: skip
     def shape(m: F32, ox: float, oy: float) -> None:
         cv2.rectangle(m, _pt(x0 - ox, y0 - oy), _pt(x1 - ox, y1 - oy), 1.0, -1, _AA)
@@ -74,7 +74,7 @@ def polygon(canvas: F32, points: list[tuple[float, float]], color: Rgb) -> None:
     stamp(canvas, (min(xs), min(ys), max(xs), max(ys)), shape, color)
 
 
-def window(canvas: F32, frame: Frame, x0: float, y0: float, x1: float, y1: float,
+def window(canvas: F32, frame: Stage, x0: float, y0: float, x1: float, y1: float,
            glow: Rgb, frame_color: Rgb, panes: tuple[int, int] = (2, 2)) -> None:  # fmt: skip
     """A bright window with mullions; its light spills onto the wall around it."""
     spill = np.zeros((frame.h, frame.w), np.float32)
@@ -92,7 +92,7 @@ def window(canvas: F32, frame: Frame, x0: float, y0: float, x1: float, y1: float
         rect(canvas, frame, x0, y - bar, x1, y + bar, frame_color)
 
 
-def blinds(canvas: F32, frame: Frame, x0: float, y0: float, x1: float, y1: float,
+def blinds(canvas: F32, frame: Stage, x0: float, y0: float, x1: float, y1: float,
            light: Rgb, slat: Rgb, count: int) -> None:  # fmt: skip
     """Venetian blinds over a window: light stripes between slats."""
     rect(canvas, frame, x0, y0, x1, y1, light)
@@ -102,7 +102,7 @@ def blinds(canvas: F32, frame: Frame, x0: float, y0: float, x1: float, y1: float
         rect(canvas, frame, x0, y + 0.55 * step, x1, y + step, slat, 0.85)
 
 
-def shelf(canvas: F32, frame: Frame, rng: np.random.Generator, x0: float, x1: float, y: float,
+def shelf(canvas: F32, frame: Stage, rng: np.random.Generator, x0: float, x1: float, y: float,
           board: Rgb, palette: list[Rgb], fill: float = 0.7) -> None:  # fmt: skip
     """A wall shelf with books, boxes and jars standing on it."""
     thick = max(1.5, 0.012 * frame.h)
@@ -120,7 +120,7 @@ def shelf(canvas: F32, frame: Frame, rng: np.random.Generator, x0: float, x1: fl
     rect(canvas, frame, x0, y, x1, y + thick, board)
 
 
-def plant(canvas: F32, frame: Frame, rng: np.random.Generator, x: float, y: float, size: float,
+def plant(canvas: F32, frame: Stage, rng: np.random.Generator, x: float, y: float, size: float,
           green: Rgb, pot: Rgb | None = None) -> None:  # fmt: skip
     """A leafy plant (a cluster of leaf ellipses around a stem) in an optional pot."""
     if pot is not None:
@@ -136,7 +136,7 @@ def plant(canvas: F32, frame: Frame, rng: np.random.Generator, x: float, y: floa
                 jitter(rng, green, 0.07))  # fmt: skip
 
 
-def frame_art(canvas: F32, frame: Frame, rng: np.random.Generator, x0: float, y0: float,
+def frame_art(canvas: F32, frame: Stage, rng: np.random.Generator, x0: float, y0: float,
               x1: float, y1: float, border: Rgb, palette: list[Rgb]) -> None:  # fmt: skip
     """A framed picture: a border, a mat and two or three colour fields."""
     rect(canvas, frame, x0, y0, x1, y1, border)
@@ -149,12 +149,12 @@ def frame_art(canvas: F32, frame: Frame, rng: np.random.Generator, x0: float, y0
     rect(canvas, frame, ix0, iy0 + (iy1 - iy0) * split, ix1, iy1, palette[-1])
 
 
-def blob(canvas: F32, frame: Frame, x: float, y: float, rx: float, ry: float, color: Rgb,
+def blob(canvas: F32, frame: Stage, x: float, y: float, rx: float, ry: float, color: Rgb,
          opacity: float = 1.0) -> None:  # fmt: skip
     ellipse(canvas, x, y, rx, ry, 0.0, color, opacity)
 
 
-def bokeh(canvas: F32, frame: Frame, rng: np.random.Generator, count: int,
+def bokeh(canvas: F32, frame: Stage, rng: np.random.Generator, count: int,
           region: tuple[float, float, float, float], radius: tuple[float, float],
           colors: list[Rgb], strength: float) -> None:  # fmt: skip
     """Out-of-focus highlights: soft-edged discs of light added onto the backdrop."""
@@ -170,7 +170,7 @@ def bokeh(canvas: F32, frame: Frame, rng: np.random.Generator, count: int,
     canvas += strength * np.asarray(cv2.GaussianBlur(light, (0, 0), sigma), np.float32)
 
 
-def light_pool(canvas: F32, frame: Frame, x: float, y: float, rx: float, ry: float,
+def light_pool(canvas: F32, frame: Stage, x: float, y: float, rx: float, ry: float,
                color: Rgb, strength: float) -> None:  # fmt: skip
     """A spotlight's pool of light on a wall (added light)."""
     ys = np.arange(frame.h, dtype=np.float32)[:, None]
@@ -179,7 +179,7 @@ def light_pool(canvas: F32, frame: Frame, x: float, y: float, rx: float, ry: flo
     canvas += (strength * np.exp(-0.5 * d2))[:, :, None] * np.asarray(color, np.float32)
 
 
-def window_shadow(frame: Frame, rng: np.random.Generator, softness: float) -> F32:
+def window_shadow(frame: Stage, rng: np.random.Generator, softness: float) -> F32:
     """Sunlight through a window falling on a wall: a slanted grid of light panes
     (a multiplicative light factor, 1 in the light and < 1 in the mullions' shadows)."""
     m = np.zeros((frame.h, frame.w), np.float32)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from globalpic_generation.scenes.canvas import F32, DrawFn, Frame, Rgb, fill, grid, hex_rgb
+from globalpic_generation.scenes.stage import F32, DrawFn, Rgb, Stage, fill, grid, hex_rgb
 
 AMAZON_WHITE: Rgb = (1.0, 1.0, 1.0)  # exactly RGB 255: the Amazon main-image rule
 MINIMAL_WHITE = hex_rgb("#f7f6f3")
@@ -30,13 +30,13 @@ PASTEL_PAIRS: tuple[tuple[str, str], ...] = (
 def solid(color: Rgb) -> DrawFn:
     """A renderer drawing ``color`` everywhere."""
 
-    def draw(frame: Frame, rng: np.random.Generator) -> F32:
+    def draw(frame: Stage, rng: np.random.Generator) -> F32:
         return fill(frame, color)
 
     return draw
 
 
-def pastel_gradient(frame: Frame, rng: np.random.Generator) -> F32:
+def pastel_gradient(frame: Stage, rng: np.random.Generator) -> F32:
     """Two pastel colours blended along a direction chosen per seed (smoothstep ramp)."""
     a_hex, b_hex = PASTEL_PAIRS[int(rng.integers(len(PASTEL_PAIRS)))]
     a, b = np.asarray(hex_rgb(a_hex), np.float32), np.asarray(hex_rgb(b_hex), np.float32)

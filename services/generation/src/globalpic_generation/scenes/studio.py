@@ -12,11 +12,11 @@ from __future__ import annotations
 import numpy as np
 
 from globalpic_generation.scenes import props
-from globalpic_generation.scenes.canvas import (
+from globalpic_generation.scenes.stage import (
     F32,
     DrawFn,
-    Frame,
     Rgb,
+    Stage,
     blur,
     grid,
     hex_rgb,
@@ -28,7 +28,7 @@ LIGHT_GREY_PAPER = hex_rgb("#d9d9db")
 CHARCOAL_PAPER = hex_rgb("#2b2b2e")
 
 
-def _sweep_light(frame: Frame, rng: np.random.Generator, spot: float) -> F32:
+def _sweep_light(frame: Stage, rng: np.random.Generator, spot: float) -> F32:
     """The light falling on a sweep (H x W x 1): wall, curve and floor as one surface."""
     ys, xs = grid(frame)
     light_x = frame.cx + rng.uniform(-0.18, 0.18) * frame.w
@@ -50,7 +50,7 @@ def _sweep_light(frame: Frame, rng: np.random.Generator, spot: float) -> F32:
 def sweep(paper: Rgb, spot: float = 0.0) -> DrawFn:
     """A seamless paper sweep of colour ``paper`` (``spot``: a spotlight pool behind)."""
 
-    def draw(frame: Frame, rng: np.random.Generator) -> F32:
+    def draw(frame: Stage, rng: np.random.Generator) -> F32:
         light = _sweep_light(frame, rng, spot)
         return np.asarray(np.clip(light * np.asarray(paper, np.float32), 0.0, 1.0), np.float32)
 
@@ -68,7 +68,7 @@ VIVID_PALETTES: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def vivid(frame: Frame, rng: np.random.Generator) -> F32:
+def vivid(frame: Stage, rng: np.random.Generator) -> F32:
     """A saturated diagonal backdrop, glowing streaks and bokeh, and a round podium whose
     top the product stands on."""
     top_hex, bottom_hex, podium_hex = VIVID_PALETTES[int(rng.integers(len(VIVID_PALETTES)))]

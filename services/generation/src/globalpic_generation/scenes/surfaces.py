@@ -11,7 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from globalpic_generation.scenes.canvas import F32, Rgb, noise
+from globalpic_generation.scenes.stage import F32, Rgb, noise
 
 
 def _tone(base: Rgb, shade: F32) -> F32:

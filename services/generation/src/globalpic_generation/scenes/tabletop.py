@@ -9,10 +9,10 @@ from __future__ import annotations
 import numpy as np
 
 from globalpic_generation.scenes import props, surfaces
-from globalpic_generation.scenes.canvas import (
+from globalpic_generation.scenes.stage import (
     F32,
-    Frame,
     Rgb,
+    Stage,
     hex_rgb,
     jitter,
     shade,
@@ -32,7 +32,7 @@ MARBLE_BACKDROPS: tuple[tuple[str, str], ...] = (
 )
 
 
-def _dark_backdrop(frame: Frame, rng: np.random.Generator, top: Rgb, bottom: Rgb,
+def _dark_backdrop(frame: Stage, rng: np.random.Generator, top: Rgb, bottom: Rgb,
                    glow: Rgb, bokeh_colors: list[Rgb]) -> F32:  # fmt: skip
     wall = vertical_gradient(frame, top, bottom, 0.0, frame.horizon)
     props.light_pool(wall, frame, frame.cx + rng.uniform(-0.1, 0.1) * frame.w,
@@ -43,7 +43,7 @@ def _dark_backdrop(frame: Frame, rng: np.random.Generator, top: Rgb, bottom: Rgb
     return wall
 
 
-def marble_luxury(frame: Frame, rng: np.random.Generator) -> F32:
+def marble_luxury(frame: Stage, rng: np.random.Generator) -> F32:
     top_hex, bottom_hex = MARBLE_BACKDROPS[int(rng.integers(len(MARBLE_BACKDROPS)))]
     wall = _dark_backdrop(frame, rng, hex_rgb(top_hex), hex_rgb(bottom_hex), (1.0, 0.9, 0.75),
                           [(1.0, 0.85, 0.55), (1.0, 0.95, 0.85)])  # fmt: skip
@@ -58,7 +58,7 @@ def marble_luxury(frame: Frame, rng: np.random.Generator) -> F32:
     return np.asarray(np.clip(canvas, 0.0, 1.0), np.float32)
 
 
-def wood_rustic(frame: Frame, rng: np.random.Generator) -> F32:
+def wood_rustic(frame: Stage, rng: np.random.Generator) -> F32:
     wall = _dark_backdrop(frame, rng, jitter(rng, hex_rgb("#2a211b"), 0.02), hex_rgb("#4a3b30"),
                           (1.0, 0.8, 0.55), [(1.0, 0.75, 0.4), (1.0, 0.88, 0.6)])  # fmt: skip
     th, tw = texture_size(frame)

@@ -1,8 +1,9 @@
-"""The frame a scene is drawn in, and the photographic finishing every scene shares.
+"""The stage a scene is drawn on (working canvas, product placement), and the photographic
+finishing every scene shares.
 
 Scenes are drawn in float32 RGB in [0, 1] on a *working* canvas smaller than the output
 (backdrops are out of focus: drawing them at full size would only cost time), then upsampled
-and given film grain at full size. ``Frame`` holds the working size and where the product
+and given film grain at full size. ``Stage`` holds the working size and where the product
 stands, so a tabletop's far edge can be put behind the product's base.
 """
 
@@ -35,7 +36,7 @@ DEFAULT_BASE = 0.8
 
 
 @dataclass(frozen=True)
-class Frame:
+class Stage:
     """A working canvas ``w`` x ``h`` (``scale`` working px per output px) and the product's
     placement in working px."""
 
@@ -49,13 +50,13 @@ class Frame:
     product_h: float
 
 
-def plan_frame(
+def plan_stage(
     width: int,
     height: int,
     scale: float,
     product_box: Box | None,
     rng: np.random.Generator,
-) -> Frame:
+) -> Stage:
     w = max(8, round(width * scale))
     h = max(8, round(height * scale))
     sx, sy = w / width, h / height
@@ -70,28 +71,28 @@ def plan_frame(
     horizon = float(
         np.clip(horizon, HORIZON_MIN_Y * h, max(HORIZON_MIN_Y * h, base - BASE_GAP * h))
     )
-    return Frame(w, h, w / width, horizon, base, cx, pw, ph)
+    return Stage(w, h, w / width, horizon, base, cx, pw, ph)
 
 
 # A scene: draws float32 RGB in [0, 1] on the frame's working canvas.
-DrawFn = Callable[[Frame, np.random.Generator], F32]
+DrawFn = Callable[[Stage, np.random.Generator], F32]
 
 
 # ----------------------------------------------------------------------------- fields
 
 
-def grid(frame: Frame) -> tuple[F32, F32]:
+def grid(frame: Stage) -> tuple[F32, F32]:
     """Pixel-centre coordinates (ys, xs) of the working canvas, broadcastable."""
     ys = np.arange(frame.h, dtype=np.float32)[:, None] + 0.5
     xs = np.arange(frame.w, dtype=np.float32)[None, :] + 0.5
     return ys, xs
 
 
-def fill(frame: Frame, color: Rgb) -> F32:
+def fill(frame: Stage, color: Rgb) -> F32:
     return np.broadcast_to(np.asarray(color, np.float32), (frame.h, frame.w, 3)).copy()
 
 
-def vertical_gradient(frame: Frame, top: Rgb, bottom: Rgb, y0: float = 0.0,
+def vertical_gradient(frame: Stage, top: Rgb, bottom: Rgb, y0: float = 0.0,
                       y1: float | None = None) -> F32:  # fmt: skip
     """``top`` at row ``y0`` to ``bottom`` at row ``y1`` (default: the last row)."""
     ys, _ = grid(frame)
@@ -101,14 +102,14 @@ def vertical_gradient(frame: Frame, top: Rgb, bottom: Rgb, y0: float = 0.0,
     return np.asarray(np.broadcast_to(a + (b - a) * t, (frame.h, frame.w, 3)), np.float32).copy()
 
 
-def radial_light(frame: Frame, cx: float, cy: float, radius: float) -> F32:
+def radial_light(frame: Stage, cx: float, cy: float, radius: float) -> F32:
     """1 at (cx, cy) falling smoothly (Gaussian) to 0 at ~2 ``radius``: a lamp's pool."""
     ys, xs = grid(frame)
     d2 = ((xs - cx) ** 2 + (ys - cy) ** 2) / max(radius * radius, 1e-6)
     return np.asarray(np.exp(-0.5 * d2), np.float32)
 
 
-def side_light(frame: Frame, from_left: bool, strength: float) -> F32:
+def side_light(frame: Stage, from_left: bool, strength: float) -> F32:
     """Window light across the frame: brighter on the window's side (H x W x 1 factor)."""
     _, xs = grid(frame)
     t = xs / frame.w if from_left else 1.0 - xs / frame.w
@@ -116,7 +117,7 @@ def side_light(frame: Frame, from_left: bool, strength: float) -> F32:
     return np.asarray(np.broadcast_to(factor, (frame.h, frame.w))[:, :, None], np.float32).copy()
 
 
-def vignette(frame: Frame, strength: float) -> F32:
+def vignette(frame: Stage, strength: float) -> F32:
     """Lens falloff: 1 in the centre, 1 - ``strength`` in the corners (H x W x 1)."""
     ys, xs = grid(frame)
     r2 = ((xs / frame.w - 0.5) ** 2 + (ys / frame.h - 0.5) ** 2) / 0.5
@@ -160,7 +161,7 @@ def shade(canvas: F32, factor: F32) -> None:
 
 
 def surface_plane(
-    frame: Frame,
+    frame: Stage,
     texture: F32,
     spread: float,
     top: float | None = None,
@@ -189,7 +190,7 @@ def surface_plane(
     return np.asarray(out, np.float32)
 
 
-def depth_of_field(frame: Frame, plane: F32, near_sigma: float, far_sigma: float) -> F32:
+def depth_of_field(frame: Stage, plane: F32, near_sigma: float, far_sigma: float) -> F32:
     """Blur a surface plane by distance from the focus row (the product's base): sharp there,
     ``far_sigma`` at the far edge, ``near_sigma`` at the bottom of the frame."""
     ys, _ = grid(frame)
@@ -204,7 +205,7 @@ def depth_of_field(frame: Frame, plane: F32, near_sigma: float, far_sigma: float
     return np.asarray(out, np.float32)
 
 
-def join_surface(frame: Frame, wall: F32, plane: F32, edge_softness: float = 0.8,
+def join_surface(frame: Stage, wall: F32, plane: F32, edge_softness: float = 0.8,
                  occlusion: float = 0.18) -> F32:  # fmt: skip
     """The wall above the horizon, the surface below it, with the soft contact darkening a
     real wall gets where it meets a table (ambient occlusion)."""
@@ -256,7 +257,7 @@ def hex_rgb(code: str) -> Rgb:
     return (int(code[0:2], 16) / 255.0, int(code[2:4], 16) / 255.0, int(code[4:6], 16) / 255.0)
 
 
-def tabletop(frame: Frame, wall: F32, texture: F32, *, spread: float = 2.2,
+def tabletop(frame: Stage, wall: F32, texture: F32, *, spread: float = 2.2,
              wall_sigma: float, far_sigma: float, near_sigma: float = 0.0,
              occlusion: float = 0.18) -> F32:  # fmt: skip
     """The usual product shot: ``texture`` as a tabletop in perspective, its far edge on the
@@ -268,7 +269,7 @@ def tabletop(frame: Frame, wall: F32, texture: F32, *, spread: float = 2.2,
                         occlusion=occlusion)  # fmt: skip
 
 
-def texture_size(frame: Frame) -> tuple[int, int]:
+def texture_size(frame: Stage) -> tuple[int, int]:
     """(h, w) of a surface texture for ``surface_plane``: about one texel per pixel at the
     product's base."""
     return max(8, frame.h), max(8, 2 * frame.w)
