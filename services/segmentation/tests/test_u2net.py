@@ -119,6 +119,16 @@ def test_corrupt_model_file_is_model_unavailable(tmp_path: Path) -> None:
         _segmenter(bad).load()
 
 
+def test_unload_frees_the_session_and_the_next_use_loads_it_again(tiny_model: Path) -> None:
+    seg = _segmenter(tiny_model)
+    before = seg.segment(_photo())
+    assert seg.loaded
+    seg.unload()
+    assert not seg.loaded and seg._session is None
+    np.testing.assert_array_equal(seg.segment(_photo()), before)
+    assert seg.loaded
+
+
 def test_rejects_non_rgb_input(tiny_model: Path) -> None:
     with pytest.raises(ValueError, match="H x W x 3"):
         _segmenter(tiny_model).segment(np.zeros((10, 10), np.uint8))

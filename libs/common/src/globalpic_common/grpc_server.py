@@ -33,6 +33,7 @@ from globalpic_common.errors import GlobalPicError
 from globalpic_common.grpc_errors import error_trailers, status_for
 from globalpic_common.logs import setup_json_logging
 from globalpic_common.metrics import RPC_ERRORS, RPC_SECONDS, start_metrics_server
+from globalpic_common.models import load_all
 from globalpic_common.settings import ServiceSettings
 from globalpic_common.tracing import extract_metadata, setup_tracing, tracer
 
@@ -65,14 +66,11 @@ class GrpcServerSettings(ServiceSettings):
 
 
 def load_models(*components: object) -> Callable[[], None]:
-    """A loader calling ``load()`` on each component that has one (domain classes load
-    their model there, once, under their own lock)."""
+    """A loader that gets the ``Loadable`` components ready (``models.load_all``: each model
+    loads once, under its lock)."""
 
     def load() -> None:
-        for component in components:
-            loader = getattr(component, "load", None)
-            if callable(loader):
-                loader()
+        load_all(*components)
 
     return load
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from globalpic_common.interfaces import AlphaArray, ImageArray
+from globalpic_common.models import load_all
 from globalpic_common.schemas import TextAction, TextLine, TextRegion
 from globalpic_ocr.overlay import LineDecision
 
@@ -36,8 +37,5 @@ def kept_action(decision: LineDecision, erased: bool) -> TextAction:
 def load_backends(*components: object) -> None:
     """Load every model now (the first image pays nothing; a missing model fails early).
 
-    Backends without a ``load`` (pure functions, remote clients) are skipped."""
-    for component in components:
-        load = getattr(component, "load", None)
-        if callable(load):
-            load()
+    Backends with nothing to load (pure functions) are passed over (``models.load_all``)."""
+    load_all(*components)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from typing import Any
 
@@ -29,6 +28,7 @@ from pydantic import ValidationError
 
 from globalpic_common import errors
 from globalpic_common.errors import ServiceUnavailableError
+from globalpic_common.models import Model
 from globalpic_common.schemas import CopyReport, CopyUsage, CopyVariant
 from globalpic_copywriting import prompt
 from globalpic_copywriting.facts import CopyFacts
@@ -48,39 +48,42 @@ class BackendFailedError(Exception):
     """The model gave no usable answer; ``str()`` says why, for the report."""
 
 
-class OpenAICopywriter:
+class OpenAICopywriter(Model):
     def __init__(
         self,
         settings: CopywritingSettings | None = None,
         offline: OfflineCopywriter | None = None,
     ) -> None:
+        super().__init__()
         self.settings = settings or CopywritingSettings()
         self.offline = offline or OfflineCopywriter(seed=self.settings.seed)
         self.name = f"openai:{self.settings.model}"
         self._client: openai.OpenAI | None = None
-        self._lock = threading.Lock()
 
-    def load(self) -> None:
-        self.offline.load()
-        self.client()
-
-    def client(self) -> openai.OpenAI:
+    def _load(self) -> None:
         # One client per writer: its connection pool keeps the connection to the endpoint
         # open between images (a new TLS handshake per image would cost more than 50 ms).
-        with self._lock:
-            if self._client is None:
-                s = self.settings
-                self._client = openai.OpenAI(
-                    api_key=s.api_key.get_secret_value(),
-                    base_url=s.base_url,
-                    timeout=s.timeout_s,
-                    max_retries=s.max_retries,
-                )
-            return self._client
+        self.offline.load()
+        s = self.settings
+        self._client = openai.OpenAI(
+            api_key=s.api_key.get_secret_value(),
+            base_url=s.base_url,
+            timeout=s.timeout_s,
+            max_retries=s.max_retries,
+        )
 
-    def close(self) -> None:
+    def _unload(self) -> None:
         if self._client is not None:
             self._client.close()
+        self._client = None
+
+    def client(self) -> openai.OpenAI:
+        self.load()
+        assert self._client is not None
+        return self._client
+
+    def close(self) -> None:
+        self.unload()
 
     def write(self, facts: CopyFacts, platform: str, n: int = 5) -> CopyReport:
         started = time.perf_counter()

@@ -33,6 +33,7 @@ import numpy as np
 
 from globalpic_common.errors import ModelUnavailableError
 from globalpic_common.interfaces import AlphaArray, ImageArray, MaskArray
+from globalpic_common.models import Model
 from globalpic_generation.inpaint import Region, check_inputs, rebuild_product_sides, regions
 from globalpic_generation.quads import Roi
 from globalpic_generation.settings import GenerationSettings
@@ -322,7 +323,7 @@ def _resize(array: np.ndarray[Any, Any], size: tuple[int, int]) -> Any:
     return cv2.resize(array, (size[1], size[0]), interpolation=flag)
 
 
-class ZImageBackend:
+class ZImageBackend(Model):
     """What every Z-Image backend shares: settings, and the pipeline loaded on ``load()``
     (the gRPC server calls it after opening its port and reports SERVING once it returns)
     or on first use. Construction is cheap and imports no torch; backends with the same
@@ -331,13 +332,19 @@ class ZImageBackend:
     def __init__(
         self, settings: GenerationSettings | None = None, models: ZImageModels | None = None
     ) -> None:
+        super().__init__()
         self.settings = settings or GenerationSettings()
         self._models = models
 
-    def load(self) -> None:
+    def _load(self) -> None:
         """Load (and warm up) the pipeline; ``ModelUnavailableError`` without weights."""
         if self._models is None:
             self._models = load_zimage(self.settings)
+
+    def _unload(self) -> None:
+        # This backend lets go; the pipeline itself is freed once no backend holds it and
+        # ``unload_all`` empties the per-configuration cache.
+        self._models = None
 
     @property
     def models(self) -> ZImageModels:

@@ -16,6 +16,7 @@ import numpy.typing as npt
 
 from globalpic_common.errors import ModelUnavailableError
 from globalpic_common.interfaces import ImageArray, TextDetector
+from globalpic_common.models import Model
 from globalpic_common.schemas import TextLine
 from globalpic_ocr import faint
 from globalpic_ocr.combine import SAME_TEXT_OVERLAP, credible, merge_lines, overlap
@@ -39,7 +40,7 @@ def _quad(points: Any) -> list[tuple[float, float]]:
     return [(round(float(x), 1), round(float(y), 1)) for x, y in arr[:4]]
 
 
-class RapidOcrDetector:
+class RapidOcrDetector(Model):
     """PP-OCR (det + cls + rec) through RapidOCR on onnxruntime.
 
     The colour pass reads the photo as it is. Faint text (semi-transparent watermarks, plain
@@ -51,30 +52,30 @@ class RapidOcrDetector:
     name = "rapidocr"
 
     def __init__(self, settings: OcrSettings | None = None, **engine_params: Any) -> None:
+        super().__init__()
         self.settings = settings or OcrSettings()
         faint.views(np.zeros((8, 8, 3), np.uint8), self.settings.faint_views)  # names checked
         self._engine_params = engine_params
         self._engine: Any = None
-        self._lock = threading.Lock()
         # RapidOCR keeps the step switches of the last call (det / cls / rec) on the engine:
         # calls with different switches must not interleave.
         self._call_lock = threading.Lock()
 
-    def load(self) -> None:
-        with self._lock:
-            if self._engine is not None:
-                return
-            from rapidocr import RapidOCR  # imported late: loading the package costs ~1 s
+    def _load(self) -> None:
+        from rapidocr import RapidOCR  # imported late: loading the package costs ~1 s
 
-            params: dict[str, Any] = {
-                "Global.log_level": "error",  # "no text found" is not a warning for us
-                "Global.text_score": self.settings.min_confidence,
-                "Global.max_side_len": self.settings.max_side,
-            }
-            if self.settings.threads:
-                params["EngineConfig.onnxruntime.intra_op_num_threads"] = self.settings.threads
-            params.update(self._engine_params)
-            self._engine = RapidOCR(params=params)
+        params: dict[str, Any] = {
+            "Global.log_level": "error",  # "no text found" is not a warning for us
+            "Global.text_score": self.settings.min_confidence,
+            "Global.max_side_len": self.settings.max_side,
+        }
+        if self.settings.threads:
+            params["EngineConfig.onnxruntime.intra_op_num_threads"] = self.settings.threads
+        params.update(self._engine_params)
+        self._engine = RapidOCR(params=params)
+
+    def _unload(self) -> None:
+        self._engine = None
 
     def detect(self, image: ImageArray) -> list[TextLine]:
         return self.detect_passes(image)["all"]
@@ -187,6 +188,7 @@ class RapidOcrDetector:
             return []
         from rapidocr.ch_ppocr_rec import TextRecInput
 
+        self.load()  # the tile search reads through here, maybe before any detect()
         recogniser = self._engine._load_rec_model()
         bgr = [np.ascontiguousarray(c[:, :, ::-1]) for c in crops]
         result = recogniser(TextRecInput(img=bgr, return_word_box=False))
@@ -216,38 +218,38 @@ def _crop(image: ImageArray, box: list[tuple[float, float]]) -> ImageArray | Non
     return np.ascontiguousarray(out, np.uint8)
 
 
-class EasyOcrDetector:
+class EasyOcrDetector(Model):
     """EasyOCR (CRAFT + CRNN); optional, needs ``pip install globalpic-ocr[easyocr]``."""
 
     name = "easyocr"
 
     def __init__(self, settings: OcrSettings | None = None) -> None:
+        super().__init__()
         self.settings = settings or OcrSettings()
         self._reader: Any = None
-        self._lock = threading.Lock()
 
-    def load(self) -> None:
-        with self._lock:
-            if self._reader is not None:
-                return
-            model_dir = self.settings.easyocr_model_dir
-            if model_dir is None or not (model_dir / "craft_mlt_25k.pth").is_file():
-                raise ModelUnavailableError(
-                    "EasyOCR needs its weights on disk: set GLOBALPIC_OCR__EASYOCR_MODEL_DIR to a "
-                    "directory holding craft_mlt_25k.pth and zh_sim_g2.pth"
-                )
-            try:
-                import easyocr
-            except ImportError as exc:
-                raise ModelUnavailableError(
-                    "EasyOCR backend not installed: pip install 'globalpic-ocr[easyocr]'"
-                ) from exc
-            self._reader = easyocr.Reader(
-                ["ch_sim", "en"],
-                gpu=False,
-                model_storage_directory=str(model_dir),
-                download_enabled=False,
+    def _load(self) -> None:
+        model_dir = self.settings.easyocr_model_dir
+        if model_dir is None or not (model_dir / "craft_mlt_25k.pth").is_file():
+            raise ModelUnavailableError(
+                "EasyOCR needs its weights on disk: set GLOBALPIC_OCR__EASYOCR_MODEL_DIR to a "
+                "directory holding craft_mlt_25k.pth and zh_sim_g2.pth"
             )
+        try:
+            import easyocr
+        except ImportError as exc:
+            raise ModelUnavailableError(
+                "EasyOCR backend not installed: pip install 'globalpic-ocr[easyocr]'"
+            ) from exc
+        self._reader = easyocr.Reader(
+            ["ch_sim", "en"],
+            gpu=False,
+            model_storage_directory=str(model_dir),
+            download_enabled=False,
+        )
+
+    def _unload(self) -> None:
+        self._reader = None
 
     def detect(self, image: ImageArray) -> list[TextLine]:
         self.load()

@@ -24,6 +24,7 @@ import numpy as np
 from globalpic_common import errors
 from globalpic_common.errors import BadInputError
 from globalpic_common.interfaces import AlphaArray, ImageArray, Segmenter
+from globalpic_common.models import load_all
 from globalpic_common.schemas import TextKind, TextRegion
 from globalpic_segmentation.components import BoolMask, ProductRegion, find_products, mask_box
 from globalpic_segmentation.extract_settings import ExtractSettings, ObjectChoice, RefineMethod
@@ -131,9 +132,7 @@ class Extractor:
 
     def load(self) -> None:
         """Load the model (once) and the matting library, ahead of the first image."""
-        load = getattr(self.segmenter, "load", None)
-        if callable(load):
-            load()
+        load_all(self.segmenter)
         if self.settings.extract_refine in (RefineMethod.MATTING, RefineMethod.GRABCUT_MATTING):
             warm_up()
 

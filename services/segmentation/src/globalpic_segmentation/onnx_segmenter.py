@@ -1,6 +1,7 @@
 """The skeleton shared by the single-image ONNX segmenters (IS-Net, U²-Net-p).
 
-Both load one .onnx file into an onnxruntime CPU session, once, under a lock, on first use;
+Both load one .onnx file into an onnxruntime CPU session, once (``Model``: under a lock, on
+``load()`` or first use; ``unload()`` drops it);
 read the network's NCHW input size from the model; and segment an RGB uint8 photo as
 preprocess -> run -> postprocess. What differs (which weights file, the names and hints in
 their errors, the default input side, the input-type check, the pre/post-processing and
@@ -10,8 +11,7 @@ maths.
 
 from __future__ import annotations
 
-import threading
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from globalpic_common.errors import ModelUnavailableError
 from globalpic_common.interfaces import AlphaArray, ImageArray
+from globalpic_common.models import Model
 from globalpic_segmentation.settings import SegmentationSettings
 
 
@@ -43,7 +44,7 @@ def _static_dim(dim: Any, default: int) -> int:
     return dim if isinstance(dim, int) and dim > 0 else default
 
 
-class OnnxSegmenter(ABC):
+class OnnxSegmenter(Model):
     """An ONNX image segmenter behind the ``Segmenter`` interface; subclasses fill the hooks."""
 
     name: str
@@ -55,12 +56,11 @@ class OnnxSegmenter(ABC):
     default_side: ClassVar[int]
 
     def __init__(self, settings: SegmentationSettings | None = None) -> None:
+        super().__init__()
         self.settings = settings or SegmentationSettings()
         self._session: Any = None
         self._input_name = ""
         self._input_hw = (self.default_side, self.default_side)
-        # Servers segment from several threads; the lock keeps it to one session.
-        self._lock = threading.Lock()
 
     @abstractmethod
     def _weights_path(self) -> Path:
@@ -87,26 +87,26 @@ class OnnxSegmenter(ABC):
     def model_path(self) -> str:
         return str(self._weights_path())
 
-    def load(self) -> None:
-        """Create the onnxruntime session once; later calls return at once."""
-        with self._lock:
-            if self._session is not None:
-                return
-            path = self._weights_path()
-            if not path.is_file():
-                raise ModelUnavailableError(
-                    f"{self.label} weights not found at {path}: {self.missing_hint}"
-                )
-            session = cpu_session(path, self.settings.threads, self.label, self.missing_hint)
-            model_input = session.get_inputs()[0]
-            shape = list(model_input.shape)
-            self._check_input(path, model_input, shape)
-            self._input_name = model_input.name
-            self._input_hw = (
-                _static_dim(shape[2], self.default_side),
-                _static_dim(shape[3], self.default_side),
+    def _load(self) -> None:
+        """Create the onnxruntime session."""
+        path = self._weights_path()
+        if not path.is_file():
+            raise ModelUnavailableError(
+                f"{self.label} weights not found at {path}: {self.missing_hint}"
             )
-            self._session = session
+        session = cpu_session(path, self.settings.threads, self.label, self.missing_hint)
+        model_input = session.get_inputs()[0]
+        shape = list(model_input.shape)
+        self._check_input(path, model_input, shape)
+        self._input_name = model_input.name
+        self._input_hw = (
+            _static_dim(shape[2], self.default_side),
+            _static_dim(shape[3], self.default_side),
+        )
+        self._session = session
+
+    def _unload(self) -> None:
+        self._session = None
 
     def segment(self, image: ImageArray) -> AlphaArray:
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:

@@ -34,6 +34,7 @@ import numpy as np
 
 from globalpic_common.errors import ModelUnavailableError
 from globalpic_common.interfaces import AlphaArray, ImageArray, Segmenter
+from globalpic_common.models import Model, load_all
 from globalpic_segmentation.settings import SegmentationSettings
 from globalpic_segmentation.u2net import U2NetSegmenter
 
@@ -86,7 +87,7 @@ def salient_prompt(coarse: AlphaArray) -> tuple[np.ndarray[Any, Any], np.ndarray
     return box, np.array([[px, py]], np.float32)
 
 
-class SamSegmenter:
+class SamSegmenter(Model):
     """SAM behind the ``Segmenter`` interface, prompted by ``prompter`` (U²-Net-p)."""
 
     name = "sam"
@@ -94,50 +95,56 @@ class SamSegmenter:
     def __init__(
         self, settings: SegmentationSettings | None = None, prompter: Segmenter | None = None
     ) -> None:
+        super().__init__()
         self.settings = settings or SegmentationSettings()
         if prompter is None:
             prompter = U2NetSegmenter(self.settings)
         self.prompter = prompter
         self._model: Any = None
         self._device = "cpu"
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # one inference at a time on the shared module
 
     def load(self) -> None:
-        """Load the prompter and the SAM checkpoint (once); ``ModelUnavailableError`` when
+        """Load the prompter, then the SAM checkpoint (once); ``ModelUnavailableError`` when
         the checkpoint or the extra is missing."""
-        load = getattr(self.prompter, "load", None)
-        if callable(load):
-            load()
-        with self._lock:
-            if self._model is not None:
-                return
-            path = self.settings.sam_checkpoint_path()
-            if not path.is_file():
-                raise ModelUnavailableError(
-                    f"SAM checkpoint not found at {path}: download it (e.g. sam_vit_h_4b8939.pth)"
-                    " and set GLOBALPIC_SEGMENTATION__SAM_CHECKPOINT"
-                )
-            builders = sam_builders()
-            if self.settings.sam_model_type not in builders:
-                raise ModelUnavailableError(
-                    f"unknown SAM model type {self.settings.sam_model_type!r}: one of "
-                    f"{', '.join(sorted(builders))}"
-                )
+        load_all(self.prompter)
+        super().load()
+
+    def _load(self) -> None:
+        path = self.settings.sam_checkpoint_path()
+        if not path.is_file():
+            raise ModelUnavailableError(
+                f"SAM checkpoint not found at {path}: download it (e.g. sam_vit_h_4b8939.pth)"
+                " and set GLOBALPIC_SEGMENTATION__SAM_CHECKPOINT"
+            )
+        builders = sam_builders()
+        if self.settings.sam_model_type not in builders:
+            raise ModelUnavailableError(
+                f"unknown SAM model type {self.settings.sam_model_type!r}: one of "
+                f"{', '.join(sorted(builders))}"
+            )
+        import torch
+
+        device = self.settings.sam_device
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        model = builders[self.settings.sam_model_type](checkpoint=None)
+        try:
+            state = torch.load(str(path), map_location="cpu", weights_only=True)
+            model.load_state_dict(state)
+        except Exception as exc:  # a corrupt file or another architecture's weights
+            raise ModelUnavailableError(
+                f"cannot load SAM checkpoint {path} as {self.settings.sam_model_type}: {exc}"
+            ) from exc
+        self._model = model.to(device).eval()
+        self._device = device
+
+    def _unload(self) -> None:
+        self._model = None
+        if self._device.startswith("cuda"):
             import torch
 
-            device = self.settings.sam_device
-            if device == "auto":
-                device = "cuda" if torch.cuda.is_available() else "cpu"
-            model = builders[self.settings.sam_model_type](checkpoint=None)
-            try:
-                state = torch.load(str(path), map_location="cpu", weights_only=True)
-                model.load_state_dict(state)
-            except Exception as exc:  # a corrupt file or another architecture's weights
-                raise ModelUnavailableError(
-                    f"cannot load SAM checkpoint {path} as {self.settings.sam_model_type}: {exc}"
-                ) from exc
-            self._model = model.to(device).eval()
-            self._device = device
+            torch.cuda.empty_cache()  # the weights' memory back to the GPU, not the cache
 
     def segment(self, image: ImageArray) -> AlphaArray:
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
