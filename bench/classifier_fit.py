@@ -41,9 +41,9 @@ import numpy as np
 from bench.clean_bench import reads_at
 from bench.realworld import LABELS_PATH, TEXT_DIR, labelled_photos, load_labels, read_rgb
 from globalpic_common.interfaces import AlphaArray, ImageArray, Segmenter
-from globalpic_common.schemas import TextLine
+from globalpic_common.schemas import LineDecision, TextLine
 from globalpic_ocr import overlay
-from globalpic_ocr.overlay import CUE_WEIGHTS, LineDecision, classify_lines
+from globalpic_ocr.overlay import CUE_WEIGHTS, classify_lines
 
 # File-name prefix of the real photos that belong to the TEST split (never opened here).
 TEST_PREFIXES = ("paddleclas_",)

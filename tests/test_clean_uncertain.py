@@ -15,8 +15,15 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from globalpic_common.interfaces import AlphaArray, ImageArray
-from globalpic_common.schemas import BatchReport, TextAction, TextKind, TextLine, TextMode
-from globalpic_ocr.overlay import LineDecision, classify_lines
+from globalpic_common.schemas import (
+    BatchReport,
+    LineDecision,
+    TextAction,
+    TextKind,
+    TextLine,
+    TextMode,
+)
+from globalpic_ocr.overlay import classify_lines
 from globalpic_pipeline import backends
 from globalpic_pipeline.clean import Cleaner, CleanOptions
 from globalpic_pipeline.cli import app

@@ -112,10 +112,13 @@ def spans() -> Iterator[InMemorySpanExporter]:
 def _remote_cleaner(cluster: Cluster) -> Cleaner:
     addrs = cluster.addrs()
     assert addrs.ocr_addr and addrs.segmentation_addr and addrs.generation_addr
+    ocr = OcrClient(addrs.ocr_addr)
+    # Detect and Classify both over the wire: clean's decisions come from the OCR service.
     return Cleaner(
-        OcrClient(addrs.ocr_addr),
+        ocr,
         SegmentationClient(addrs.segmentation_addr),
         GenerationClient(addrs.generation_addr),
+        classify=ocr.classify,
     )
 
 

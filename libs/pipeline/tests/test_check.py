@@ -11,8 +11,14 @@ import pytest
 
 from globalpic_common.errors import BadInputError
 from globalpic_common.platforms import get_platform
-from globalpic_common.schemas import RuleResult, TextAction, TextKind, TextLine, TextRegion
-from globalpic_ocr.overlay import LineDecision
+from globalpic_common.schemas import (
+    LineDecision,
+    RuleResult,
+    TextAction,
+    TextKind,
+    TextLine,
+    TextRegion,
+)
 from globalpic_pipeline.check import Checker, evaluate_rules
 
 Rgb = npt.NDArray[np.uint8]

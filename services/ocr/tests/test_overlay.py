@@ -18,14 +18,13 @@ import numpy.typing as npt
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from globalpic_common.schemas import TextKind, TextLine
+from globalpic_common.schemas import LineDecision, TextKind, TextLine
 from globalpic_ocr.overlay import (
     BIAS,
     CUE_WEIGHTS,
     ERASE_AT,
     SURE_AT,
     UNSURE_AT,
-    LineDecision,
     _decide,
     classify_lines,
     overlay_score,

@@ -55,6 +55,7 @@ UNKNOWN_PLATFORM = "unknown_platform"
 BAD_SIZE = "bad_size"
 UNKNOWN_STYLE = "unknown_style"
 NO_PRODUCT = "no_product"  # a white-background or fill rule needs a product to keep
+BAD_TEXT_LINE = "bad_text_line"  # not a quad of 4 finite points, or a confidence out of [0, 1]
 
 # Stable codes for a peer service that failed to answer (ServiceUnavailableError).
 SERVICE_UNAVAILABLE = "service_unavailable"

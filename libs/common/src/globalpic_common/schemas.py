@@ -6,6 +6,7 @@ API will return for the same image.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -32,6 +33,18 @@ class TextKind(StrEnum):
     OVERLAY = "overlay"  # badge, sticker, banner, price tag, watermark: added after the shot
     PRODUCT = "product"  # printed on the product or its packaging
     SCENE = "scene"  # physically in the scene (a sign, a menu board)
+
+
+@dataclass(frozen=True)
+class LineDecision:
+    """The classifier's call on one text line (``globalpic_ocr.overlay.classify_lines``, or
+    the OCR service's ``Classify``): what it is, how sure, and the cues behind it."""
+
+    kind: TextKind
+    overlay_score: float
+    cues: dict[str, float]
+    # Kept, but the classifier is not sure it is not an overlay: offered for a one-click erase.
+    uncertain: bool = False
 
 
 class TextAction(StrEnum):

@@ -16,6 +16,7 @@ from globalpic_generation.canvas import CanvasBackends, build_canvas_backends
 from globalpic_pipeline.clean import Cleaner
 from globalpic_pipeline.localize import Localizer
 from globalpic_pipeline.ports import BackgroundRemixer, CutoutExtractor
+from globalpic_pipeline.texts import Classifier
 
 if TYPE_CHECKING:
     from globalpic_common.platforms import Platform
@@ -36,14 +37,18 @@ class PipelineSettings(ServiceSettings):
     rpc_timeout_s: float = 60.0
 
 
-def _detector(settings: PipelineSettings) -> TextDetector:
+def _text(settings: PipelineSettings) -> tuple[TextDetector, Classifier]:
+    """The text detector and the overlay classifier: both the OCR service's when it is
+    remote (``Detect`` and ``Classify``), else both in this process."""
     if settings.ocr_addr:
         from globalpic_ocr.client import OcrClient
 
-        return OcrClient(settings.ocr_addr, timeout_s=settings.rpc_timeout_s)
+        client = OcrClient(settings.ocr_addr, timeout_s=settings.rpc_timeout_s)
+        return client, client.classify
     from globalpic_ocr.detector import build_detector
+    from globalpic_ocr.overlay import classify_lines
 
-    return build_detector()
+    return build_detector(), classify_lines
 
 
 def _segmentation(settings: PipelineSettings) -> tuple[Segmenter, CutoutExtractor]:
@@ -109,7 +114,8 @@ def cleaner_from_settings(settings: PipelineSettings | None = None) -> Cleaner:
     settings = settings or PipelineSettings()
     segmenter, _ = _segmentation(settings)
     inpainter, _ = _generation(settings)
-    return Cleaner(_detector(settings), segmenter, inpainter)
+    detector, classify = _text(settings)
+    return Cleaner(detector, segmenter, inpainter, classify=classify)
 
 
 def checker_from_settings(platform: Platform, settings: PipelineSettings | None = None) -> Checker:
@@ -118,7 +124,8 @@ def checker_from_settings(platform: Platform, settings: PipelineSettings | None 
 
     settings = settings or PipelineSettings()
     segmenter, extractor = _segmentation(settings)
-    return Checker(platform, _detector(settings), segmenter, extractor=extractor)
+    detector, classify = _text(settings)
+    return Checker(platform, detector, segmenter, classify=classify, extractor=extractor)
 
 
 def localizer_from_settings(settings: PipelineSettings | None = None) -> Localizer:
@@ -130,7 +137,8 @@ def localizer_from_settings(settings: PipelineSettings | None = None) -> Localiz
     settings = settings or PipelineSettings()
     segmenter, extractor = _segmentation(settings)
     inpainter, remixer = _generation(settings)
-    cleaner = Cleaner(_detector(settings), segmenter, inpainter)
+    detector, classify = _text(settings)
+    cleaner = Cleaner(detector, segmenter, inpainter, classify=classify)
     remote = None  # the generation service's client: resize shares its channel
     if settings.generation_addr:
         from globalpic_generation.client import GenerationClient
@@ -141,7 +149,13 @@ def localizer_from_settings(settings: PipelineSettings | None = None) -> Localiz
     def checker_for(frame: Frame) -> Checker | None:
         if frame.platform is None:
             return None
-        return Checker(frame.platform, cleaner.detector, cleaner.segmenter, extractor=extractor)
+        return Checker(
+            frame.platform,
+            cleaner.detector,
+            cleaner.segmenter,
+            classify=cleaner.classify,
+            extractor=extractor,
+        )
 
     return Localizer(
         cleaner,

@@ -22,12 +22,19 @@ from globalpic_common.interfaces import (
     Segmenter,
     TextDetector,
 )
-from globalpic_common.schemas import TextAction, TextKind, TextLine, TextMode, TextRegion
+from globalpic_common.schemas import (
+    LineDecision,
+    TextAction,
+    TextKind,
+    TextLine,
+    TextMode,
+    TextRegion,
+)
 from globalpic_common.timing import StageTimer
 from globalpic_generation.erase_mask import build_erase_mask
 from globalpic_generation.inpaint import completed_silhouette
 from globalpic_generation.quads import fill_quad, fill_quads, ink_band, text_height
-from globalpic_ocr.overlay import LineDecision, classify_lines
+from globalpic_ocr.overlay import classify_lines
 from globalpic_pipeline.texts import Classifier, kept_action, load_backends, text_region
 
 MaskBuilder = Callable[..., MaskArray]

@@ -6,8 +6,7 @@ from collections.abc import Callable, Sequence
 
 from globalpic_common.interfaces import AlphaArray, ImageArray
 from globalpic_common.models import load_all
-from globalpic_common.schemas import TextAction, TextLine, TextRegion
-from globalpic_ocr.overlay import LineDecision
+from globalpic_common.schemas import LineDecision, TextAction, TextLine, TextRegion
 
 Classifier = Callable[[ImageArray, Sequence[TextLine], AlphaArray | None], list[LineDecision]]
 

@@ -35,21 +35,12 @@ import numpy as np
 import numpy.typing as npt
 
 from globalpic_common.interfaces import AlphaArray, ImageArray, MaskArray
-from globalpic_common.schemas import TextKind, TextLine
+from globalpic_common.schemas import LineDecision, TextKind, TextLine
 from globalpic_ocr.surface import Blobs, LineGeometry, surface_cues, warp_cue
 
 FloatArray = npt.NDArray[np.float32]
 BoolArray = npt.NDArray[np.bool_]
 Quad = npt.NDArray[np.float64]
-
-
-@dataclass(frozen=True)
-class LineDecision:
-    kind: TextKind
-    overlay_score: float
-    cues: dict[str, float]
-    # Kept, but the classifier is not sure it is not an overlay: offered for a one-click erase.
-    uncertain: bool = False
 
 
 # Evidence weights: positive = "rendered on top", negative = "photographed".

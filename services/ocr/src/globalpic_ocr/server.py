@@ -1,8 +1,10 @@
-"""The OCR gRPC service (``globalpic-ocr-server``): ``OcrService.Detect`` over the detector.
+"""The OCR gRPC service (``globalpic-ocr-server``): ``OcrService.Detect`` over the detector,
+``OcrService.Classify`` over the overlay / product / scene classifier.
 
-A thin adapter: decode the image, run the configured ``TextDetector`` (``build_detector``),
-encode the lines. Settings: ``GLOBALPIC_OCR__PORT`` (50051), ``__METRICS_PORT`` (9451),
-``__MAX_WORKERS``, ``__GRACE_S``, ``__LOG_LEVEL``, plus the detector's own ``GLOBALPIC_OCR__*``.
+A thin adapter: decode the image, run the configured ``TextDetector`` (``build_detector``) or
+``overlay.classify_lines``, encode the lines or the decisions. Settings:
+``GLOBALPIC_OCR__PORT`` (50051), ``__METRICS_PORT`` (9451), ``__MAX_WORKERS``, ``__GRACE_S``,
+``__LOG_LEVEL``, plus the detector's own ``GLOBALPIC_OCR__*``.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from globalpic_common.grpc_server import GrpcServerSettings, Register, load_mode
 from globalpic_common.interfaces import TextDetector
 from globalpic_common.settings import settings_config
 from globalpic_common.timing import StageTimer
-from globalpic_common.wire import image_from_proto, text_line_to_proto
+from globalpic_common.wire import alpha_from_proto, image_from_proto, text_line_to_proto
 from globalpic_ocr.detector import build_detector
+from globalpic_ocr.overlay import classify_lines
+from globalpic_ocr.wire import checked_lines, decision_to_proto
 
 SERVICE = "ocr"
 HEALTH_NAME = ocr_pb2.DESCRIPTOR.services_by_name["OcrService"].full_name
@@ -42,6 +46,21 @@ class OcrServicer(ocr_pb2_grpc.OcrServiceServicer):
         return ocr_pb2.DetectResponse(
             lines=[text_line_to_proto(line) for line in lines], backend=self.detector.name
         )
+
+    def Classify(  # noqa: N802 - the RPC's name, as protoc generates it
+        self, request: ocr_pb2.ClassifyRequest, context: grpc.ServicerContext
+    ) -> ocr_pb2.ClassifyResponse:
+        image = image_from_proto(request.image)
+        lines = checked_lines(request.lines)
+        alpha = (
+            alpha_from_proto(request.product_alpha, shape=image.shape[:2], what="product_alpha")
+            if request.HasField("product_alpha")
+            else None
+        )
+        timer = StageTimer(backend="overlay")
+        with timer.stage("classify"):
+            decisions = classify_lines(image, lines, alpha)
+        return ocr_pb2.ClassifyResponse(decisions=[decision_to_proto(d) for d in decisions])
 
 
 def registrar(detector: TextDetector) -> Register:

@@ -25,17 +25,27 @@ _sym_db = _symbol_database.Default()
 from globalpic.common.v1 import common_pb2 as globalpic_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1aglobalpic/ocr/v1/ocr.proto\x12\x10globalpic.ocr.v1\x1a globalpic/common/v1/common.proto\":\n\rDetectRequest\x12)\n\x05image\x18\x01 \x01(\x0b\x32\x1a.globalpic.common.v1.Image\"O\n\x0e\x44\x65tectResponse\x12,\n\x05lines\x18\x01 \x03(\x0b\x32\x1d.globalpic.common.v1.TextLine\x12\x0f\n\x07\x62\x61\x63kend\x18\x02 \x01(\t2Y\n\nOcrService\x12K\n\x06\x44\x65tect\x12\x1f.globalpic.ocr.v1.DetectRequest\x1a .globalpic.ocr.v1.DetectResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1aglobalpic/ocr/v1/ocr.proto\x12\x10globalpic.ocr.v1\x1a globalpic/common/v1/common.proto\":\n\rDetectRequest\x12)\n\x05image\x18\x01 \x01(\x0b\x32\x1a.globalpic.common.v1.Image\"O\n\x0e\x44\x65tectResponse\x12,\n\x05lines\x18\x01 \x03(\x0b\x32\x1d.globalpic.common.v1.TextLine\x12\x0f\n\x07\x62\x61\x63kend\x18\x02 \x01(\t\"\x9d\x01\n\x0f\x43lassifyRequest\x12)\n\x05image\x18\x01 \x01(\x0b\x32\x1a.globalpic.common.v1.Image\x12,\n\x05lines\x18\x02 \x03(\x0b\x32\x1d.globalpic.common.v1.TextLine\x12\x31\n\rproduct_alpha\x18\x03 \x01(\x0b\x32\x1a.globalpic.common.v1.Alpha\"\xab\x01\n\x0cLineDecision\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x15\n\roverlay_score\x18\x02 \x01(\x01\x12\x36\n\x04\x63ues\x18\x03 \x03(\x0b\x32(.globalpic.ocr.v1.LineDecision.CuesEntry\x12\x11\n\tuncertain\x18\x04 \x01(\x08\x1a+\n\tCuesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"E\n\x10\x43lassifyResponse\x12\x31\n\tdecisions\x18\x01 \x03(\x0b\x32\x1e.globalpic.ocr.v1.LineDecision2\xac\x01\n\nOcrService\x12K\n\x06\x44\x65tect\x12\x1f.globalpic.ocr.v1.DetectRequest\x1a .globalpic.ocr.v1.DetectResponse\x12Q\n\x08\x43lassify\x12!.globalpic.ocr.v1.ClassifyRequest\x1a\".globalpic.ocr.v1.ClassifyResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'globalpic.ocr.v1.ocr_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_LINEDECISION_CUESENTRY']._loaded_options = None
+  _globals['_LINEDECISION_CUESENTRY']._serialized_options = b'8\001'
   _globals['_DETECTREQUEST']._serialized_start=82
   _globals['_DETECTREQUEST']._serialized_end=140
   _globals['_DETECTRESPONSE']._serialized_start=142
   _globals['_DETECTRESPONSE']._serialized_end=221
-  _globals['_OCRSERVICE']._serialized_start=223
-  _globals['_OCRSERVICE']._serialized_end=312
+  _globals['_CLASSIFYREQUEST']._serialized_start=224
+  _globals['_CLASSIFYREQUEST']._serialized_end=381
+  _globals['_LINEDECISION']._serialized_start=384
+  _globals['_LINEDECISION']._serialized_end=555
+  _globals['_LINEDECISION_CUESENTRY']._serialized_start=512
+  _globals['_LINEDECISION_CUESENTRY']._serialized_end=555
+  _globals['_CLASSIFYRESPONSE']._serialized_start=557
+  _globals['_CLASSIFYRESPONSE']._serialized_end=626
+  _globals['_OCRSERVICE']._serialized_start=629
+  _globals['_OCRSERVICE']._serialized_end=801
 # @@protoc_insertion_point(module_scope)

@@ -40,6 +40,11 @@ class OcrServiceStub:
                 request_serializer=globalpic_dot_ocr_dot_v1_dot_ocr__pb2.DetectRequest.SerializeToString,
                 response_deserializer=globalpic_dot_ocr_dot_v1_dot_ocr__pb2.DetectResponse.FromString,
                 _registered_method=True)
+        self.Classify = channel.unary_unary(
+                '/globalpic.ocr.v1.OcrService/Classify',
+                request_serializer=globalpic_dot_ocr_dot_v1_dot_ocr__pb2.ClassifyRequest.SerializeToString,
+                response_deserializer=globalpic_dot_ocr_dot_v1_dot_ocr__pb2.ClassifyResponse.FromString,
+                _registered_method=True)
 
 
 class OcrServiceServicer:
@@ -53,6 +58,14 @@ class OcrServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Classify(self, request, context):
+        """What each line is: added on top of the photo (overlay), printed on the product, or in the
+        scene; one decision per line, in order. Bad image, lines or alpha: INVALID_ARGUMENT.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OcrServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -60,6 +73,11 @@ def add_OcrServiceServicer_to_server(servicer, server):
                     servicer.Detect,
                     request_deserializer=globalpic_dot_ocr_dot_v1_dot_ocr__pb2.DetectRequest.FromString,
                     response_serializer=globalpic_dot_ocr_dot_v1_dot_ocr__pb2.DetectResponse.SerializeToString,
+            ),
+            'Classify': grpc.unary_unary_rpc_method_handler(
+                    servicer.Classify,
+                    request_deserializer=globalpic_dot_ocr_dot_v1_dot_ocr__pb2.ClassifyRequest.FromString,
+                    response_serializer=globalpic_dot_ocr_dot_v1_dot_ocr__pb2.ClassifyResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -90,6 +108,33 @@ class OcrService:
             '/globalpic.ocr.v1.OcrService/Detect',
             globalpic_dot_ocr_dot_v1_dot_ocr__pb2.DetectRequest.SerializeToString,
             globalpic_dot_ocr_dot_v1_dot_ocr__pb2.DetectResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Classify(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/globalpic.ocr.v1.OcrService/Classify',
+            globalpic_dot_ocr_dot_v1_dot_ocr__pb2.ClassifyRequest.SerializeToString,
+            globalpic_dot_ocr_dot_v1_dot_ocr__pb2.ClassifyResponse.FromString,
             options,
             channel_credentials,
             insecure,
