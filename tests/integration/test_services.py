@@ -113,12 +113,15 @@ def _remote_cleaner(cluster: Cluster) -> Cleaner:
     addrs = cluster.addrs()
     assert addrs.ocr_addr and addrs.segmentation_addr and addrs.generation_addr
     ocr = OcrClient(addrs.ocr_addr)
-    # Detect and Classify both over the wire: clean's decisions come from the OCR service.
+    generation = GenerationClient(addrs.generation_addr)
+    # Every model step over the wire: clean's decisions come from the OCR service, its erase
+    # mask and fills from the generation service.
     return Cleaner(
         ocr,
         SegmentationClient(addrs.segmentation_addr),
-        GenerationClient(addrs.generation_addr),
+        generation,
         classify=ocr.classify,
+        build_mask=generation.build_erase_mask,
     )
 
 

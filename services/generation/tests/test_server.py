@@ -1,11 +1,12 @@
-"""The generation service over gRPC: Inpaint and Remix give the in-process pixels exactly,
-and the errors the in-process classes raise keep their codes across the wire."""
+"""The generation service over gRPC: BuildEraseMask, Inpaint and Remix give the in-process
+pixels exactly, and the errors the in-process classes raise keep their codes across the wire."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 import pytest
@@ -14,7 +15,9 @@ from globalpic_common import errors
 from globalpic_common.errors import BadInputError
 from globalpic_common.grpc_server import ServiceServer
 from globalpic_common.interfaces import Inpainter
+from globalpic_common.schemas import TextLine
 from globalpic_generation.client import GenerationClient
+from globalpic_generation.erase_mask import build_erase_mask
 from globalpic_generation.registry import build_inpainter
 from globalpic_generation.remix import CUSTOM_STYLE, Remixer, RemixResult
 from globalpic_generation.server import HEALTH_NAME, registrar
@@ -133,3 +136,44 @@ def test_errors_keep_the_in_process_codes(client: GenerationClient) -> None:
         with pytest.raises(BadInputError) as caught:
             call()
         assert caught.value.code == code, caught.value
+
+
+def _badged() -> tuple[Rgb, list[TextLine]]:
+    """The product photo with a white-on-red badge and a dark slogan over the backdrop."""
+    image, _ = product(160, 220)
+    image[8:40, 8:120] = (210, 30, 30)
+    cv2.putText(image, "SALE 50", (14, 32), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 2)
+    cv2.putText(image, "NEW", (150, 150), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (10, 10, 10), 2)
+    lines = [
+        TextLine(box=[(12, 14), (110, 14), (110, 36), (12, 36)], text="SALE 50", confidence=0.9),
+        TextLine(box=[(148, 134), (196, 134), (196, 154), (148, 154)], text="NEW", confidence=0.9),
+    ]
+    return image, lines
+
+
+def test_build_erase_mask_equals_in_process(client: GenerationClient) -> None:
+    image, lines = _badged()
+    protect = np.zeros(image.shape[:2], np.uint8)
+    protect[140:160, 170:220] = 255
+    for backings in (True, False):
+        for keep in (None, protect):
+            remote = client.build_erase_mask(image, lines, protect=keep, backings=backings)
+            here = build_erase_mask(image, lines, protect=keep, backings=backings)
+            assert remote.dtype == np.uint8 and np.array_equal(remote, here)
+            assert remote.any()
+            if keep is not None:
+                assert not remote[keep > 0].any()
+    assert not client.build_erase_mask(image, []).any()
+
+
+def test_build_erase_mask_rejects_bad_lines_and_protect_with_their_codes(
+    client: GenerationClient,
+) -> None:
+    image, lines = _badged()
+    nan = TextLine(box=[(0, 0), (9, 0), (9, float("nan")), (0, 9)], text="x", confidence=0.5)
+    with pytest.raises(BadInputError) as caught:
+        client.build_erase_mask(image, [*lines, nan])
+    assert caught.value.code == errors.BAD_TEXT_LINE
+    with pytest.raises(BadInputError) as caught:
+        client.build_erase_mask(image, lines, protect=np.zeros((5, 5), np.uint8))
+    assert caught.value.code == errors.BAD_MASK

@@ -8,8 +8,12 @@ INVALID_ARGUMENT before domain code sees it.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
+
 import numpy as np
 import numpy.typing as npt
+from pydantic import ValidationError
 
 from globalpic.common.v1 import common_pb2
 from globalpic_common import errors
@@ -138,6 +142,27 @@ def text_line_from_proto(message: common_pb2.TextLine) -> TextLine:
     return TextLine(
         box=[(p.x, p.y) for p in message.box], text=message.text, confidence=message.confidence
     )
+
+
+def text_lines_from_proto(messages: Iterable[common_pb2.TextLine]) -> list[TextLine]:
+    """The lines a request brings, each checked: a quad of 4 finite points with a confidence
+    in [0, 1], else ``BadInputError`` ``bad_text_line`` (not a crash deep in a service)."""
+    lines = []
+    for i, message in enumerate(messages):
+        try:
+            line = text_line_from_proto(message)
+        except ValidationError as exc:
+            raise BadInputError(
+                f"line {i}: {exc.errors()[0]['msg']}", code=errors.BAD_TEXT_LINE
+            ) from exc
+        points = [v for point in line.box for v in point]
+        if len(line.box) != 4 or not all(math.isfinite(v) for v in points):
+            raise BadInputError(
+                f"line {i}: a box is 4 finite (x, y) points, got {line.box}",
+                code=errors.BAD_TEXT_LINE,
+            )
+        lines.append(line)
+    return lines
 
 
 def box_to_proto(box: tuple[int, int, int, int]) -> common_pb2.Box:

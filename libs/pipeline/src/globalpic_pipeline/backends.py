@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from globalpic_common.interfaces import Inpainter, Segmenter, TextDetector
 from globalpic_common.settings import ServiceSettings, settings_config
 from globalpic_generation.canvas import CanvasBackends, build_canvas_backends
-from globalpic_pipeline.clean import Cleaner
+from globalpic_pipeline.clean import Cleaner, MaskBuilder
 from globalpic_pipeline.localize import Localizer
 from globalpic_pipeline.ports import BackgroundRemixer, CutoutExtractor
 from globalpic_pipeline.texts import Classifier
@@ -109,13 +109,26 @@ def copywriter_from_settings(settings: PipelineSettings | None = None) -> Copywr
     return build_copywriter()  # offline, or the model GLOBALPIC_COPYWRITING__* names
 
 
+def _mask_builder(inpainter: Inpainter) -> MaskBuilder:
+    """The generation service's ``BuildEraseMask`` when the inpainter is its client (masks
+    and fills on one service), else the in-process ``build_erase_mask``."""
+    from globalpic_generation.client import GenerationClient
+    from globalpic_generation.erase_mask import build_erase_mask
+
+    return (
+        inpainter.build_erase_mask if isinstance(inpainter, GenerationClient) else build_erase_mask
+    )
+
+
 def cleaner_from_settings(settings: PipelineSettings | None = None) -> Cleaner:
     """A ``Cleaner`` on the configured backends (only OCR, segmenter, inpainter are built)."""
     settings = settings or PipelineSettings()
     segmenter, _ = _segmentation(settings)
     inpainter, _ = _generation(settings)
     detector, classify = _text(settings)
-    return Cleaner(detector, segmenter, inpainter, classify=classify)
+    return Cleaner(
+        detector, segmenter, inpainter, classify=classify, build_mask=_mask_builder(inpainter)
+    )
 
 
 def checker_from_settings(platform: Platform, settings: PipelineSettings | None = None) -> Checker:
@@ -138,7 +151,9 @@ def localizer_from_settings(settings: PipelineSettings | None = None) -> Localiz
     segmenter, extractor = _segmentation(settings)
     inpainter, remixer = _generation(settings)
     detector, classify = _text(settings)
-    cleaner = Cleaner(detector, segmenter, inpainter, classify=classify)
+    cleaner = Cleaner(
+        detector, segmenter, inpainter, classify=classify, build_mask=_mask_builder(inpainter)
+    )
     remote = None  # the generation service's client: resize shares its channel
     if settings.generation_addr:
         from globalpic_generation.client import GenerationClient

@@ -8,6 +8,7 @@ with ``Remixer``'s signatures and ``RemixResult`` values) and resize's ``Outpain
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,15 @@ from globalpic_common import errors
 from globalpic_common.errors import BadInputError
 from globalpic_common.grpc_client import DEFAULT_TIMEOUT_S, GrpcClient
 from globalpic_common.interfaces import AlphaArray, ImageArray, MaskArray
-from globalpic_common.wire import alpha_to_proto, image_from_proto, image_to_proto, mask_to_proto
+from globalpic_common.schemas import TextLine
+from globalpic_common.wire import (
+    alpha_to_proto,
+    image_from_proto,
+    image_to_proto,
+    mask_from_proto,
+    mask_to_proto,
+    text_line_to_proto,
+)
 from globalpic_generation.remix import RemixResult
 
 HEALTH_NAME = generation_pb2.DESCRIPTOR.services_by_name["GenerationService"].full_name
@@ -50,6 +59,27 @@ class GenerationClient(GrpcClient):
         self._stub = generation_pb2_grpc.GenerationServiceStub(self.channel)
         # The remote inpainter's name ("auto", ...), known after the first Inpaint.
         self.name = "generation-service"
+
+    def build_erase_mask(
+        self,
+        image: ImageArray,
+        lines: Sequence[TextLine],
+        *,
+        protect: MaskArray | None = None,
+        backings: bool = True,
+    ) -> MaskArray:
+        """``erase_mask.build_erase_mask`` on the service (the pipeline's mask builder)."""
+        if not lines:
+            return np.zeros(image.shape[:2], np.uint8)  # nothing to erase: no round trip
+        request = generation_pb2.BuildEraseMaskRequest(
+            image=image_to_proto(image),
+            lines=[text_line_to_proto(line) for line in lines],
+            strokes_only=not backings,
+        )
+        if protect is not None:
+            request.protect.CopyFrom(mask_to_proto(protect))
+        reply = self.call(self._stub.BuildEraseMask, request)
+        return mask_from_proto(reply.mask, (image.shape[0], image.shape[1]))
 
     def inpaint(
         self, image: ImageArray, mask: MaskArray, product_alpha: AlphaArray | None = None

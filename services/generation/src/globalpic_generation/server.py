@@ -1,7 +1,8 @@
-"""The generation gRPC service (``globalpic-generation-server``): ``Inpaint``, ``Remix``,
-and resize's generative ``Outpaint`` / ``Upscale``.
+"""The generation gRPC service (``globalpic-generation-server``): ``BuildEraseMask``,
+``Inpaint``, ``Remix``, and resize's generative ``Outpaint`` / ``Upscale``.
 
-Thin adapters over the configured ``Inpainter`` (``build_inpainter``), the ``Remixer`` and the
+Thin adapters over ``erase_mask.build_erase_mask``, the configured ``Inpainter``
+(``build_inpainter``), the ``Remixer`` and the
 resize backends (``canvas.build_canvas_backends``: ``GLOBALPIC_GENERATION__OUTPAINTER`` /
 ``__UPSCALER``; a classical one has nothing to serve, so its RPC answers
 FAILED_PRECONDITION / ``model_unavailable``: the caller fills or upscales classically).
@@ -31,8 +32,11 @@ from globalpic_common.wire import (
     image_from_proto,
     image_to_proto,
     mask_from_proto,
+    mask_to_proto,
+    text_lines_from_proto,
 )
 from globalpic_generation.canvas import CLASSICAL, CanvasBackends, build_canvas_backends
+from globalpic_generation.erase_mask import build_erase_mask
 from globalpic_generation.registry import build_inpainter
 from globalpic_generation.remix import Remixer, RemixResult
 
@@ -80,6 +84,25 @@ class GenerationServicer(generation_pb2_grpc.GenerationServiceServicer):
         self.remixer = remixer
         self.backgrounds_dir = backgrounds_dir
         self.canvas = canvas
+
+    def BuildEraseMask(  # noqa: N802 - the RPC's name, as protoc generates it
+        self, request: generation_pb2.BuildEraseMaskRequest, context: grpc.ServicerContext
+    ) -> generation_pb2.BuildEraseMaskResponse:
+        image = image_from_proto(request.image)
+        lines = text_lines_from_proto(request.lines)
+        protect = (
+            mask_from_proto(request.protect, (image.shape[0], image.shape[1]), what="protect")
+            if request.HasField("protect")
+            else None
+        )
+        timer = StageTimer(backend="erase_mask")
+        with timer.stage("mask"):
+            # The mask settings (GLOBALPIC_GENERATION__MASK_*, __GLYPH_*, __BACKING_*) are this
+            # process's, as in-process clean reads them from its own environment.
+            mask = build_erase_mask(
+                image, lines, protect=protect, backings=not request.strokes_only
+            )
+        return generation_pb2.BuildEraseMaskResponse(mask=mask_to_proto(mask))
 
     def Inpaint(  # noqa: N802 - the RPC's name, as protoc generates it
         self, request: generation_pb2.InpaintRequest, context: grpc.ServicerContext

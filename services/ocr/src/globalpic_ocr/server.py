@@ -16,10 +16,15 @@ from globalpic_common.grpc_server import GrpcServerSettings, Register, load_mode
 from globalpic_common.interfaces import TextDetector
 from globalpic_common.settings import settings_config
 from globalpic_common.timing import StageTimer
-from globalpic_common.wire import alpha_from_proto, image_from_proto, text_line_to_proto
+from globalpic_common.wire import (
+    alpha_from_proto,
+    image_from_proto,
+    text_line_to_proto,
+    text_lines_from_proto,
+)
 from globalpic_ocr.detector import build_detector
 from globalpic_ocr.overlay import classify_lines
-from globalpic_ocr.wire import checked_lines, decision_to_proto
+from globalpic_ocr.wire import decision_to_proto
 
 SERVICE = "ocr"
 HEALTH_NAME = ocr_pb2.DESCRIPTOR.services_by_name["OcrService"].full_name
@@ -51,7 +56,7 @@ class OcrServicer(ocr_pb2_grpc.OcrServiceServicer):
         self, request: ocr_pb2.ClassifyRequest, context: grpc.ServicerContext
     ) -> ocr_pb2.ClassifyResponse:
         image = image_from_proto(request.image)
-        lines = checked_lines(request.lines)
+        lines = text_lines_from_proto(request.lines)
         alpha = (
             alpha_from_proto(request.product_alpha, shape=image.shape[:2], what="product_alpha")
             if request.HasField("product_alpha")

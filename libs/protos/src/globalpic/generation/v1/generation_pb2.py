@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from globalpic.common.v1 import common_pb2 as globalpic_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(globalpic/generation/v1/generation.proto\x12\x17globalpic.generation.v1\x1a globalpic/common/v1/common.proto\"\xae\x01\n\x0eInpaintRequest\x12)\n\x05image\x18\x01 \x01(\x0b\x32\x1a.globalpic.common.v1.Image\x12\'\n\x04mask\x18\x02 \x01(\x0b\x32\x19.globalpic.common.v1.Mask\x12\x36\n\rproduct_alpha\x18\x03 \x01(\x0b\x32\x1a.globalpic.common.v1.AlphaH\x00\x88\x01\x01\x42\x10\n\x0e_product_alpha\"M\n\x0fInpaintResponse\x12)\n\x05image\x18\x01 \x01(\x0b\x32\x1a.globalpic.common.v1.Image\x12\x0f\n\x07\x62\x61\x63kend\x18\x02 \x01(\t\"\xd7\x01\n\x0cRemixRequest\x12)\n\x05image\x18\x01 \x01(\x0b\x32\x1a.globalpic.common.v1.Image\x12)\n\x05\x61lpha\x18\x02 \x01(\x0b\x32\x1a.globalpic.common.v1.Alpha\x12\x12\n\x08style_id\x18\x03 \x01(\tH\x00\x12\x30\n\nbackground\x18\x04 \x01(\x0b\x32\x1a.globalpic.common.v1.ImageH\x00\x12\x0c\n\x04seed\x18\x05 \x01(\x03\x12\x0e\n\x01n\x18\x06 \x01(\x05H\x01\x88\x01\x01\x42\x07\n\x05sceneB\x04\n\x02_n\"\x8d\x02\n\x0eRemixCandidate\x12)\n\x05image\x18\x01 \x01(\x0b\x32\x1a.globalpic.common.v1.Image\x12\x10\n\x08style_id\x18\x02 \x01(\t\x12\x0c\n\x04seed\x18\x03 \x01(\x03\x12\x0e\n\x06source\x18\x04 \x01(\t\x12)\n\x05plate\x18\x05 \x01(\x0b\x32\x1a.globalpic.common.v1.Image\x12\x45\n\x07seconds\x18\x06 \x03(\x0b\x32\x34.globalpic.generation.v1.RemixCandidate.SecondsEntry\x1a.\n\x0cSecondsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"L\n\rRemixResponse\x12;\n\ncandidates\x18\x01 \x03(\x0b\x32\'.globalpic.generation.v1.RemixCandidate\"t\n\x0fOutpaintRequest\x12)\n\x05image\x18\x01 \x01(\x0b\x32\x1a.globalpic.common.v1.Image\x12(\n\x05known\x18\x02 \x01(\x0b\x32\x19.globalpic.common.v1.Mask\x12\x0c\n\x04seed\x18\x03 \x01(\x03\"N\n\x10OutpaintResponse\x12)\n\x05image\x18\x01 \x01(\x0b\x32\x1a.globalpic.common.v1.Image\x12\x0f\n\x07\x62\x61\x63kend\x18\x02 \x01(\t\"\x83\x01\n\x0eUpscaleRequest\x12)\n\x05image\x18\x01 \x01(\x0b\x32\x1a.globalpic.common.v1.Image\x12)\n\x05\x61lpha\x18\x02 \x01(\x0b\x32\x1a.globalpic.common.v1.Alpha\x12\r\n\x05scale\x18\x03 \x01(\x01\x12\x0c\n\x04seed\x18\x04 \x01(\x03\"M\n\x0fUpscaleResponse\x12)\n\x05image\x18\x01 \x01(\x0b\x32\x1a.globalpic.common.v1.Image\x12\x0f\n\x07\x62\x61\x63kend\x18\x02 \x01(\t2\x88\x03\n\x11GenerationService\x12\\\n\x07Inpaint\x12\'.globalpic.generation.v1.InpaintRequest\x1a(.globalpic.generation.v1.InpaintResponse\x12V\n\x05Remix\x12%.globalpic.generation.v1.RemixRequest\x1a&.globalpic.generation.v1.RemixResponse\x12_\n\x08Outpaint\x12(.globalpic.generation.v1.OutpaintRequest\x1a).globalpic.generation.v1.OutpaintResponse\x12\\\n\x07Upscale\x12\'.globalpic.generation.v1.UpscaleRequest\x1a(.globalpic.generation.v1.UpscaleResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(globalpic/generation/v1/generation.proto\x12\x17globalpic.generation.v1\x1a globalpic/common/v1/common.proto\"\xc3\x01\n\x15\x42uildEraseMaskRequest\x12)\n\x05image\x18\x01 \x01(\x0b\x32\x1a.globalpic.common.v1.Image\x12,\n\x05lines\x18\x02 \x03(\x0b\x32\x1d.globalpic.common.v1.TextLine\x12/\n\x07protect\x18\x03 \x01(\x0b\x32\x19.globalpic.common.v1.MaskH\x00\x88\x01\x01\x12\x14\n\x0cstrokes_only\x18\x04 \x01(\x08\x42\n\n\x08_protect\"A\n\x16\x42uildEraseMaskResponse\x12\'\n\x04mask\x18\x01 \x01(\x0b\x32\x19.globalpic.common.v1.Mask\"\xae\x01\n\x0eInpaintRequest\x12)\n\x05image\x18\x01 \x01(\x0b\x32\x1a.globalpic.common.v1.Image\x12\'\n\x04mask\x18\x02 \x01(\x0b\x32\x19.globalpic.common.v1.Mask\x12\x36\n\rproduct_alpha\x18\x03 \x01(\x0b\x32\x1a.globalpic.common.v1.AlphaH\x00\x88\x01\x01\x42\x10\n\x0e_product_alpha\"M\n\x0fInpaintResponse\x12)\n\x05image\x18\x01 \x01(\x0b\x32\x1a.globalpic.common.v1.Image\x12\x0f\n\x07\x62\x61\x63kend\x18\x02 \x01(\t\"\xd7\x01\n\x0cRemixRequest\x12)\n\x05image\x18\x01 \x01(\x0b\x32\x1a.globalpic.common.v1.Image\x12)\n\x05\x61lpha\x18\x02 \x01(\x0b\x32\x1a.globalpic.common.v1.Alpha\x12\x12\n\x08style_id\x18\x03 \x01(\tH\x00\x12\x30\n\nbackground\x18\x04 \x01(\x0b\x32\x1a.globalpic.common.v1.ImageH\x00\x12\x0c\n\x04seed\x18\x05 \x01(\x03\x12\x0e\n\x01n\x18\x06 \x01(\x05H\x01\x88\x01\x01\x42\x07\n\x05sceneB\x04\n\x02_n\"\x8d\x02\n\x0eRemixCandidate\x12)\n\x05image\x18\x01 \x01(\x0b\x32\x1a.globalpic.common.v1.Image\x12\x10\n\x08style_id\x18\x02 \x01(\t\x12\x0c\n\x04seed\x18\x03 \x01(\x03\x12\x0e\n\x06source\x18\x04 \x01(\t\x12)\n\x05plate\x18\x05 \x01(\x0b\x32\x1a.globalpic.common.v1.Image\x12\x45\n\x07seconds\x18\x06 \x03(\x0b\x32\x34.globalpic.generation.v1.RemixCandidate.SecondsEntry\x1a.\n\x0cSecondsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"L\n\rRemixResponse\x12;\n\ncandidates\x18\x01 \x03(\x0b\x32\'.globalpic.generation.v1.RemixCandidate\"t\n\x0fOutpaintRequest\x12)\n\x05image\x18\x01 \x01(\x0b\x32\x1a.globalpic.common.v1.Image\x12(\n\x05known\x18\x02 \x01(\x0b\x32\x19.globalpic.common.v1.Mask\x12\x0c\n\x04seed\x18\x03 \x01(\x03\"N\n\x10OutpaintResponse\x12)\n\x05image\x18\x01 \x01(\x0b\x32\x1a.globalpic.common.v1.Image\x12\x0f\n\x07\x62\x61\x63kend\x18\x02 \x01(\t\"\x83\x01\n\x0eUpscaleRequest\x12)\n\x05image\x18\x01 \x01(\x0b\x32\x1a.globalpic.common.v1.Image\x12)\n\x05\x61lpha\x18\x02 \x01(\x0b\x32\x1a.globalpic.common.v1.Alpha\x12\r\n\x05scale\x18\x03 \x01(\x01\x12\x0c\n\x04seed\x18\x04 \x01(\x03\"M\n\x0fUpscaleResponse\x12)\n\x05image\x18\x01 \x01(\x0b\x32\x1a.globalpic.common.v1.Image\x12\x0f\n\x07\x62\x61\x63kend\x18\x02 \x01(\t2\xfb\x03\n\x11GenerationService\x12q\n\x0e\x42uildEraseMask\x12..globalpic.generation.v1.BuildEraseMaskRequest\x1a/.globalpic.generation.v1.BuildEraseMaskResponse\x12\\\n\x07Inpaint\x12\'.globalpic.generation.v1.InpaintRequest\x1a(.globalpic.generation.v1.InpaintResponse\x12V\n\x05Remix\x12%.globalpic.generation.v1.RemixRequest\x1a&.globalpic.generation.v1.RemixResponse\x12_\n\x08Outpaint\x12(.globalpic.generation.v1.OutpaintRequest\x1a).globalpic.generation.v1.OutpaintResponse\x12\\\n\x07Upscale\x12\'.globalpic.generation.v1.UpscaleRequest\x1a(.globalpic.generation.v1.UpscaleResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,26 +34,30 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_REMIXCANDIDATE_SECONDSENTRY']._loaded_options = None
   _globals['_REMIXCANDIDATE_SECONDSENTRY']._serialized_options = b'8\001'
-  _globals['_INPAINTREQUEST']._serialized_start=104
-  _globals['_INPAINTREQUEST']._serialized_end=278
-  _globals['_INPAINTRESPONSE']._serialized_start=280
-  _globals['_INPAINTRESPONSE']._serialized_end=357
-  _globals['_REMIXREQUEST']._serialized_start=360
-  _globals['_REMIXREQUEST']._serialized_end=575
-  _globals['_REMIXCANDIDATE']._serialized_start=578
-  _globals['_REMIXCANDIDATE']._serialized_end=847
-  _globals['_REMIXCANDIDATE_SECONDSENTRY']._serialized_start=801
-  _globals['_REMIXCANDIDATE_SECONDSENTRY']._serialized_end=847
-  _globals['_REMIXRESPONSE']._serialized_start=849
-  _globals['_REMIXRESPONSE']._serialized_end=925
-  _globals['_OUTPAINTREQUEST']._serialized_start=927
-  _globals['_OUTPAINTREQUEST']._serialized_end=1043
-  _globals['_OUTPAINTRESPONSE']._serialized_start=1045
-  _globals['_OUTPAINTRESPONSE']._serialized_end=1123
-  _globals['_UPSCALEREQUEST']._serialized_start=1126
-  _globals['_UPSCALEREQUEST']._serialized_end=1257
-  _globals['_UPSCALERESPONSE']._serialized_start=1259
-  _globals['_UPSCALERESPONSE']._serialized_end=1336
-  _globals['_GENERATIONSERVICE']._serialized_start=1339
-  _globals['_GENERATIONSERVICE']._serialized_end=1731
+  _globals['_BUILDERASEMASKREQUEST']._serialized_start=104
+  _globals['_BUILDERASEMASKREQUEST']._serialized_end=299
+  _globals['_BUILDERASEMASKRESPONSE']._serialized_start=301
+  _globals['_BUILDERASEMASKRESPONSE']._serialized_end=366
+  _globals['_INPAINTREQUEST']._serialized_start=369
+  _globals['_INPAINTREQUEST']._serialized_end=543
+  _globals['_INPAINTRESPONSE']._serialized_start=545
+  _globals['_INPAINTRESPONSE']._serialized_end=622
+  _globals['_REMIXREQUEST']._serialized_start=625
+  _globals['_REMIXREQUEST']._serialized_end=840
+  _globals['_REMIXCANDIDATE']._serialized_start=843
+  _globals['_REMIXCANDIDATE']._serialized_end=1112
+  _globals['_REMIXCANDIDATE_SECONDSENTRY']._serialized_start=1066
+  _globals['_REMIXCANDIDATE_SECONDSENTRY']._serialized_end=1112
+  _globals['_REMIXRESPONSE']._serialized_start=1114
+  _globals['_REMIXRESPONSE']._serialized_end=1190
+  _globals['_OUTPAINTREQUEST']._serialized_start=1192
+  _globals['_OUTPAINTREQUEST']._serialized_end=1308
+  _globals['_OUTPAINTRESPONSE']._serialized_start=1310
+  _globals['_OUTPAINTRESPONSE']._serialized_end=1388
+  _globals['_UPSCALEREQUEST']._serialized_start=1391
+  _globals['_UPSCALEREQUEST']._serialized_end=1522
+  _globals['_UPSCALERESPONSE']._serialized_start=1524
+  _globals['_UPSCALERESPONSE']._serialized_end=1601
+  _globals['_GENERATIONSERVICE']._serialized_start=1604
+  _globals['_GENERATIONSERVICE']._serialized_end=2111
 # @@protoc_insertion_point(module_scope)

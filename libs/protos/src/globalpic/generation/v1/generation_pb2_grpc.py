@@ -35,6 +35,11 @@ class GenerationServiceStub:
         Args:
             channel: A grpc.Channel.
         """
+        self.BuildEraseMask = channel.unary_unary(
+                '/globalpic.generation.v1.GenerationService/BuildEraseMask',
+                request_serializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.BuildEraseMaskRequest.SerializeToString,
+                response_deserializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.BuildEraseMaskResponse.FromString,
+                _registered_method=True)
         self.Inpaint = channel.unary_unary(
                 '/globalpic.generation.v1.GenerationService/Inpaint',
                 request_serializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.InpaintRequest.SerializeToString,
@@ -60,6 +65,16 @@ class GenerationServiceStub:
 class GenerationServiceServicer:
     """New pixels: erased regions rebuilt, new backgrounds.
     """
+
+    def BuildEraseMask(self, request, context):
+        """The erase mask of the given overlay lines: every pixel their graphics changed (glyphs,
+        outlines, shadows, semi-transparent strokes, and the badge / sticker / banner behind
+        them unless strokes_only), never a pixel of `protect`. Bad image, lines or protect:
+        INVALID_ARGUMENT.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
 
     def Inpaint(self, request, context):
         """The image with its masked pixels (mask 255) rebuilt from their surroundings.
@@ -98,6 +113,11 @@ class GenerationServiceServicer:
 
 def add_GenerationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
+            'BuildEraseMask': grpc.unary_unary_rpc_method_handler(
+                    servicer.BuildEraseMask,
+                    request_deserializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.BuildEraseMaskRequest.FromString,
+                    response_serializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.BuildEraseMaskResponse.SerializeToString,
+            ),
             'Inpaint': grpc.unary_unary_rpc_method_handler(
                     servicer.Inpaint,
                     request_deserializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.InpaintRequest.FromString,
@@ -129,6 +149,33 @@ def add_GenerationServiceServicer_to_server(servicer, server):
 class GenerationService:
     """New pixels: erased regions rebuilt, new backgrounds.
     """
+
+    @staticmethod
+    def BuildEraseMask(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/globalpic.generation.v1.GenerationService/BuildEraseMask',
+            globalpic_dot_generation_dot_v1_dot_generation__pb2.BuildEraseMaskRequest.SerializeToString,
+            globalpic_dot_generation_dot_v1_dot_generation__pb2.BuildEraseMaskResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
 
     @staticmethod
     def Inpaint(request,
