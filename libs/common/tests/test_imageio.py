@@ -15,6 +15,7 @@ from PIL import Image, ImageCms
 from globalpic_common import errors
 from globalpic_common.errors import BadInputError
 from globalpic_common.imageio import (
+    ICC_DATE,
     ImageLimits,
     decode_image,
     encode_image,
@@ -481,3 +482,15 @@ def test_png_colour_key_transparency_becomes_alpha(tmp_path: Path, mode: str) ->
     assert loaded.alpha is not None, "the colour key's transparency was dropped"
     assert np.array_equal(loaded.alpha, np.where(grey == 77, 0, 255))
     assert np.array_equal(loaded.rgb, np.repeat(grey[..., None], 3, axis=2))
+
+
+def test_equal_pixels_give_equal_files_whenever_written(tmp_path: Path) -> None:
+    """The embedded sRGB profile carries a fixed creation date, not the time lcms built it
+    (two runs of `make demo` wrote PNGs that differed only there)."""
+    arr = _photo(64, 48)
+    first = save_image(tmp_path / "a.png", arr).read_bytes()
+    with Image.open(tmp_path / "a.png") as img:
+        icc = img.info["icc_profile"]
+    assert struct.unpack(">6H", icc[24:36]) == ICC_DATE
+    assert "sRGB" in ImageCms.getProfileDescription(ImageCms.ImageCmsProfile(io.BytesIO(icc)))
+    assert save_image(tmp_path / "b.png", arr).read_bytes() == first

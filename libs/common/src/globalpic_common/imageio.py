@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import struct
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -32,7 +33,12 @@ _PIL_FORMAT = {"png": "PNG", "jpg": "JPEG", "webp": "WEBP"}
 _SRGB_PROFILE = ImageCms.createProfile("sRGB")
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)  # read once at import: os.umask can only be read by setting it
-_SRGB_ICC = ImageCms.ImageCmsProfile(_SRGB_PROFILE).tobytes()
+# lcms stamps the time it built a profile into the ICC header (bytes 24-35, dateTimeNumber):
+# two runs then wrote PNGs that differed in bytes, not in pixels. A fixed date keeps equal
+# pixels equal files (the profile ID, bytes 84-99, is unset, so nothing else depends on it).
+ICC_DATE = (2024, 1, 1, 0, 0, 0)
+_built = ImageCms.ImageCmsProfile(_SRGB_PROFILE).tobytes()
+_SRGB_ICC = _built[:24] + struct.pack(">6H", *ICC_DATE) + _built[36:]
 
 
 @dataclass(frozen=True)
