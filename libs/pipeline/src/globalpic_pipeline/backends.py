@@ -64,16 +64,21 @@ def _segmentation(settings: PipelineSettings) -> tuple[Segmenter, CutoutExtracto
     return segmenter, Extractor(segmenter)
 
 
-def _generation(settings: PipelineSettings) -> tuple[Inpainter, BackgroundRemixer]:
+def _generation(
+    settings: PipelineSettings,
+) -> tuple[Inpainter, BackgroundRemixer, MaskBuilder]:
+    """The inpainter, the remixer and the erase-mask builder: all the generation service's
+    when it is remote (``Inpaint``, ``Remix``, ``BuildEraseMask``), else all in this process."""
     if settings.generation_addr:
         from globalpic_generation.client import GenerationClient
 
         client = GenerationClient(settings.generation_addr, timeout_s=settings.rpc_timeout_s)
-        return client, client
+        return client, client, client.build_erase_mask
+    from globalpic_generation.erase_mask import build_erase_mask
     from globalpic_generation.registry import build_inpainter
     from globalpic_generation.remix import Remixer
 
-    return build_inpainter(), Remixer.from_settings()
+    return build_inpainter(), Remixer.from_settings(), build_erase_mask
 
 
 def canvas_from_settings(
@@ -109,26 +114,13 @@ def copywriter_from_settings(settings: PipelineSettings | None = None) -> Copywr
     return build_copywriter()  # offline, or the model GLOBALPIC_COPYWRITING__* names
 
 
-def _mask_builder(inpainter: Inpainter) -> MaskBuilder:
-    """The generation service's ``BuildEraseMask`` when the inpainter is its client (masks
-    and fills on one service), else the in-process ``build_erase_mask``."""
-    from globalpic_generation.client import GenerationClient
-    from globalpic_generation.erase_mask import build_erase_mask
-
-    return (
-        inpainter.build_erase_mask if isinstance(inpainter, GenerationClient) else build_erase_mask
-    )
-
-
 def cleaner_from_settings(settings: PipelineSettings | None = None) -> Cleaner:
     """A ``Cleaner`` on the configured backends (only OCR, segmenter, inpainter are built)."""
     settings = settings or PipelineSettings()
     segmenter, _ = _segmentation(settings)
-    inpainter, _ = _generation(settings)
+    inpainter, _, build_mask = _generation(settings)
     detector, classify = _text(settings)
-    return Cleaner(
-        detector, segmenter, inpainter, classify=classify, build_mask=_mask_builder(inpainter)
-    )
+    return Cleaner(detector, segmenter, inpainter, classify=classify, build_mask=build_mask)
 
 
 def checker_from_settings(platform: Platform, settings: PipelineSettings | None = None) -> Checker:
@@ -149,11 +141,9 @@ def localizer_from_settings(settings: PipelineSettings | None = None) -> Localiz
 
     settings = settings or PipelineSettings()
     segmenter, extractor = _segmentation(settings)
-    inpainter, remixer = _generation(settings)
+    inpainter, remixer, build_mask = _generation(settings)
     detector, classify = _text(settings)
-    cleaner = Cleaner(
-        detector, segmenter, inpainter, classify=classify, build_mask=_mask_builder(inpainter)
-    )
+    cleaner = Cleaner(detector, segmenter, inpainter, classify=classify, build_mask=build_mask)
     remote = None  # the generation service's client: resize shares its channel
     if settings.generation_addr:
         from globalpic_generation.client import GenerationClient
