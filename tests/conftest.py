@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from tests.support.tiny_model import INPUT_NAME, OUTPUT_NAMES, build_tiny_u2net
+from tests.support.tiny_model import INPUT_NAME, OUTPUT_NAMES
 
 FONT_GLOBS = [
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Bold.ttc",
@@ -54,18 +54,6 @@ def add_badge(photo: np.ndarray, text: str = "包邮", xy: tuple[int, int] = (30
     draw.rounded_rectangle([x, y, x + w, y + 90], radius=18, fill=(220, 30, 40))
     draw.text((x + 20, y + 10), text, font=font, fill=(255, 255, 255))
     return np.asarray(img).copy()
-
-
-@pytest.fixture(scope="session")
-def tiny_u2net(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_u2net(tmp_path_factory.mktemp("models") / "u2netp.onnx")
-
-
-@pytest.fixture
-def tiny_models_env(tiny_u2net: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point the production loader at the tiny random-weight model (no downloaded weights)."""
-    monkeypatch.setenv("GLOBALPIC_SEGMENTATION__MODEL_PATH", str(tiny_u2net))
-    return tiny_u2net
 
 
 def build_blue_segmenter(path: Path, side: int = 320) -> Path:

@@ -49,6 +49,41 @@ def test_cpu_services_and_cli_pull_no_gpu_stack() -> None:
         assert not deps & GPU_STACK, (dist, deps & GPU_STACK)
 
 
+# What only the model services may pull: the inference runtimes, OpenCV, PatchMatch, the OCR
+# engine and the GPU stacks, and the model packages themselves.
+MODEL_STACK = GPU_STACK | {
+    "onnxruntime",
+    "rapidocr",
+    "opencv-python",
+    "opencv-python-headless",
+    "opencv-contrib-python",
+    "pypatchmatch",
+    "globalpic-ocr",
+    "globalpic-segmentation",
+    "globalpic-generation",
+    "globalpic-copywriting",
+    "globalpic",  # the pipeline
+}
+
+
+def test_the_gateway_is_only_the_api() -> None:
+    """No runner, no pipeline, no model: the gateway's image installs none of them."""
+    deps = _closure("globalpic-gateway")
+    assert "globalpic-jobs" in deps
+    assert not deps & MODEL_STACK, deps & MODEL_STACK
+
+
+def test_the_job_store_library_is_light() -> None:
+    deps = _closure("globalpic-jobs")
+    assert not deps & MODEL_STACK, deps & MODEL_STACK
+    assert not {d for d in deps if d.startswith("globalpic-")} - {
+        "globalpic-jobs",
+        "globalpic-common",
+        "globalpic-protos",
+        "globalpic-storage",
+    }
+
+
 def test_easyocr_is_an_opt_in_extra() -> None:
     raw = requires("globalpic-ocr") or []
     easy = [r for r in raw if r.startswith("easyocr")]
@@ -94,12 +129,23 @@ def test_services_get_their_grpc_code_from_the_one_protos_package() -> None:
 
 # What each server may not import: the other services, the pipeline, and any GPU stack.
 # (Distribution metadata cannot show this: one venv holds every package in development.)
-SERVER_MUST_NOT_IMPORT = {
+SERVER_MUST_NOT_IMPORT: dict[str, tuple[str, ...]] = {
     "globalpic_ocr.server": ("globalpic_segmentation", "globalpic_generation"),
     "globalpic_segmentation.server": ("globalpic_ocr", "globalpic_generation"),
     "globalpic_generation.server": ("globalpic_ocr", "globalpic_segmentation"),
 }
 _ALWAYS_FORBIDDEN = ("globalpic_pipeline", "torch", "diffusers", "transformers")
+# The API process: no runner, no pipeline, no model package, no inference runtime.
+SERVER_MUST_NOT_IMPORT["globalpic_gateway.main"] = (
+    "globalpic_orchestrator",
+    "globalpic_ocr",
+    "globalpic_segmentation",
+    "globalpic_generation",
+    "globalpic_copywriting",
+    "cv2",
+    "onnxruntime",
+    "rapidocr",
+)
 
 
 @pytest.mark.parametrize("module", sorted(SERVER_MUST_NOT_IMPORT))

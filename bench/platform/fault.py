@@ -5,7 +5,7 @@ per image, how many times it was done.
 Kills come in two kinds, mixed in random order with the restarts:
 
 * ``window``: a runner is started with the test failpoint
-  ``GLOBALPIC_GATEWAY__RUNNER_FAILPOINT=after_store:kill:1`` (``core.config.Failpoint``: off by
+  ``GLOBALPIC_ORCHESTRATOR__FAILPOINT=after_store:kill:1`` (``settings.Failpoint``: off by
   default, refused outside development). On the first image it records, right after the result
   is stored and the row committed and before its events and ack, it logs ``failpoint fired:``
   (with the job, image and attempt) and SIGKILLs itself. The chaos loop waits for that exit,
@@ -53,16 +53,16 @@ from sqlmodel import Session, col, select
 from bench.platform.client import JobOptions, api_client, submit_retrying, wait_finished
 from bench.platform.images import PhotoSet
 from bench.platform.launcher import TENANT, LogTail, Platform
-from globalpic_gateway.core.config import GatewaySettings
-from globalpic_gateway.core.db import make_engine
-from globalpic_gateway.models import JobImage
-from globalpic_gateway.runner import FAILPOINT_TEXT
+from globalpic_jobs.db import make_engine
+from globalpic_jobs.models import JobImage
+from globalpic_jobs.settings import JobQueueSettings
+from globalpic_orchestrator.runner import FAILPOINT_TEXT
 
 # The failpoint a window kill's runner starts with: it kills itself on its first record.
 WINDOW_FAILPOINT = "after_store:kill:1"
 
 STREAM_DEFAULTS = {
-    name: str(GatewaySettings.model_fields[name].default)
+    name: str(JobQueueSettings.model_fields[name].default)
     for name in ("work_stream", "events_stream", "dead_stream")
 }
 

@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
 from globalpic_dev.natsd import NatsServer, free_port
 from globalpic_dev.supervisor import (
     SERVICES,
@@ -35,12 +37,11 @@ from globalpic_dev.supervisor import (
     console_script,
     gateway_peer_env,
     platform_env,
+    queue_env,
     service_env,
 )
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-
 from globalpic_gateway.core.config import ApiKeyEntry, hash_api_key, new_api_key
-from globalpic_gateway.core.db import migrate
+from globalpic_jobs.db import migrate
 
 TENANT = "bench"
 STOP_SECONDS = 15.0
@@ -118,7 +119,8 @@ class Proc:
 class Platform:
     work_dir: Path
     database_url: str
-    gateway_env: dict[str, str] = field(default_factory=dict)  # extra GLOBALPIC_GATEWAY__*
+    # extra settings of both services (GLOBALPIC_GATEWAY__* / GLOBALPIC_ORCHESTRATOR__*)
+    gateway_env: dict[str, str] = field(default_factory=dict)
     startup_timeout: float = 180.0
     io_latency: float = 2.0  # seconds the remote-GPU generation service sleeps per call
 
@@ -143,8 +145,8 @@ class Platform:
                 storage_root=self.storage_root,
             )
         )
-        env["GLOBALPIC_GATEWAY__RESULT_CACHE_ENABLED"] = "false"  # every image is worked on
-        env["GLOBALPIC_GATEWAY__LOG_LEVEL"] = "INFO"
+        # every image is worked on
+        env.update(queue_env(RESULT_CACHE_ENABLED="false", LOG_LEVEL="INFO"))
         env.update(self.gateway_env)
         self.supervisor = Supervisor(self.work_dir, env)
         self.procs: dict[str, Proc] = {}
@@ -317,7 +319,7 @@ class Platform:
             return seen
 
         env = self.runner_env() | (extra_env or {})
-        return Proc(name, [self._script("globalpic-runner")], env, ready)
+        return Proc(name, [self._script("globalpic-orchestrator")], env, ready)
 
     def set_runners(self, count: int, *, generation: str | None = None) -> None:
         """Exactly ``count`` runners, all calling ``generation`` (``"generation"`` or
@@ -350,8 +352,8 @@ class Platform:
 
     def spawn_runner(self, name: str, failpoint: str) -> None:
         """One more runner, not one of ``runner_names``, started with the test failpoint
-        ``GLOBALPIC_GATEWAY__RUNNER_FAILPOINT=failpoint``; returns once it pulls."""
-        extra = {"GLOBALPIC_GATEWAY__RUNNER_FAILPOINT": failpoint}
+        ``GLOBALPIC_ORCHESTRATOR__FAILPOINT=failpoint``; returns once it pulls."""
+        extra = {"GLOBALPIC_ORCHESTRATOR__FAILPOINT": failpoint}
         self._launch(self._runner_proc(name, extra))
         self._wait_ready([name])
 

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from globalpic_dev.supervisor import SERVICES
 from PIL import Image
 
 from bench.platform.fault import Action, FaultResult, ImageCount, WindowImage, chaos_plan
@@ -22,6 +21,7 @@ from bench.platform.images import PhotoSet
 from bench.platform.launcher import LogTail
 from bench.platform.load import HttpUser, LoadResult, Sample, percentile_ms, run_load
 from bench.platform_bench import format_summary, main, parse_args, targets
+from globalpic_dev.supervisor import SERVICES
 
 
 def test_photos_are_distinct_jpegs_of_the_asked_side() -> None:
@@ -142,6 +142,7 @@ def test_open_loop_load_keeps_sending_while_the_server_holds_every_answer() -> N
 
     async def scenario() -> LoadResult:
         import uvicorn
+
         from globalpic_dev.natsd import free_port
 
         port = free_port()
@@ -216,6 +217,7 @@ def test_the_load_client_reads_bodies_reuses_connections_and_stops_at_the_first_
 
     async def scenario() -> None:
         import uvicorn
+
         from globalpic_dev.natsd import free_port
 
         port = free_port()

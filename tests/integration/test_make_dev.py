@@ -1,5 +1,5 @@
-"""``make dev``'s supervisor: one command brings NATS, the runner and the gateway up, a job goes
-through, and SIGINT takes every process down (NATS last) — real processes, loopback only."""
+"""``make dev``'s supervisor: one command brings NATS, the orchestrator and the gateway up, a
+job goes through, and SIGINT takes every process down (NATS last) — real processes, loopback only."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 import httpx
-from globalpic_dev.natsd import free_port
 
+from globalpic_dev.natsd import free_port
 from tests.support.gateway_harness import photo_bytes
 
 
@@ -78,7 +78,7 @@ def test_make_dev_runs_a_job_and_stops_cleanly(tmp_path: Path, tiny_models_env: 
         output, _ = process.communicate(timeout=60)
     assert process.returncode == 0, output
     pids = [int(pid) for pid in re.findall(r"pid (\d+)", output)]
-    assert len(pids) == 2  # runner and gateway (--in-process: no gRPC services)
+    assert len(pids) == 2  # orchestrator and gateway (--in-process: no gRPC services)
     assert not any(_alive(pid) for pid in pids), output
     stops = [line.strip() for line in output.splitlines() if line.strip().startswith("stopped")]
-    assert stops == ["stopped gateway", "stopped runner", "stopped nats-server"], output
+    assert stops == ["stopped gateway", "stopped orchestrator", "stopped nats-server"], output

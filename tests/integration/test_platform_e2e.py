@@ -15,7 +15,7 @@ import httpx
 from PIL import Image
 
 from globalpic_common.imageio import ImageLimits
-from globalpic_gateway.processing import LocalizerProcessor
+from globalpic_orchestrator.processing import LocalizerProcessor
 from tests.support.gateway_harness import harness_settings, photo_bytes, running_gateway, storage_at
 
 BATCH = 5

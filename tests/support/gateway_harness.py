@@ -24,15 +24,17 @@ import httpx
 import numpy as np
 import uvicorn
 from fastapi import FastAPI
-from globalpic_dev.natsd import free_port
 from PIL import Image, ImageDraw, ImageFilter
 
+from globalpic_dev.natsd import free_port
 from globalpic_gateway.core.config import ApiKeyEntry, GatewaySettings, hash_api_key, new_api_key
-from globalpic_gateway.core.messaging import connect
 from globalpic_gateway.core.state import AppState
 from globalpic_gateway.main import create_app
-from globalpic_gateway.processing import ImageProcessor
-from globalpic_gateway.runner import Runner
+from globalpic_jobs.queue import connect
+from globalpic_jobs.settings import JobQueueSettings
+from globalpic_orchestrator.processing import ImageProcessor
+from globalpic_orchestrator.runner import Runner
+from globalpic_orchestrator.settings import OrchestratorSettings
 from globalpic_storage import Storage
 
 TENANTS = {"tenant-a": "default", "tenant-b": "default", "tenant-ent": "enterprise"}
@@ -61,8 +63,33 @@ def harness_settings(
         "ack_wait_seconds": 30.0,
         "max_deliver": 3,
     }
+    unknown = set(overrides) - set(GatewaySettings.model_fields)
+    if unknown:
+        raise TypeError(
+            f"not gateway settings: {sorted(unknown)} (orchestrator ones: runner_settings)"
+        )
     values.update(overrides)
     return GatewaySettings(**values), keys
+
+
+# Settings only the orchestrator has (concurrency, failpoint, heartbeat...): a scenario's
+# overrides are split between the two services by name.
+ORCHESTRATOR_ONLY = frozenset(OrchestratorSettings.model_fields) - frozenset(
+    GatewaySettings.model_fields
+)
+
+
+def split_overrides(overrides: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``overrides`` as (gateway settings, orchestrator-only settings)."""
+    runner = {k: v for k, v in overrides.items() if k in ORCHESTRATOR_ONLY}
+    return {k: v for k, v in overrides.items() if k not in runner}, runner
+
+
+def runner_settings(gateway: GatewaySettings, **overrides: Any) -> OrchestratorSettings:
+    """The orchestrator's settings beside ``gateway``: the same job queue (database, NATS,
+    streams, storage), niceness off (the test process is both), plus ``overrides``."""
+    shared = {name: getattr(gateway, name) for name in JobQueueSettings.model_fields}
+    return OrchestratorSettings(**{**shared, "nice": 0, **overrides})
 
 
 def photo_bytes(size: int = 512, seed: int = 0, fmt: str = "JPEG") -> bytes:
@@ -91,6 +118,7 @@ class Harness:
     keys: dict[str, str]
     storage: Storage
     base_url: str
+    runner_settings: OrchestratorSettings
     runners: list[tuple[Runner, asyncio.Task[None]]] = field(default_factory=list)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
@@ -112,7 +140,7 @@ class Harness:
     ) -> Runner:
         nc = await connect(self.settings.nats_url, "test-runner")
         runner = runner_cls(
-            self.settings, self.state.engine, self.storage, processor, nc, fetch_timeout=0.5
+            self.runner_settings, self.state.engine, self.storage, processor, nc, fetch_timeout=0.5
         )
         task = asyncio.create_task(runner.run())
         self.runners.append((runner, task))
@@ -142,9 +170,10 @@ class Harness:
 
 @asynccontextmanager
 async def running_gateway(
-    settings: GatewaySettings, keys: dict[str, str], storage: Storage
+    settings: GatewaySettings, keys: dict[str, str], storage: Storage, **runner_overrides: Any
 ) -> AsyncIterator[Harness]:
-    """The gateway served by uvicorn on a free loopback port, in this event loop."""
+    """The gateway served by uvicorn on a free loopback port, in this event loop; runners
+    started on it get ``runner_settings(settings, **runner_overrides)``."""
     app = create_app(settings, storage=storage)
     port = free_port()
     server = uvicorn.Server(
@@ -156,7 +185,9 @@ async def running_gateway(
             if serving.done():
                 serving.result()  # raises what stopped it
             await asyncio.sleep(0.02)
-        harness = Harness(app, settings, keys, storage, f"http://127.0.0.1:{port}")
+        base_url = f"http://127.0.0.1:{port}"
+        orchestrator = runner_settings(settings, **runner_overrides)
+        harness = Harness(app, settings, keys, storage, base_url, orchestrator)
         if not await harness.state.wait_nats(15):
             raise RuntimeError(f"gateway could not reach NATS at {settings.nats_url}")
         try:
@@ -181,12 +212,13 @@ def run_scenario(
     **overrides: Any,
 ) -> None:
     """Run ``scenario`` against a served gateway on ``database_url`` with storage under
-    ``tmp_path`` (``overrides``: gateway settings)."""
-    settings, keys = harness_settings(database_url, nats_url, **overrides)
+    ``tmp_path`` (``overrides``: gateway or orchestrator settings)."""
+    gateway_overrides, orchestrator_overrides = split_overrides(overrides)
+    settings, keys = harness_settings(database_url, nats_url, **gateway_overrides)
     storage = storage_at(tmp_path / "storage")
 
     async def main() -> None:
-        async with running_gateway(settings, keys, storage) as gw:
+        async with running_gateway(settings, keys, storage, **orchestrator_overrides) as gw:
             await scenario(gw)
 
     asyncio.run(main())

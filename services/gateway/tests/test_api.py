@@ -9,10 +9,10 @@ from typing import Any
 
 import httpx
 import pytest
-from globalpic_dev.natsd import free_port
 from sqlmodel import Session, select
 
-from globalpic_gateway.models import Job, JobImage
+from globalpic_dev.natsd import free_port
+from globalpic_jobs.models import Job, JobImage
 from tests.support.gateway_harness import (
     Harness,
     assert_problem,

@@ -23,8 +23,9 @@ from sqlmodel import Session, select
 
 from globalpic_gateway import crud, submit
 from globalpic_gateway.api.downloads import content_disposition
-from globalpic_gateway.core import messaging
-from globalpic_gateway.models import ImageState, Job, JobImage
+from globalpic_jobs import queue
+from globalpic_jobs import state as job_state
+from globalpic_jobs.models import ImageState, Job, JobImage
 from tests.support.gateway_harness import (
     PROBLEM_JSON,
     Harness,
@@ -50,14 +51,14 @@ def _finish_image(gw: Harness, tenant: str, job_id: str, outputs: int = 1) -> No
     (the download routes read only the row and the stored objects)."""
     keys = [gw.storage.put(tenant, "results", b"\x89PNG fake", "image/png").key] * outputs
     with Session(gw.state.engine) as session:
-        image = crud.get_image(session, job_id, 0)
+        image = job_state.get_image(session, job_id, 0)
         assert image is not None
         image.state, image.outputs = ImageState.COMPLETED.value, keys
         session.add(image)
         session.flush()
         job = crud.get_job(session, tenant, job_id)
         assert job is not None
-        crud.refresh_job_status(session, job)
+        job_state.refresh_job_status(session, job)
         session.commit()
 
 
@@ -318,7 +319,7 @@ def test_the_same_idempotency_key_at_the_same_moment_makes_one_job(
 def test_a_failed_publish_removes_the_rows_and_the_retry_succeeds(
     database_url: str, tmp_path: Path, nats_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_publish = messaging.publish_model
+    real_publish = queue.publish_model
     failures = [ConnectionError("NATS went away")]
 
     async def flaky_publish(*args: Any, **kwargs: Any) -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from globalpic_common.errors import BadInputError
 from globalpic_common.schemas import parse_ops
-from globalpic_gateway.options import JobOptions, parse_options
+from globalpic_jobs.options import JobOptions, parse_options
 from globalpic_pipeline.frame import frame_for
 from globalpic_pipeline.localize import LocalizeOptions
 

@@ -16,9 +16,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, select
 
 from globalpic_gateway import crud
-from globalpic_gateway.core.db import make_engine, migrate
-from globalpic_gateway.models import Job, JobImage, JobStatus, ResultCacheEntry, utcnow
-from globalpic_gateway.options import parse_options
+from globalpic_jobs import state as job_state
+from globalpic_jobs.db import make_engine, migrate
+from globalpic_jobs.models import Job, JobImage, JobStatus, ResultCacheEntry, utcnow
+from globalpic_jobs.options import parse_options
 from tests.support.gateway_harness import (
     POSTGRES_ADMIN_URL,
     postgres_answers,
@@ -28,7 +29,7 @@ from tests.support.gateway_harness import (
 
 OPTIONS = parse_options({"ops": "extract"})
 HASH = OPTIONS.hash("png")
-CACHE = crud.CachePolicy(enabled=True, ttl_seconds=3600)
+CACHE = job_state.CachePolicy(enabled=True, ttl_seconds=3600)
 
 
 @pytest.fixture
@@ -82,49 +83,50 @@ def test_an_image_is_recorded_once_and_the_job_follows(engine: Engine) -> None:
     with Session(engine) as session:
         job = _job(session)
         assert job.status == JobStatus.QUEUED
-        first = crud.mark_running(session, job.id, 0)
+        first = job_state.mark_running(session, job.id, 0)
         assert first is not None and first.attempts == 1
         assert session.get(Job, job.id).status == JobStatus.RUNNING  # type: ignore[union-attr]
 
-        recorded = crud.record_result(
+        recorded = job_state.record_result(
             session, first, ["k1"], {"input": "0.jpg"}, options_hash=HASH, cache=CACHE
         )
         assert recorded is not None and recorded.status == JobStatus.RUNNING
         # a redelivered message of the same image: nothing recorded, no second transition
         assert (
-            crud.record_result(session, first, ["k2"], {}, options_hash=HASH, cache=CACHE) is None
+            job_state.record_result(session, first, ["k2"], {}, options_hash=HASH, cache=CACHE)
+            is None
         )
-        assert crud.mark_running(session, job.id, 0) is None
-        assert crud.record_failure(session, first, "processing_failed", "late") is None
-        row = crud.get_image(session, job.id, 0)
+        assert job_state.mark_running(session, job.id, 0) is None
+        assert job_state.record_failure(session, first, "processing_failed", "late") is None
+        row = job_state.get_image(session, job.id, 0)
         assert row is not None and row.outputs == ["k1"] and row.state == "completed"
 
-        second = crud.mark_running(session, job.id, 1)
+        second = job_state.mark_running(session, job.id, 1)
         assert second is not None
-        finished = crud.record_failure(session, second, "no_product", "nothing to keep")
+        finished = job_state.record_failure(session, second, "no_product", "nothing to keep")
         assert finished is not None and finished.status == JobStatus.COMPLETED
         assert finished.finished_at is not None
 
-        assert crud.completed_event_pending(session, job.id) is not None
-        crud.mark_completed_event_sent(session, job.id)
-        assert crud.completed_event_pending(session, job.id) is None
+        assert job_state.completed_event_pending(session, job.id) is not None
+        job_state.mark_completed_event_sent(session, job.id)
+        assert job_state.completed_event_pending(session, job.id) is None
 
 
 def test_a_job_whose_images_all_failed_is_failed(engine: Engine) -> None:
     with Session(engine) as session:
         job = _job(session, n=1)
-        image = crud.mark_running(session, job.id, 0)
+        image = job_state.mark_running(session, job.id, 0)
         assert image is not None
-        done = crud.record_failure(session, image, "corrupt_image", "bad")
+        done = job_state.record_failure(session, image, "corrupt_image", "bad")
         assert done is not None and done.status == JobStatus.FAILED
 
 
 def test_the_result_cache_is_per_tenant_and_expires(engine: Engine) -> None:
     with Session(engine) as session:
         job = _job(session, n=1)
-        image = crud.mark_running(session, job.id, 0)
+        image = job_state.mark_running(session, job.id, 0)
         assert image is not None
-        crud.record_result(
+        job_state.record_result(
             session,
             image,
             ["tenants/acme/results/x.png"],
@@ -136,12 +138,12 @@ def test_the_result_cache_is_per_tenant_and_expires(engine: Engine) -> None:
         assert crud.cached_result(session, "acme", sha, HASH, CACHE) is not None
         assert crud.cached_result(session, "other", sha, HASH, CACHE) is None
         assert crud.cached_result(session, "acme", sha, "0" * 64, CACHE) is None
-        off = crud.CachePolicy(enabled=False, ttl_seconds=3600)
+        off = job_state.CachePolicy(enabled=False, ttl_seconds=3600)
         assert crud.cached_result(session, "acme", sha, HASH, off) is None
 
         # a second job with the same input is answered from the cache at creation
         again = _job(session, n=1)
-        row = crud.get_image(session, again.id, 0)
+        row = job_state.get_image(session, again.id, 0)
         assert row is not None and row.cached and row.state == "completed"
         assert row.outputs == ["tenants/acme/results/x.png"]
         assert again.status == JobStatus.COMPLETED

@@ -19,9 +19,10 @@ from sqlmodel import Session
 from globalpic_gateway import crud
 from globalpic_gateway.api import views
 from globalpic_gateway.api.routes import events as events_route
-from globalpic_gateway.core.db import make_engine, migrate, reads_engine
-from globalpic_gateway.models import JobImage
-from globalpic_gateway.options import parse_options
+from globalpic_jobs import state as job_state
+from globalpic_jobs.db import make_engine, migrate, reads_engine
+from globalpic_jobs.models import JobImage
+from globalpic_jobs.options import parse_options
 from tests.support.gateway_harness import (
     Harness,
     harness_settings,
@@ -32,7 +33,7 @@ from tests.support.gateway_harness import (
 
 OPTIONS = parse_options({"ops": "extract,resize", "platform": "amazon"})
 HASH = OPTIONS.hash("png")
-NO_CACHE = crud.CachePolicy(enabled=False, ttl_seconds=0)
+NO_CACHE = job_state.CachePolicy(enabled=False, ttl_seconds=0)
 
 REPORT: dict[str, Any] = {
     "input": "0.jpg",
@@ -103,7 +104,7 @@ def _new_job(session: Session, n: int) -> str:
 
 
 def _image(session: Session, job_id: str, index: int) -> JobImage:
-    image = crud.get_image(session, job_id, index)
+    image = job_state.get_image(session, job_id, index)
     assert image is not None
     return image
 
@@ -112,7 +113,7 @@ def _expected(engine: Engine, job_id: str) -> bytes:
     with Session(engine) as session:
         job = crud.get_job(session, "acme", job_id)
         assert job is not None
-        return views.job_out(job, crud.job_images(session, job_id)).model_dump_json().encode()
+        return views.job_out(job, job_state.job_images(session, job_id)).model_dump_json().encode()
 
 
 class _Reads:
@@ -143,8 +144,8 @@ def test_the_polled_job_view_is_job_out_byte_for_byte(engine: Engine) -> None:
         job_id = _new_job(session, 4)
         # image 0 completed, 1 failed, 2 running at a stage, 3 queued
         for index in (0, 1, 2):
-            assert crud.mark_running(session, job_id, index) is not None
-        crud.record_result(
+            assert job_state.mark_running(session, job_id, index) is not None
+        job_state.record_result(
             session,
             _image(session, job_id, 0),
             ["tenants/acme/results/abc.png"],
@@ -152,10 +153,10 @@ def test_the_polled_job_view_is_job_out_byte_for_byte(engine: Engine) -> None:
             options_hash=HASH,
             cache=NO_CACHE,
         )
-        crud.record_failure(session, _image(session, job_id, 1), "no_product", "nothing found")
+        job_state.record_failure(session, _image(session, job_id, 1), "no_product", "nothing found")
         image_2 = _image(session, job_id, 2)
         assert image_2.id is not None
-        crud.set_stage(session, image_2.id, "resize", 75)
+        job_state.set_stage(session, image_2.id, "resize", 75)
 
     assert reads.render(job_id) == _expected(engine, job_id)
     assert len(reads.report_reads) == 1 and len(cache) == 2  # the finished images, read once
@@ -163,7 +164,7 @@ def test_the_polled_job_view_is_job_out_byte_for_byte(engine: Engine) -> None:
     assert len(reads.report_reads) == 1  # the second poll reads no report
 
     with Session(engine) as session:  # image 2 finishes: rendered on the next poll
-        crud.record_result(
+        job_state.record_result(
             session,
             _image(session, job_id, 2),
             ["tenants/acme/results/def.png"],
@@ -197,7 +198,7 @@ def test_an_unfinished_image_report_is_read_with_its_row(engine: Engine) -> None
     reads = _Reads(engine, views.FinishedImageCache(100))
     with Session(engine) as session:
         job_id = _new_job(session, 1)
-        assert crud.mark_running(session, job_id, 0) is not None
+        assert job_state.mark_running(session, job_id, 0) is not None
         session.execute(
             sa.update(JobImage).where(JobImage.job_id == job_id).values(report=REPORT)  # type: ignore[arg-type]
         )

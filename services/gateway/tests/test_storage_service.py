@@ -15,15 +15,15 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from globalpic_dev.supervisor import SERVICES, gateway_peer_env, runner_peer_env
 from PIL import Image
 from pydantic import SecretStr
 
 from globalpic_common.errors import BadInputError
 from globalpic_common.grpc_server import ServiceServer
 from globalpic_common.imageio import ImageLimits
-from globalpic_gateway.core.storage import RemoteStorage, storage_from_settings
-from globalpic_gateway.processing import LocalizerProcessor
+from globalpic_dev.supervisor import SERVICES, gateway_peer_env, runner_peer_env
+from globalpic_jobs.storage import RemoteStorage, storage_from_settings
+from globalpic_orchestrator.processing import LocalizerProcessor
 from globalpic_storage.keys import parse_key
 from globalpic_storage.local import LocalDiskStorage
 from globalpic_storage.server import HEALTH_SERVICE, StorageServicer, registrar

@@ -12,10 +12,10 @@ from typing import Any, cast
 from nats.js import JetStreamContext
 from sqlalchemy.engine import Engine
 
-from globalpic_gateway.core.messaging import Subjects
-from globalpic_gateway.job_events import JobEvents, uncertain_texts
-from globalpic_gateway.models import ImageState, JobImage
-from globalpic_gateway.schemas import ImageProgress
+from globalpic_jobs.events import ImageProgress
+from globalpic_jobs.models import ImageState, JobImage
+from globalpic_jobs.publisher import JobEvents, uncertain_texts
+from globalpic_jobs.queue import Subjects
 
 UNSURE = {
     "box": [[40.0, 200.0], [90.0, 200.0], [90.0, 220.0], [40.0, 220.0]],

@@ -18,11 +18,11 @@ from globalpic_common.grpc_client import GrpcClient
 from globalpic_gateway.api.main import api_router
 from globalpic_gateway.core.auth import ApiKeyAuthenticator, Authenticator
 from globalpic_gateway.core.config import GatewaySettings, get_settings
-from globalpic_gateway.core.db import make_engine, migrate
-from globalpic_gateway.core.messaging import Subjects
 from globalpic_gateway.core.metrics import HTTP_REQUESTS, HTTP_SECONDS
 from globalpic_gateway.core.problems import document_problems, install_problem_handlers
 from globalpic_gateway.core.state import AppState
+from globalpic_jobs.db import make_engine, migrate
+from globalpic_jobs.queue import Subjects
 from globalpic_storage import Storage
 
 log = logging.getLogger("globalpic.gateway")
@@ -90,7 +90,7 @@ def create_app(
         if settings.migrate_on_startup:
             migrate(settings.database_url)
         if storage is None:
-            from globalpic_gateway.core.storage import describe_storage, storage_from_settings
+            from globalpic_jobs.storage import describe_storage, storage_from_settings
 
             chosen: Storage = storage_from_settings(settings)
             log.info("storage: %s", describe_storage(settings))
@@ -150,7 +150,7 @@ def _document_events(app: FastAPI) -> None:
     name them from the events route: FastAPI cannot infer a stream's item types."""
     from fastapi.openapi.utils import get_openapi
 
-    from globalpic_gateway.schemas import ImageProgress, JobCompleted
+    from globalpic_jobs.events import ImageProgress, JobCompleted
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is not None:
@@ -195,3 +195,15 @@ def serve() -> None:
     uvicorn.run(
         create_app(settings, freeze_gc=True), host=settings.host, port=settings.port, **config
     )
+
+
+def migrate_main() -> None:
+    """Console script ``globalpic-gateway-migrate``: the job store to head, from the gateway's
+    ``GLOBALPIC_GATEWAY__DATABASE_URL``."""
+    from sqlalchemy.engine import make_url
+
+    from globalpic_jobs.db import normalize_url
+
+    url = get_settings().database_url
+    migrate(url)
+    print(f"migrated {make_url(normalize_url(url)).render_as_string(hide_password=True)} to head")

@@ -22,14 +22,15 @@ from globalpic_common.imageio import decode_image
 from globalpic_gateway import crud
 from globalpic_gateway.core import problems
 from globalpic_gateway.core.auth import Tenant
-from globalpic_gateway.core.messaging import publish_model
 from globalpic_gateway.core.metrics import IMAGES_SUBMITTED, JOBS_SUBMITTED
 from globalpic_gateway.core.problems import ApiError
 from globalpic_gateway.core.state import AppState
 from globalpic_gateway.core.uploads import ParsedUpload, UploadLimits, parse_upload
-from globalpic_gateway.models import ImageState, Job, JobImage
-from globalpic_gateway.options import JobOptions, parse_options
-from globalpic_gateway.schemas import WorkMessage
+from globalpic_jobs import state as job_state
+from globalpic_jobs.events import WorkMessage
+from globalpic_jobs.models import ImageState, Job, JobImage
+from globalpic_jobs.options import JobOptions, parse_options
+from globalpic_jobs.queue import publish_model
 
 log = logging.getLogger("globalpic.gateway")
 
@@ -88,7 +89,7 @@ def _load(state: AppState, tenant_id: str, job_id: str) -> tuple[Job, list[JobIm
     with Session(state.engine) as session:
         job = crud.get_job(session, tenant_id, job_id)
         assert job is not None
-        return job, crud.job_images(session, job_id)
+        return job, job_state.job_images(session, job_id)
 
 
 def _replay(state: AppState, tenant: Tenant, key: str, fingerprint: str) -> Submission | None:
@@ -161,12 +162,12 @@ async def submit_job(
                 options=options,
                 options_hash=options_hash,
                 images=new_images,
-                cache=crud.CachePolicy(
+                cache=job_state.CachePolicy(
                     settings.result_cache_enabled, settings.result_cache_ttl_seconds
                 ),
                 idempotency=(idempotency_key, fingerprint) if idempotency_key else None,
             )
-            return Submission(job, crud.job_images(session, job.id), replayed=False)
+            return Submission(job, job_state.job_images(session, job.id), replayed=False)
 
     try:
         submission = await asyncio.to_thread(record)

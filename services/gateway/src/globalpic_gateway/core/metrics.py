@@ -1,4 +1,4 @@
-"""Gateway and runner metrics (prometheus_client's default registry, which also holds
+"""Gateway metrics (prometheus_client's default registry, which also holds
 ``globalpic_stage_seconds`` from ``globalpic_common.metrics``)."""
 
 from __future__ import annotations
@@ -20,15 +20,4 @@ IMAGES_SUBMITTED = Counter(
     "globalpic_images_submitted",
     "Images accepted, by whether the result cache answered",
     ("cached",),
-)
-RUNNER_IMAGES = Counter(
-    "globalpic_runner_images",
-    "Work messages handled by runners, by outcome "
-    "(completed, failed, retried, dead_lettered, duplicate)",
-    ("outcome",),
-)
-RUNNER_IMAGE_SECONDS = Histogram(
-    "globalpic_runner_image_seconds",
-    "Wall seconds a runner spent on one image (fetch original to result recorded)",
-    buckets=(0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0),
 )

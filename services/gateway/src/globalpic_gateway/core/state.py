@@ -19,11 +19,11 @@ from globalpic_gateway.api.views import FinishedImageCache
 from globalpic_gateway.core import problems
 from globalpic_gateway.core.auth import Authenticator
 from globalpic_gateway.core.config import GatewaySettings
-from globalpic_gateway.core.db import reads_engine
 from globalpic_gateway.core.event_feed import JobEventFeed
-from globalpic_gateway.core.messaging import Subjects, connect, ensure_streams
 from globalpic_gateway.core.problems import ApiError
-from globalpic_gateway.job_events import JobEvents
+from globalpic_jobs.db import reads_engine
+from globalpic_jobs.publisher import JobEvents
+from globalpic_jobs.queue import Subjects, connect, ensure_streams
 from globalpic_storage import Storage
 
 log = logging.getLogger("globalpic.gateway")

@@ -27,9 +27,10 @@ from globalpic_gateway.api.deps import StateDep, TenantDep, job_not_found
 from globalpic_gateway.core import problems
 from globalpic_gateway.core.problems import ApiError, problem_responses
 from globalpic_gateway.core.state import AppState
-from globalpic_gateway.job_events import completion
-from globalpic_gateway.models import JobStatus
-from globalpic_gateway.schemas import JobCompleted
+from globalpic_jobs import state as job_state
+from globalpic_jobs.events import JobCompleted
+from globalpic_jobs.models import JobStatus
+from globalpic_jobs.publisher import completion
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 log = logging.getLogger("globalpic.gateway.events")
@@ -96,7 +97,7 @@ def _snapshot(state: AppState, tenant_id: str, job_id: str) -> JobCompleted | No
         job = crud.get_job(session, tenant_id, job_id)
         if job is None or job.status not in (JobStatus.COMPLETED, JobStatus.FAILED):
             return None
-        return completion(job, crud.job_images(session, job_id))
+        return completion(job, job_state.job_images(session, job_id))
 
 
 async def _events(

@@ -18,9 +18,9 @@ from globalpic_gateway import crud
 from globalpic_gateway.api import views
 from globalpic_gateway.api.deps import StateDep, TenantDep, job_not_found
 from globalpic_gateway.core.problems import problem_responses
-from globalpic_gateway.options import DEFAULT_OPS, DEFAULT_PLATFORM, DEFAULT_STYLE, MAX_CANDIDATES
 from globalpic_gateway.schemas import JobOut, JobPage
 from globalpic_gateway.submit import submit_job
+from globalpic_jobs.options import DEFAULT_OPS, DEFAULT_PLATFORM, DEFAULT_STYLE, MAX_CANDIDATES
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
 

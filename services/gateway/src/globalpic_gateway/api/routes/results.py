@@ -12,15 +12,15 @@ from fastapi.responses import StreamingResponse
 from sqlmodel import Session
 
 from globalpic_common.quantities import INT32_MAX
-from globalpic_gateway import crud
 from globalpic_gateway.api import views
 from globalpic_gateway.api.deps import StateDep, TenantDep, require_job
 from globalpic_gateway.api.downloads import content_disposition, safe_name
 from globalpic_gateway.api.zipstream import zip_entries
 from globalpic_gateway.core import problems
 from globalpic_gateway.core.problems import ApiError, problem_responses
-from globalpic_gateway.models import ImageState, JobImage, JobStatus
-from globalpic_gateway.options import MAX_CANDIDATES
+from globalpic_jobs import state as job_state
+from globalpic_jobs.models import ImageState, JobImage, JobStatus
+from globalpic_jobs.options import MAX_CANDIDATES
 
 router = APIRouter(prefix="/v1/jobs", tags=["results"])
 
@@ -65,7 +65,7 @@ async def image_result(
     def locate() -> tuple[JobImage, str, Iterator[bytes]]:
         with Session(state.engine) as session:
             require_job(session, tenant.id, job_id)
-            image = crud.get_image(session, job_id, index)
+            image = job_state.get_image(session, job_id, index)
         if image is None:
             raise ApiError(404, problems.IMAGE_NOT_FOUND, f"job {job_id} has no image {index}")
         if image.state == ImageState.FAILED.value:
@@ -116,7 +116,7 @@ async def results_zip(job_id: str, state: StateDep, tenant: TenantDep) -> Stream
                     problems.RESULT_NOT_READY,
                     f"job {job_id} is {job.status}; the ZIP is ready when every image is done",
                 )
-            images = crud.job_images(session, job_id)
+            images = job_state.job_images(session, job_id)
             report = views.job_out(job, images).model_dump_json(indent=2).encode()
             entries = [
                 (_output_name(image, k, key), key)

@@ -17,7 +17,7 @@ import numpy as np
 
 from globalpic_common.imageio import ImageLimits, decode_image, encode_image
 from globalpic_common.schemas import ImageReport, ProgressStage
-from globalpic_gateway.options import JobOptions
+from globalpic_jobs.options import JobOptions
 
 if TYPE_CHECKING:
     from globalpic_pipeline.localize import Localizer

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from globalpic_gateway.eta import EtaEstimator
+from globalpic_orchestrator.eta import EtaEstimator
 
 
 def test_nothing_known_means_no_guess() -> None:

@@ -1,6 +1,6 @@
 """Publishing a job's events: per-image progress and the one ``completed`` per job.
 
-Used by the runner (as images go through the stages) and by the gateway (images answered from
+Used by the orchestrator (as images go through the stages) and by the gateway (images answered from
 the result cache are finished at submission, so their ``done`` events come from there).
 """
 
@@ -15,10 +15,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from globalpic_common.schemas import ErrorInfo, ProgressStage, TextAction, TextRegion
-from globalpic_gateway import crud
-from globalpic_gateway.core.messaging import Subjects, publish_model
-from globalpic_gateway.models import ImageState, Job, JobImage, JobStatus, utcnow
-from globalpic_gateway.schemas import ImageProgress, JobCompleted
+from globalpic_jobs import state as job_state
+from globalpic_jobs.events import ImageProgress, JobCompleted
+from globalpic_jobs.models import ImageState, Job, JobImage, JobStatus, utcnow
+from globalpic_jobs.queue import Subjects, publish_model
 
 
 def uncertain_texts(report: dict[str, Any] | None) -> list[TextRegion]:
@@ -105,10 +105,10 @@ class JobEvents:
 
         def load() -> JobCompleted | None:
             with Session(self.engine) as session:
-                job = crud.completed_event_pending(session, job_id)
+                job = job_state.completed_event_pending(session, job_id)
                 if job is None:
                     return None
-                return completion(job, crud.job_images(session, job_id))
+                return completion(job, job_state.job_images(session, job_id))
 
         event = await asyncio.to_thread(load)
         if event is None:
@@ -119,7 +119,7 @@ class JobEvents:
 
         def mark() -> None:
             with Session(self.engine) as session:
-                crud.mark_completed_event_sent(session, job_id)
+                job_state.mark_completed_event_sent(session, job_id)
 
         await asyncio.to_thread(mark)
         return True

@@ -1,4 +1,8 @@
-"""Jobs, their images and idempotency keys."""
+"""SQLModel tables: jobs, their images, idempotency keys and the result cache.
+
+Every row carries its tenant, and every query filters on it. The gateway writes a job and its
+images at submission; the orchestrator moves the images through their states.
+"""
 
 from __future__ import annotations
 
@@ -90,3 +94,17 @@ class IdempotencyKey(SQLModel, table=True):
     job_id: str = Field(foreign_key="job.id", max_length=32)
     fingerprint: str = Field(max_length=64, description="sha256 of the request's options + inputs")
     created_at: datetime = Field(default_factory=utcnow)
+
+
+# The result cache: identical input + options for the same tenant reuse a stored result.
+class ResultCacheEntry(SQLModel, table=True):
+    __tablename__ = "result_cache"
+
+    # The tenant is part of the key: a result is never served to another tenant, even for
+    # byte-identical input.
+    tenant_id: str = Field(primary_key=True, max_length=64)
+    input_sha256: str = Field(primary_key=True, max_length=64)
+    options_hash: str = Field(primary_key=True, max_length=64)
+    outputs: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    report: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    created_at: datetime = Field(default_factory=utcnow, index=True)

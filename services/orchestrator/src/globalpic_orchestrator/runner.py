@@ -1,5 +1,5 @@
-"""The job runner (``globalpic-runner``, its own process): drives each image of a job through
-the pipeline.
+"""The job runner (``globalpic-orchestrator``, its own process): drives each image of a job
+through the pipeline.
 
 One JetStream message per image, pulled from the durable consumer all runners share. For each:
 
@@ -16,8 +16,8 @@ One JetStream message per image, pulled from the durable consumer all runners sh
    last images together;
 5. ack — only now, so a runner that dies anywhere above leaves the message to be redelivered.
 
-Between 3 and 4 sits the test failpoint ``after_store`` (``GLOBALPIC_GATEWAY__RUNNER_FAILPOINT``,
-off by default, refused outside development; ``core.config.Failpoint``): the runner kills
+Between 3 and 4 sits the test failpoint ``after_store`` (``GLOBALPIC_ORCHESTRATOR__FAILPOINT``,
+off by default, refused outside development; ``settings.Failpoint``): the runner kills
 itself there, or pauses there until a test lets it go on, so tests and the fault bench hit
 the "recorded, not acked" window on purpose instead of by timing.
 
@@ -51,22 +51,22 @@ from globalpic_common.errors import BadInputError, GlobalPicError
 from globalpic_common.metrics import observe_stages
 from globalpic_common.schemas import STAGE_PERCENT, ErrorInfo, ProgressStage
 from globalpic_common.tracing import extract_headers, tracer
-from globalpic_gateway import crud
-from globalpic_gateway.core.config import GatewaySettings, failpoint_subject
-from globalpic_gateway.core.messaging import (
+from globalpic_jobs import state as job_state
+from globalpic_jobs.events import WorkMessage
+from globalpic_jobs.models import ImageState, Job, JobImage, utcnow
+from globalpic_jobs.options import JobOptions
+from globalpic_jobs.publisher import JobEvents
+from globalpic_jobs.queue import (
     DUPLICATE_WINDOW_SECONDS,
     Subjects,
     connect,
     ensure_streams,
-    ensure_work_consumer,
 )
-from globalpic_gateway.core.metrics import RUNNER_IMAGE_SECONDS, RUNNER_IMAGES
-from globalpic_gateway.eta import EtaEstimator
-from globalpic_gateway.job_events import JobEvents
-from globalpic_gateway.models import ImageState, Job, JobImage, utcnow
-from globalpic_gateway.options import JobOptions
-from globalpic_gateway.processing import ImageProcessor
-from globalpic_gateway.schemas import WorkMessage
+from globalpic_orchestrator.consumer import ensure_work_consumer
+from globalpic_orchestrator.eta import EtaEstimator
+from globalpic_orchestrator.metrics import RUNNER_IMAGE_SECONDS, RUNNER_IMAGES
+from globalpic_orchestrator.processing import ImageProcessor
+from globalpic_orchestrator.settings import OrchestratorSettings, failpoint_subject
 from globalpic_storage import Storage
 
 log = logging.getLogger("globalpic.runner")
@@ -92,7 +92,7 @@ def job_options(job: Job) -> JobOptions:
 class Runner:
     def __init__(
         self,
-        settings: GatewaySettings,
+        settings: OrchestratorSettings,
         engine: Engine,
         storage: Storage,
         processor: ImageProcessor,
@@ -108,13 +108,13 @@ class Runner:
         self.js: JetStreamContext = nc.jetstream()
         self.subjects = Subjects.from_settings(settings)
         self.events = JobEvents(self.js, self.subjects, engine)
-        self.cache = crud.CachePolicy(
+        self.cache = job_state.CachePolicy(
             settings.result_cache_enabled, settings.result_cache_ttl_seconds
         )
         self.eta = EtaEstimator()
         self.fetch_timeout = fetch_timeout
         self._stopping = asyncio.Event()
-        self._failpoint = settings.failpoint  # tests and the fault bench only
+        self._failpoint = settings.parsed_failpoint  # tests and the fault bench only
         self._failpoint_hits = 0
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -131,7 +131,7 @@ class Runner:
         )
         workers = [
             asyncio.create_task(self._worker(n), name=f"runner-worker-{n}")
-            for n in range(self.settings.runner_concurrency)
+            for n in range(self.settings.concurrency)
         ]
         try:
             await asyncio.gather(*workers)
@@ -275,7 +275,7 @@ class Runner:
         await self._ack(msg)
 
     async def _failpoint_after_store(self, work: WorkMessage, delivery: int, attempts: int) -> None:
-        # TEST FAILPOINT (GLOBALPIC_GATEWAY__RUNNER_FAILPOINT, off by default, refused outside
+        # TEST FAILPOINT (GLOBALPIC_ORCHESTRATOR__FAILPOINT, off by default, refused outside
         # development): the result is stored and its row committed; the events and the ack
         # are not done yet.
         failpoint = self._failpoint
@@ -352,11 +352,11 @@ class Runner:
         window = min(DUPLICATE_WINDOW_SECONDS, self.settings.events_max_age_seconds) / 2
         since = utcnow() - timedelta(seconds=window)
         with Session(self.engine) as session:
-            if crud.completed_event_pending(session, job_id) is None:
+            if job_state.completed_event_pending(session, job_id) is None:
                 return None
             images = [
                 image
-                for image in crud.job_images(session, job_id)
+                for image in job_state.job_images(session, job_id)
                 if ImageState(image.state).terminal
                 and image.finished_at is not None
                 and _aware(image.finished_at) >= since
@@ -367,7 +367,7 @@ class Runner:
 
     def _load_image(self, job_id: str, index: int) -> JobImage | None:
         with Session(self.engine) as session:
-            image = crud.get_image(session, job_id, index)
+            image = job_state.get_image(session, job_id, index)
             if image is not None:
                 session.expunge(image)
             return image
@@ -378,7 +378,7 @@ class Runner:
             if job is None or job.tenant_id != work.tenant_id:
                 log.warning("work for unknown job %s dropped", work.job_id)
                 return None
-            image = crud.mark_running(session, work.job_id, work.image)
+            image = job_state.mark_running(session, work.job_id, work.image)
             if image is None:
                 return None
             session.refresh(job)
@@ -436,13 +436,13 @@ class Runner:
 
     def _set_stage(self, image_id: int, stage: str, percent: int) -> None:
         with Session(self.engine) as session:
-            crud.set_stage(session, image_id, stage, percent)
+            job_state.set_stage(session, image_id, stage, percent)
 
     def _record(
         self, image: JobImage, job: Job, outputs: list[str], report: dict[str, Any]
     ) -> bool:
         with Session(self.engine) as session:
-            recorded = crud.record_result(
+            recorded = job_state.record_result(
                 session, image, outputs, report, options_hash=job.options_hash, cache=self.cache
             )
             return recorded is not None
@@ -450,7 +450,7 @@ class Runner:
     async def _fail(self, image: JobImage, code: str, message: str) -> None:
         def record() -> bool:
             with Session(self.engine) as session:
-                return crud.record_failure(session, image, code, message) is not None
+                return job_state.record_failure(session, image, code, message) is not None
 
         if await asyncio.to_thread(record):
             await self.events.image_finished(
@@ -512,7 +512,7 @@ def _aware(moment: datetime) -> datetime:
 
 
 def lower_priority(nice: int) -> int:
-    """Make this process at least ``nice`` nice (``runner_nice``); the niceness it has now.
+    """Make this process at least ``nice`` nice (the ``nice`` setting); the niceness it has now.
     A process already nicer (started under ``nice -n 15``) stays as it is. Call it before any
     thread starts: on Linux niceness is per thread, and new threads inherit their creator's."""
     current = os.getpriority(os.PRIO_PROCESS, 0)
@@ -525,21 +525,21 @@ async def _amain() -> None:
     from globalpic_common.logs import setup_json_logging
     from globalpic_common.metrics import start_metrics_server
     from globalpic_common.tracing import setup_tracing
-    from globalpic_gateway.core.config import get_settings
-    from globalpic_gateway.core.db import make_engine, migrate
-    from globalpic_gateway.core.storage import describe_storage, storage_from_settings
-    from globalpic_gateway.processing import LocalizerProcessor
+    from globalpic_jobs.db import make_engine, migrate
+    from globalpic_jobs.storage import describe_storage, storage_from_settings
+    from globalpic_orchestrator.processing import LocalizerProcessor
+    from globalpic_orchestrator.settings import get_settings
 
     settings = get_settings()
-    setup_json_logging("runner", settings.log_level)
-    setup_tracing("globalpic-runner")
+    setup_json_logging("orchestrator", settings.log_level)
+    setup_tracing("globalpic-orchestrator")
     if settings.migrate_on_startup:
         migrate(settings.database_url)
-    if settings.runner_metrics_port is not None:
-        start_metrics_server(settings.runner_metrics_port, addr=settings.host)
+    if settings.metrics_port is not None:
+        start_metrics_server(settings.metrics_port, addr=settings.host)
     engine = make_engine(settings.database_url)
     processor = LocalizerProcessor.from_settings(settings.image_limits(), settings.output_format)
-    nc = await connect(settings.nats_url, "globalpic-runner")
+    nc = await connect(settings.nats_url, "globalpic-orchestrator")
     runner = Runner(settings, engine, storage_from_settings(settings), processor, nc)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -561,8 +561,8 @@ async def _amain() -> None:
 
 
 def main() -> None:
-    """Console script ``globalpic-runner``."""
-    from globalpic_gateway.core.config import get_settings
+    """Console script ``globalpic-orchestrator``."""
+    from globalpic_orchestrator.settings import get_settings
 
-    lower_priority(get_settings().runner_nice)
+    lower_priority(get_settings().nice)
     asyncio.run(_amain())

@@ -1,5 +1,6 @@
-"""Alembic environment: the URL comes from the Config (set by ``core.db.alembic_config``) or,
-when run as ``alembic -c services/gateway/alembic.ini``, from ``GLOBALPIC_GATEWAY__DATABASE_URL``.
+"""Alembic environment: the URL comes from the Config (set by ``db.alembic_config``) or, when
+run by hand as ``alembic -c libs/jobs/alembic.ini -x url=<database url> upgrade head``, from
+``-x url=``. (The services migrate at startup, ``globalpic-gateway-migrate`` from its settings.)
 """
 
 from __future__ import annotations
@@ -7,8 +8,8 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-from globalpic_gateway import models  # noqa: F401  (registers the tables on SQLModel.metadata)
-from globalpic_gateway.core.db import make_engine, normalize_url
+from globalpic_jobs import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from globalpic_jobs.db import make_engine, normalize_url
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -17,9 +18,9 @@ target_metadata = SQLModel.metadata
 def _url() -> str:
     url = config.get_main_option("sqlalchemy.url")
     if not url:
-        from globalpic_gateway.core.config import GatewaySettings
-
-        url = GatewaySettings().database_url
+        url = context.get_x_argument(as_dictionary=True).get("url")
+    if not url:
+        raise SystemExit("no database URL: run alembic with -x url=<database url>")
     return normalize_url(url)
 
 

@@ -1,17 +1,18 @@
 """NATS JetStream: the three streams, their subjects, and publishing work and job events.
 
 * ``GLOBALPIC_WORK`` (work-queue retention, ``globalpic.work.<job>.<n>``): one message per
-  image, removed when a runner acks it. Runners share one durable pull consumer.
+  image, removed when an orchestrator acks it. Orchestrators share one durable pull consumer
+  (``globalpic_orchestrator.consumer``).
 * ``GLOBALPIC_EVENTS`` (limits retention, ``globalpic.jobs.<job>.progress|completed``): kept
   for ``events_max_age_seconds`` so SSE can replay a job's events from any stream sequence
   (the SSE event id) — that is what makes ``Last-Event-ID`` resume work. SSE reads it by
-  direct get (``allow_direct``), see ``core.event_feed``.
+  direct get (``allow_direct``), see the gateway's ``core.event_feed``.
 * ``GLOBALPIC_DEAD`` (``globalpic.dead.work.<job>.<n>``): messages given up on after
   ``max_deliver`` attempts, kept for inspection.
 
 Work and event messages carry a ``Nats-Msg-Id``: a retried publish inside the duplicate window
-is stored once, so a runner that crashes between publishing ``completed`` and recording that it
-did cannot put a second ``completed`` in the stream.
+is stored once, so an orchestrator that crashes between publishing ``completed`` and recording
+that it did cannot put a second ``completed`` in the stream.
 """
 
 from __future__ import annotations
@@ -23,8 +24,6 @@ import nats
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from nats.js.api import (
-    AckPolicy,
-    ConsumerConfig,
     RetentionPolicy,
     StorageType,
     StreamConfig,
@@ -33,9 +32,9 @@ from nats.js.errors import NotFoundError
 from pydantic import BaseModel
 
 from globalpic_common.tracing import inject_headers
-from globalpic_gateway.core.config import GatewaySettings
+from globalpic_jobs.settings import JobQueueSettings
 
-log = logging.getLogger("globalpic.gateway.messaging")
+log = logging.getLogger("globalpic.jobs.queue")
 
 # Inside this window a message with a Nats-Msg-Id already stored is dropped. It covers a
 # redelivery after a crash (ack_wait, a minute by default) with room to spare.
@@ -50,7 +49,7 @@ class Subjects:
     dead_prefix: str
 
     @classmethod
-    def from_settings(cls, settings: GatewaySettings) -> Subjects:
+    def from_settings(cls, settings: JobQueueSettings) -> Subjects:
         return cls(
             settings.work_subject_prefix,
             settings.events_subject_prefix,
@@ -94,7 +93,7 @@ async def _ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
     await js.update_stream(config)
 
 
-async def ensure_streams(js: JetStreamContext, settings: GatewaySettings) -> None:
+async def ensure_streams(js: JetStreamContext, settings: JobQueueSettings) -> None:
     """Create (or update) the work, events and dead-letter streams; idempotent."""
     await _ensure_stream(
         js,
@@ -129,29 +128,6 @@ async def ensure_streams(js: JetStreamContext, settings: GatewaySettings) -> Non
             max_age=float(DEAD_MAX_AGE_SECONDS),
         ),
     )
-
-
-def work_consumer_config(settings: GatewaySettings) -> ConsumerConfig:
-    return ConsumerConfig(
-        durable_name=settings.runner_durable,
-        ack_policy=AckPolicy.EXPLICIT,
-        ack_wait=settings.ack_wait_seconds,
-        max_deliver=settings.max_deliver,
-        filter_subject=f"{settings.work_subject_prefix}.>",
-        # bounded so that one runner cannot hoard a whole batch it will take minutes to reach
-        max_ack_pending=max(64, settings.runner_concurrency * 4),
-    )
-
-
-async def ensure_work_consumer(js: JetStreamContext, settings: GatewaySettings) -> None:
-    config = work_consumer_config(settings)
-    try:
-        await js.consumer_info(settings.work_stream, settings.runner_durable)
-    except NotFoundError:
-        await js.add_consumer(settings.work_stream, config)
-        return
-    # ack_wait / max_deliver changed in settings: apply them to the shared consumer.
-    await js.add_consumer(settings.work_stream, config)
 
 
 async def publish_model(

@@ -1,9 +1,10 @@
-"""The composition root of storage for the gateway and the runner: in process, or the storage
-service over gRPC.
+"""Where a job's originals and results go, for the gateway and the orchestrator alike: in
+process, or the storage service over gRPC.
 
-``GLOBALPIC_GATEWAY__STORAGE_ADDR`` (``host:port``) switches both to the storage service's
-``StorageClient`` (the same ``Storage`` interface); unset, they store in this process with the
-backend ``GLOBALPIC_STORAGE__*`` configures (``globalpic_storage.factory.build_storage``).
+``GLOBALPIC_GATEWAY__STORAGE_ADDR`` / ``GLOBALPIC_ORCHESTRATOR__STORAGE_ADDR`` (``host:port``)
+switch each to the storage service's ``StorageClient`` (the same ``Storage`` interface); unset,
+they store in this process with the backend ``GLOBALPIC_STORAGE__*`` configures
+(``globalpic_storage.factory.build_storage``).
 
 Signed download URLs: a local-disk storage signs gateway paths (``/v1/files/...``) that the
 gateway verifies and serves (``verify_signed``). Behind the service, the gateway verifies them
@@ -14,7 +15,7 @@ out S3 URLs, which never come back to the gateway.
 
 from __future__ import annotations
 
-from globalpic_gateway.core.config import GatewaySettings
+from globalpic_jobs.settings import JobQueueSettings
 from globalpic_storage.client import StorageClient
 from globalpic_storage.protocol import Storage
 from globalpic_storage.settings import StorageSettings
@@ -39,9 +40,9 @@ class RemoteStorage(StorageClient):
 
 
 def storage_from_settings(
-    settings: GatewaySettings, storage_settings: StorageSettings | None = None
+    settings: JobQueueSettings, storage_settings: StorageSettings | None = None
 ) -> Storage:
-    """The gateway's and the runner's ``Storage``: the service when ``storage_addr`` is set,
+    """The gateway's and the orchestrator's ``Storage``: the service when ``storage_addr`` is set,
     else the backend ``GLOBALPIC_STORAGE__*`` names, in this process."""
     storage_settings = storage_settings or StorageSettings()
     if settings.storage_addr:
@@ -55,7 +56,7 @@ def storage_from_settings(
     return build_storage(storage_settings)
 
 
-def describe_storage(settings: GatewaySettings) -> str:
+def describe_storage(settings: JobQueueSettings) -> str:
     """For the start-up log: where objects go."""
     if settings.storage_addr:
         return f"the storage service at {settings.storage_addr}"

@@ -27,28 +27,24 @@ from sqlmodel import Session, select
 
 from globalpic_common.errors import BadInputError
 from globalpic_common.imageio import ImageLimits
-from globalpic_gateway.core.config import (
-    ApiKeyEntry,
-    Failpoint,
-    GatewaySettings,
-    failpoint_subject,
-    hash_api_key,
-)
-from globalpic_gateway.core.messaging import connect
-from globalpic_gateway.models import JobImage, ResultCacheEntry
-from globalpic_gateway.options import JobOptions
-from globalpic_gateway.processing import LocalizerProcessor, ProcessedImage, ProgressFn
-from globalpic_gateway.runner import FAILPOINT_TEXT, Runner
+from globalpic_gateway.core.config import GatewaySettings
+from globalpic_jobs.models import JobImage, ResultCacheEntry
+from globalpic_jobs.options import JobOptions
+from globalpic_jobs.queue import connect
+from globalpic_orchestrator.processing import LocalizerProcessor, ProcessedImage, ProgressFn
+from globalpic_orchestrator.runner import FAILPOINT_TEXT, Runner
+from globalpic_orchestrator.settings import Failpoint, OrchestratorSettings, failpoint_subject
 from tests.support.gateway_harness import (
     Harness,
     harness_settings,
     photo_bytes,
     running_gateway,
+    split_overrides,
     storage_at,
 )
 
 FORM = {"ops": "extract"}
-RUNNER_SCRIPT = str(Path(sys.executable).parent / "globalpic-runner")
+RUNNER_SCRIPT = str(Path(sys.executable).parent / "globalpic-orchestrator")
 
 
 # --- test doubles wrapping the real processor (timing and failures on demand) --------------
@@ -132,10 +128,12 @@ def processor(tiny_models_env: Path) -> LocalizerProcessor:
 
 
 def _run(database_url: str, tmp_path: Path, nats_url: str, scenario: Any, **overrides: Any) -> None:
-    settings, keys = harness_settings(database_url, nats_url, **overrides)
+    gateway_overrides, orchestrator_overrides = split_overrides(overrides)
+    settings, keys = harness_settings(database_url, nats_url, **gateway_overrides)
+    storage = storage_at(tmp_path / "storage")
 
     async def main() -> None:
-        async with running_gateway(settings, keys, storage_at(tmp_path / "storage")) as gw:
+        async with running_gateway(settings, keys, storage, **orchestrator_overrides) as gw:
             await asyncio.wait_for(scenario(gw), SCENARIO_LIMIT_S)
 
     asyncio.run(main())
@@ -348,7 +346,7 @@ def test_a_crash_inside_the_stored_not_acked_window_records_and_announces_once(
         nats_url,
         scenario,
         ack_wait_seconds=2.0,
-        runner_failpoint="after_store:pause",
+        failpoint="after_store:pause",
     )
 
 
@@ -386,14 +384,14 @@ def test_a_paused_failpoint_goes_on_when_answered_and_fires_count_times(
         tmp_path,
         nats_url,
         scenario,
-        runner_failpoint="after_store:pause:2",
+        failpoint="after_store:pause:2",
     )
 
 
 def _runner_env(settings: GatewaySettings, storage_root: Path, failpoint: str) -> dict[str, str]:
-    """The environment a ``globalpic-runner`` process needs to join a harness."""
+    """The environment a ``globalpic-orchestrator`` process needs to join a harness."""
     env = dict(os.environ)
-    env["GLOBALPIC_GATEWAY__RUNNER_FAILPOINT"] = failpoint
+    env["GLOBALPIC_ORCHESTRATOR__FAILPOINT"] = failpoint
     for name in (
         "database_url",
         "nats_url",
@@ -409,9 +407,9 @@ def _runner_env(settings: GatewaySettings, storage_root: Path, failpoint: str) -
     ):
         value = getattr(settings, name)
         if value is not None:
-            env[f"GLOBALPIC_GATEWAY__{name.upper()}"] = str(value)
-    env["GLOBALPIC_GATEWAY__MIGRATE_ON_STARTUP"] = "false"  # the harness did
-    env["GLOBALPIC_GATEWAY__RUNNER_NICE"] = "0"
+            env[f"GLOBALPIC_ORCHESTRATOR__{name.upper()}"] = str(value)
+    env["GLOBALPIC_ORCHESTRATOR__MIGRATE_ON_STARTUP"] = "false"  # the harness did
+    env["GLOBALPIC_ORCHESTRATOR__NICE"] = "0"
     env["GLOBALPIC_STORAGE__ROOT"] = str(storage_root)
     env["GLOBALPIC_STORAGE__SIGNING_KEY"] = "test-signing-key"
     env.pop("GLOBALPIC_ENV", None)
@@ -421,7 +419,7 @@ def _runner_env(settings: GatewaySettings, storage_root: Path, failpoint: str) -
 def test_the_kill_failpoint_sigkills_the_runner_process_inside_the_window(
     database_url: str, tmp_path: Path, nats_url: str, processor: LocalizerProcessor
 ) -> None:
-    """``after_store:kill``: a real ``globalpic-runner`` process records the image, logs the
+    """``after_store:kill``: a real ``globalpic-orchestrator`` process records the image, logs the
     failpoint and SIGKILLs itself before its events and ack; the redelivery completes it."""
 
     async def scenario(gw: Harness) -> None:
@@ -456,31 +454,28 @@ def test_the_kill_failpoint_sigkills_the_runner_process_inside_the_window(
 
 
 def test_the_failpoint_is_refused_outside_development(monkeypatch: pytest.MonkeyPatch) -> None:
-    keys = [ApiKeyEntry(tenant_id="acme", key_sha256=hash_api_key("k"))]
     monkeypatch.setenv("GLOBALPIC_ENV", "production")
-    GatewaySettings(api_keys=keys)  # production settings load without it
-    monkeypatch.setenv("GLOBALPIC_GATEWAY__RUNNER_FAILPOINT", "after_store:kill")
+    OrchestratorSettings()  # production settings load without it
+    monkeypatch.setenv("GLOBALPIC_ORCHESTRATOR__FAILPOINT", "after_store:kill")
     with pytest.raises(ValidationError, match="refused outside development") as refused:
-        GatewaySettings(api_keys=keys)
-    assert "GLOBALPIC_GATEWAY__RUNNER_FAILPOINT" in str(refused.value)
+        OrchestratorSettings()
+    assert "GLOBALPIC_ORCHESTRATOR__FAILPOINT" in str(refused.value)
     for spec in ("after_store:pause", "after_store:pause:1"):
         with pytest.raises(ValidationError, match="GLOBALPIC_ENV=production"):
-            GatewaySettings(api_keys=keys, runner_failpoint=spec)
-    monkeypatch.setenv("GLOBALPIC_GATEWAY__RUNNER_FAILPOINT", "")
-    assert GatewaySettings(api_keys=keys).failpoint is None  # blank: off
+            OrchestratorSettings(failpoint=spec)
+    monkeypatch.setenv("GLOBALPIC_ORCHESTRATOR__FAILPOINT", "")
+    assert OrchestratorSettings().parsed_failpoint is None  # blank: off
 
 
 def test_the_runner_process_refuses_to_start_with_a_failpoint_in_production(
     tmp_path: Path,
 ) -> None:
-    keys = json.dumps([{"tenant_id": "acme", "key_sha256": hash_api_key("k")}])
     env = {
         **os.environ,
         "GLOBALPIC_ENV": "production",
-        "GLOBALPIC_GATEWAY__API_KEYS": keys,
-        "GLOBALPIC_GATEWAY__RUNNER_FAILPOINT": "after_store:kill:1",
-        "GLOBALPIC_GATEWAY__DATABASE_URL": f"sqlite:///{tmp_path / 'never.db'}",
-        "GLOBALPIC_GATEWAY__NATS_URL": "nats://127.0.0.1:9",  # never reached
+        "GLOBALPIC_ORCHESTRATOR__FAILPOINT": "after_store:kill:1",
+        "GLOBALPIC_ORCHESTRATOR__DATABASE_URL": f"sqlite:///{tmp_path / 'never.db'}",
+        "GLOBALPIC_ORCHESTRATOR__NATS_URL": "nats://127.0.0.1:9",  # never reached
     }
     done = subprocess.run(
         [RUNNER_SCRIPT],
@@ -490,7 +485,7 @@ def test_the_runner_process_refuses_to_start_with_a_failpoint_in_production(
         timeout=120,
     )
     assert done.returncode != 0
-    assert "RUNNER_FAILPOINT" in done.stderr and "refused outside development" in done.stderr
+    assert "ORCHESTRATOR__FAILPOINT" in done.stderr and "refused outside development" in done.stderr
     assert not (tmp_path / "never.db").exists()  # failed before touching anything
 
 
@@ -503,7 +498,7 @@ def test_failpoint_syntax() -> None:
         with pytest.raises(ValueError, match="failpoint"):
             Failpoint.parse(bad)
     with pytest.raises(ValidationError, match="unknown action"):
-        GatewaySettings(runner_failpoint="after_store:explode")  # caught at load, even here
+        OrchestratorSettings(failpoint="after_store:explode")  # caught at load, even here
 
 
 def test_heartbeats_keep_a_long_image_from_being_redelivered(
@@ -597,7 +592,7 @@ def test_two_runners_finishing_a_job_at_once_complete_it_once(
 def test_a_runner_with_concurrency_two_works_on_two_images_at_once(
     database_url: str, tmp_path: Path, nats_url: str, processor: LocalizerProcessor
 ) -> None:
-    """One runner, ``runner_concurrency=2``: both images must be inside process() together
+    """One runner, ``concurrency=2``: both images must be inside process() together
     to pass the barrier (one at a time would break it and fail them); each recorded once."""
 
     async def scenario(gw: Harness) -> None:
@@ -616,7 +611,7 @@ def test_a_runner_with_concurrency_two_works_on_two_images_at_once(
             assert [e["event"] for e in events].count("completed") == 1
             assert len(gw.storage.list("tenant-a", "results/").items) == 2
 
-    _run(database_url, tmp_path, nats_url, scenario, runner_concurrency=2)
+    _run(database_url, tmp_path, nats_url, scenario, concurrency=2)
 
 
 def test_one_bad_image_fails_alone(

@@ -1,7 +1,7 @@
 """Database engine and migrations: SQLite by default, PostgreSQL (psycopg 3) by URL.
 
 The schema is owned by Alembic (``migrations/``); nothing calls ``create_all``. The gateway and
-the runner run ``upgrade head`` at startup (``migrate_on_startup``), and
+the orchestrator run ``upgrade head`` at startup (``migrate_on_startup``), and
 ``globalpic-gateway-migrate`` does it by hand.
 """
 
@@ -16,7 +16,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Engine, make_url
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 def normalize_url(url: str) -> str:
@@ -85,12 +85,3 @@ def migrate(url: str) -> None:
     # Create the SQLite file's folder before Alembic connects.
     make_engine(url).dispose()
     command.upgrade(alembic_config(url), "head")
-
-
-def migrate_main() -> None:
-    """Console script ``globalpic-gateway-migrate``."""
-    from globalpic_gateway.core.config import get_settings
-
-    url = get_settings().database_url
-    migrate(url)
-    print(f"migrated {make_url(normalize_url(url)).render_as_string(hide_password=True)} to head")
