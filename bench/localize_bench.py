@@ -57,6 +57,7 @@ def _as_written(image: ImageArray) -> ImageArray:
 
 def run_amazon(images: Sequence[tuple[str, ImageArray]]) -> dict[str, Any]:
     from globalpic_common.platforms import get_platform
+    from globalpic_generation.canvas import CanvasFramer
     from globalpic_pipeline.backends import checker_from_settings
     from globalpic_pipeline.frame import Frame, fit_frame
     from globalpic_segmentation.extract import Extractor
@@ -71,7 +72,7 @@ def run_amazon(images: Sequence[tuple[str, ImageArray]]) -> dict[str, Any]:
     for name, image in images:
         start = time.perf_counter()
         matte = extractor.extract(image).alpha
-        fitted = fit_frame(image, matte, frame, cutout=False)
+        fitted = fit_frame(image, matte, frame, CanvasFramer(), cutout=False)
         seconds.append(time.perf_counter() - start)
         rules = checker.check(_as_written(fitted.image))
         broken = [r for r in rules if not r.passed]

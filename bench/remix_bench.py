@@ -125,11 +125,11 @@ def amazon_pass_rate(
     images: Sequence[ImageArray], product_masks: Sequence[MaskArray]
 ) -> dict[str, float] | None:
     """Share of ``images`` that pass each rule of the ``amazon`` preset, and all of them,
-    as the ``check`` op judges them (``globalpic_pipeline.check.evaluate_rules``) given the
-    product's mask (no OCR: the overlay-text rule is not judged). None when the check op is
+    as the ``check`` op judges them (``globalpic_segmentation.rules.evaluate_rules``) given
+    the product's mask (no OCR: the overlay-text rule is not judged). None when the rules are
     not installed."""
     try:
-        check = importlib.import_module("globalpic_pipeline.check")
+        check = importlib.import_module("globalpic_segmentation.rules")
         platforms = importlib.import_module("globalpic_common.platforms")
     except ImportError:
         return None

@@ -1,11 +1,12 @@
-"""Mask rules of ``clean`` between the lines it erases and the lines it keeps (pure functions)."""
+"""Mask rules of ``clean`` between the lines it erases and the lines it keeps (pure functions
+of ``globalpic_generation.clean_mask``, the in-process ``EraseMasker``)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from globalpic_common.schemas import TextLine
-from globalpic_pipeline.clean import _close_strokes_on_product, _kept_protection
+from globalpic_generation.clean_mask import _close_strokes_on_product, _kept_protection
 
 
 def _line(x0: float, y0: float, x1: float, y1: float, text: str = "今日特惠") -> TextLine:

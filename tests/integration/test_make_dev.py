@@ -1,5 +1,6 @@
 """``make dev``'s supervisor: one command brings NATS, the orchestrator and the gateway up, a
-job goes through, and SIGINT takes every process down (NATS last) — real processes, loopback only."""
+job goes through, and SIGINT takes every process down (NATS last) — real processes, loopback
+only."""
 
 from __future__ import annotations
 

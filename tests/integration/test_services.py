@@ -25,6 +25,7 @@ from globalpic_common import tracing
 from globalpic_common.errors import ServiceUnavailableError
 from globalpic_common.grpc_server import Register, ServiceServer, load_models
 from globalpic_common.metrics import start_metrics_server
+from globalpic_common.platforms import get_platform
 from globalpic_common.schemas import Op
 from globalpic_generation import server as generation_server
 from globalpic_generation.client import GenerationClient
@@ -35,10 +36,12 @@ from globalpic_ocr.client import OcrClient
 from globalpic_ocr.detector import build_detector
 from globalpic_pipeline.backends import (
     PipelineSettings,
+    checker_from_settings,
     cleaner_from_settings,
     localizer_from_settings,
 )
 from globalpic_pipeline.clean import Cleaner
+from globalpic_pipeline.frame import frame_for
 from globalpic_pipeline.localize import LocalizeOptions
 from globalpic_segmentation import server as segmentation_server
 from globalpic_segmentation.client import SegmentationClient
@@ -115,13 +118,13 @@ def _remote_cleaner(cluster: Cluster) -> Cleaner:
     ocr = OcrClient(addrs.ocr_addr)
     generation = GenerationClient(addrs.generation_addr)
     # Every model step over the wire: clean's decisions come from the OCR service, its erase
-    # mask and fills from the generation service.
+    # masks (every mask step) and fills from the generation service.
     return Cleaner(
         ocr,
         SegmentationClient(addrs.segmentation_addr),
         generation,
         classify=ocr.classify,
-        build_mask=generation.build_erase_mask,
+        masker=generation,
     )
 
 
@@ -176,7 +179,9 @@ def test_trace_runs_from_the_caller_through_every_service(
     assert {
         "globalpic.ocr.v1.OcrService/Detect",
         "globalpic.segmentation.v1.SegmentationService/Segment",
+        "globalpic.generation.v1.GenerationService/EraseFirstPass",
         "globalpic.generation.v1.GenerationService/Inpaint",
+        "globalpic.generation.v1.GenerationService/EraseFinish",
     } <= served
     assert all(s.context.trace_id == trace_id for s in finished)
 
@@ -220,3 +225,56 @@ def test_a_service_that_is_down_is_unavailable_not_a_crash(cluster: Cluster) -> 
     client.ready_timeout_s = 0.3
     with pytest.raises(ServiceUnavailableError):
         client.load()
+
+
+# --- resize's Fit (generation) and check's EvaluateRules (segmentation) over the wire --------
+
+
+@pytest.mark.usefixtures("tiny_models_env")
+@pytest.mark.parametrize(
+    ("ops", "target"),
+    [
+        ((Op.EXTRACT, Op.RESIZE), "amazon"),  # a white frame: fit, white rule, then check
+        ((Op.EXTRACT, Op.REMIX, Op.RESIZE), "amazon"),  # framed first, whitened after remix
+        ((Op.RESIZE,), "instagram-story"),  # a tall frame: the photo extended
+    ],
+)
+def test_resize_and_its_check_over_grpc_equal_in_process(
+    cluster: Cluster, photo: np.ndarray, ops: tuple[Op, ...], target: str
+) -> None:
+    remote = localizer_from_settings(cluster.addrs())
+    here = localizer_from_settings(PipelineSettings())
+    assert isinstance(remote.framer, GenerationClient)
+    style = "pastel-gradient" if Op.REMIX in ops else None
+    options = LocalizeOptions(ops=ops, style=style, frame=frame_for(target, None))
+    remote.load(ops)
+
+    got, want = remote.run(photo, options), here.run(photo, options)
+
+    assert len(got.finals) == len(want.finals) == 1
+    assert np.array_equal(got.finals[0], want.finals[0])
+    for a, b in ((got.final_alpha, want.final_alpha), (got.step_alpha, want.step_alpha)):
+        if a is None or b is None:
+            assert a is None and b is None
+        else:
+            assert np.array_equal(a, b)
+    assert got.checks == want.checks
+    assert want.checks  # a preset's rules were checked
+    assert set(got.seconds) == set(want.seconds)
+
+
+@pytest.mark.usefixtures("tiny_models_env")
+def test_check_over_grpc_equals_in_process(cluster: Cluster, photo: np.ndarray) -> None:
+    amazon = get_platform("amazon")
+    remote = checker_from_settings(amazon, cluster.addrs())
+    here = checker_from_settings(amazon, PipelineSettings())
+    assert isinstance(remote.judge, SegmentationClient)
+    remote.load()
+    white = np.full_like(photo, 255)
+    white[96:416, 128:384] = photo[96:416, 128:384]  # the photo's middle on a white frame
+    for image in (photo, white):
+        got, want = remote.inspect(image), here.inspect(image)
+        assert got.rules == want.rules
+        assert got.texts == want.texts
+        assert got.product_alpha is not None and want.product_alpha is not None
+        assert np.array_equal(got.product_alpha, want.product_alpha)

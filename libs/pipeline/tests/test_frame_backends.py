@@ -1,5 +1,6 @@
 """Resize's generative backends through the pipeline: chosen by the generation settings,
-handed to ``fit_frame`` by the composition root, never used on a white frame."""
+handed to ``fit_frame`` (in the framer) by the composition root, never used on a white
+frame."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ import numpy as np
 import pytest
 
 from globalpic_common.platforms import get_platform
-from globalpic_generation.canvas import CanvasBackends
+from globalpic_generation.canvas import CanvasBackends, CanvasFramer
 from globalpic_generation.client import GenerationClient
 from globalpic_generation.zimage_resize import ZImageResizer
-from globalpic_pipeline.backends import canvas_from_settings, localizer_from_settings
+from globalpic_pipeline.backends import framer_from_settings, localizer_from_settings
 from globalpic_pipeline.frame import Frame, fit_frame
 
 
@@ -49,19 +50,20 @@ def _product() -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
 
 def test_white_platforms_and_cutouts_are_never_generated() -> None:
     spy = _Spy()
-    backends = CanvasBackends(outpainter=spy, upscaler=spy)
+    framer = CanvasFramer(CanvasBackends(outpainter=spy, upscaler=spy))
     image, alpha = _product()
     amazon = get_platform("amazon")
     frame = Frame(amazon.width, amazon.height, amazon)
     assert frame.white
-    fitted = fit_frame(image, alpha, frame, cutout=False, backends=backends)
+    fitted = fit_frame(image, alpha, frame, framer, cutout=False)
     assert spy.calls == []
-    assert np.array_equal(fitted.image, fit_frame(image, alpha, frame, cutout=False).image)
+    classical = fit_frame(image, alpha, frame, CanvasFramer(), cutout=False)
+    assert np.array_equal(fitted.image, classical.image)
     assert (fitted.image[fitted.extended > 0] == 255).all()
     tall = Frame(96, 160)  # no platform: extended, unless the input is a cut-out
-    fit_frame(image, alpha, tall, cutout=True, backends=backends)
+    fit_frame(image, alpha, tall, framer, cutout=True)
     assert spy.calls == []
-    extended = fit_frame(image, alpha, tall, cutout=False, backends=backends)
+    extended = fit_frame(image, alpha, tall, framer, cutout=False)
     assert spy.calls == ["upscale", "outpaint"]
     assert (extended.image[extended.extended > 0] == 77).all()
 
@@ -73,10 +75,13 @@ def test_the_composition_root_reads_the_generation_settings(
         monkeypatch.delenv(f"GLOBALPIC_PIPELINE__{peer}_ADDR", raising=False)
     monkeypatch.delenv("GLOBALPIC_GENERATION__UPSCALER", raising=False)
     monkeypatch.delenv("GLOBALPIC_GENERATION__OUTPAINTER", raising=False)
-    assert not localizer_from_settings().canvas.generative  # classical by default
+    framer = localizer_from_settings().framer
+    assert isinstance(framer, CanvasFramer) and not framer.backends.generative  # classical
     monkeypatch.setenv("GLOBALPIC_GENERATION__OUTPAINTER", "zimage")
     monkeypatch.setenv("GLOBALPIC_GENERATION__UPSCALER", "zimage")
-    canvas = localizer_from_settings().canvas  # nothing loads until load() / first use
+    framer = localizer_from_settings().framer  # nothing loads until load() / first use
+    assert isinstance(framer, CanvasFramer)
+    canvas = framer.backends
     assert isinstance(canvas.outpainter, ZImageResizer)
     assert canvas.upscaler is canvas.outpainter
 
@@ -90,7 +95,8 @@ def test_with_a_generation_service_the_service_generates(
     monkeypatch.delenv("GLOBALPIC_GENERATION__UPSCALER", raising=False)
     localizer = localizer_from_settings()
     assert isinstance(localizer.remixer, GenerationClient)
-    assert localizer.canvas.outpainter is localizer.remixer  # one channel for every RPC
-    assert localizer.canvas.upscaler is None
-    monkeypatch.delenv("GLOBALPIC_GENERATION__OUTPAINTER")
-    assert not canvas_from_settings().generative  # classical: resize stays in this process
+    # The whole fit is the service's (Fit, EnforceWhite), on its own canvas settings.
+    assert localizer.framer is localizer.remixer  # one channel for every RPC
+    assert isinstance(framer_from_settings(), GenerationClient)
+    monkeypatch.delenv("GLOBALPIC_PIPELINE__GENERATION_ADDR")
+    assert isinstance(framer_from_settings(), CanvasFramer)  # resize in this process

@@ -8,6 +8,7 @@ import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -256,6 +257,29 @@ def test_reads_run_outside_transactions_on_postgresql(engine: Engine) -> None:
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_sqlite_reads_use_the_engine_as_it_is(engine: Engine) -> None:
     assert reads_engine(engine) is engine  # its connections' transaction mode is set up apart
+
+
+def test_sse_completes_from_the_rows_only_once_the_completed_event_went_out(
+    engine: Engine,
+) -> None:
+    """The idle check's snapshot is for a job whose events aged out of the stream, never for
+    one the orchestrator has recorded but not yet announced: the stream would end without
+    the last image's ``done``."""
+    state = SimpleNamespace(engine=engine)
+    with Session(engine) as session:
+        job_id = _new_job(session, 1)
+        assert job_state.mark_running(session, job_id, 0) is not None
+        finished = job_state.record_result(
+            session, _image(session, job_id, 0), ["k"], REPORT, options_hash=HASH, cache=NO_CACHE
+        )
+        assert finished is not None and finished.status == "completed"
+    # recorded, its events not yet published: no snapshot, the stream waits for them
+    assert events_route._snapshot(state, "acme", job_id) is None  # type: ignore[arg-type]
+    with Session(engine) as session:
+        job_state.mark_completed_event_sent(session, job_id)
+    snapshot = events_route._snapshot(state, "acme", job_id)  # type: ignore[arg-type]
+    assert snapshot is not None and snapshot.completed == 1 and snapshot.job_id == job_id
+    assert events_route._snapshot(state, "other", job_id) is None  # type: ignore[arg-type]
 
 
 # --- SSE: direct gets and the doorbell -------------------------------------------------------

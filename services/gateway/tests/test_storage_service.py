@@ -191,11 +191,13 @@ async def _finished(api: httpx.AsyncClient, job_id: str, timeout: float = 120) -
     raise AssertionError(f"job {job_id} did not finish: {job}")
 
 
-def test_make_dev_points_the_gateway_and_the_runner_at_the_storage_service() -> None:
+def test_make_dev_points_the_gateway_and_the_orchestrator_at_the_storage_service() -> None:
     by_prefix = {service.prefix: service for service in SERVICES}
     storage = by_prefix["STORAGE"]
     assert gateway_peer_env(storage, 5057) == {"GLOBALPIC_GATEWAY__STORAGE_ADDR": "127.0.0.1:5057"}
-    assert runner_peer_env(storage, 5057) == {"GLOBALPIC_GATEWAY__STORAGE_ADDR": "127.0.0.1:5057"}
+    assert runner_peer_env(storage, 5057) == {
+        "GLOBALPIC_ORCHESTRATOR__STORAGE_ADDR": "127.0.0.1:5057"
+    }
     ocr = by_prefix["OCR"]
     assert gateway_peer_env(ocr, 5051) == {}
     assert runner_peer_env(ocr, 5051) == {"GLOBALPIC_PIPELINE__OCR_ADDR": "127.0.0.1:5051"}

@@ -1,10 +1,12 @@
-"""The generation service over gRPC: BuildEraseMask, Inpaint and Remix give the in-process
-pixels exactly, and the errors the in-process classes raise keep their codes across the wire."""
+"""The generation service over gRPC: BuildEraseMask, clean's mask steps (EraseFirstPass,
+EraseLocate, EraseResidualPass, EraseFinish), Inpaint and Remix give the in-process pixels
+exactly, and the errors the in-process classes raise keep their codes across the wire."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -16,6 +18,7 @@ from globalpic_common.errors import BadInputError
 from globalpic_common.grpc_server import ServiceServer
 from globalpic_common.interfaces import Inpainter
 from globalpic_common.schemas import TextLine
+from globalpic_generation.clean_mask import CleanMasker
 from globalpic_generation.client import GenerationClient
 from globalpic_generation.erase_mask import build_erase_mask
 from globalpic_generation.registry import build_inpainter
@@ -177,3 +180,109 @@ def test_build_erase_mask_rejects_bad_lines_and_protect_with_their_codes(
     with pytest.raises(BadInputError) as caught:
         client.build_erase_mask(image, lines, protect=np.zeros((5, 5), np.uint8))
     assert caught.value.code == errors.BAD_MASK
+
+
+def _first_pass_cases() -> Iterator[
+    tuple[Rgb, list[TextLine], list[bool], F32 | None, dict[str, Any]]
+]:
+    """The badged photo with each mix of wanted lines, product alpha, keep and add masks."""
+    image, lines = _badged()
+    _, alpha = product(160, 220)
+    keep = np.zeros(image.shape[:2], np.uint8)
+    keep[130:160, 140:220] = 255  # covers the "NEW" line: it is protected
+    add = np.zeros(image.shape[:2], np.uint8)
+    add[100:110, 10:60] = 255
+    for wanted in ([True, True], [True, False], [False, False]):
+        for product_alpha in (None, alpha):
+            yield image, lines, wanted, product_alpha, {}
+            yield image, lines, wanted, product_alpha, {"keep": keep, "add": add}
+
+
+def test_clean_mask_steps_equal_in_process(client: GenerationClient) -> None:
+    """EraseFirstPass, EraseLocate, EraseResidualPass and EraseFinish give exactly the masks,
+    shares, pixels and matte of ``CleanMasker`` (clean's steps, in the order clean runs them)."""
+    here = CleanMasker()
+    for image, lines, wanted, alpha, masks in _first_pass_cases():
+        remote = client.first_pass(image, lines, wanted, alpha, **masks)
+        local = here.first_pass(image, lines, wanted, alpha, **masks)
+        assert remote.protected == local.protected
+        assert remote.protected == ["keep" in masks and i == 1 for i in range(2)]
+        for name in ("mask", "protect", "erased"):
+            got, want = getattr(remote, name), getattr(local, name)
+            assert got.dtype == np.uint8 and np.array_equal(got, want), name
+        if wanted[0]:
+            assert remote.mask.any() and remote.erased.any()
+
+        erased_now = np.maximum(local.mask, local.erased)
+        assert client.locate(lines, erased_now, local.protect) == here.locate(
+            lines, erased_now, local.protect
+        )
+
+        # A residual pass: the first line found again, the second seen for the first time.
+        kwargs = {"protect": local.protect, "erased": local.erased}
+        for newly, residual, kept, newly_kept in (
+            (lines[1:], lines[:1], [], []),
+            ([], lines[:1], lines[1:], lines[1:]),
+        ):
+            got_step = client.residual_pass(
+                image, newly, residual, kept, alpha, newly_kept=newly_kept, **kwargs
+            )
+            want_step = here.residual_pass(
+                image, newly, residual, kept, alpha, newly_kept=newly_kept, **kwargs
+            )
+            for name in ("extra", "protect", "erased"):
+                assert np.array_equal(getattr(got_step, name), getattr(want_step, name)), name
+            assert got_step.extra.any() or not wanted[0]  # a kept line is protected
+
+        rebuilt = np.full_like(image, 127)
+        got_image, got_alpha = client.finish(
+            image, rebuilt, local.mask, alpha, keep=masks.get("keep")
+        )
+        want_image, want_alpha = here.finish(
+            image, rebuilt, local.mask, alpha, keep=masks.get("keep")
+        )
+        assert np.array_equal(got_image, want_image)
+        if alpha is None:
+            assert got_alpha is None and want_alpha is None
+        else:
+            assert got_alpha is not None and want_alpha is not None
+            assert got_alpha.dtype == np.float32 and np.array_equal(got_alpha, want_alpha)
+    assert client.locate([], np.zeros((4, 4), np.uint8), np.zeros((4, 4), np.uint8)) == []
+
+
+def test_clean_mask_steps_reject_bad_input_with_their_codes(client: GenerationClient) -> None:
+    image, lines = _badged()
+    h, w = image.shape[:2]
+    zeros, small = np.zeros((h, w), np.uint8), np.zeros((5, 5), np.uint8)
+    nan = TextLine(box=[(0, 0), (9, 0), (9, float("nan")), (0, 9)], text="x", confidence=0.5)
+    step = {"protect": zeros, "erased": zeros}
+    cases: list[tuple[Callable[[], object], str]] = [
+        (lambda: client.first_pass(image, [*lines, nan], [True] * 3, None), errors.BAD_TEXT_LINE),
+        (lambda: client.first_pass(image, lines, [True] * 2, None, keep=small), errors.BAD_MASK),
+        (lambda: client.first_pass(image, lines, [True] * 2, None, add=small), errors.BAD_MASK),
+        (
+            lambda: client.first_pass(image, lines, [True] * 2, np.zeros((5, 5), np.float32)),
+            errors.BAD_MASK,
+        ),
+        (
+            lambda: client.first_pass(image.astype(np.float32), lines, [True] * 2, None),
+            errors.UNSUPPORTED_FORMAT,
+        ),
+        (lambda: client.locate(lines, zeros, small), errors.BAD_MASK),
+        (lambda: client.locate([nan], zeros, zeros), errors.BAD_TEXT_LINE),
+        (
+            lambda: client.residual_pass(image, [], [nan], [], None, **step),
+            errors.BAD_TEXT_LINE,
+        ),
+        (
+            lambda: client.residual_pass(image, lines, [], [], None, protect=small, erased=zeros),
+            errors.BAD_MASK,
+        ),
+        (lambda: client.finish(image, image[:10], zeros, None), errors.SIZE_MISMATCH),
+        (lambda: client.finish(image, image, small, None), errors.BAD_MASK),
+        (lambda: client.finish(image, image, zeros, None, keep=small), errors.BAD_MASK),
+    ]
+    for call, code in cases:
+        with pytest.raises(BadInputError) as caught:
+            call()
+        assert caught.value.code == code, caught.value

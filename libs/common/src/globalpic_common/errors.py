@@ -56,6 +56,7 @@ BAD_SIZE = "bad_size"
 UNKNOWN_STYLE = "unknown_style"
 NO_PRODUCT = "no_product"  # a white-background or fill rule needs a product to keep
 BAD_TEXT_LINE = "bad_text_line"  # not a quad of 4 finite points, or a confidence out of [0, 1]
+SIZE_MISMATCH = "size_mismatch"  # two images of one request differ in height or width
 
 # Stable codes for a peer service that failed to answer (ServiceUnavailableError).
 SERVICE_UNAVAILABLE = "service_unavailable"

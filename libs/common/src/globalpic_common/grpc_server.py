@@ -46,6 +46,17 @@ CHANNEL_OPTIONS: list[tuple[str, Any]] = [
     ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
     ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
 ]
+# A client balances (round_robin) over the addresses DNS gave it when it connected, and asks
+# DNS again only when a connection drops: pods a scale-up adds behind a headless Service would
+# never get a call. Servers close each connection after this age (in-flight calls get the
+# grace to finish; the client reconnects at once and re-resolves).
+MAX_CONNECTION_AGE_MS = 5 * 60 * 1000
+MAX_CONNECTION_AGE_GRACE_MS = 2 * 60 * 1000
+SERVER_OPTIONS: list[tuple[str, Any]] = [
+    *CHANNEL_OPTIONS,
+    ("grpc.max_connection_age_ms", MAX_CONNECTION_AGE_MS),
+    ("grpc.max_connection_age_grace_ms", MAX_CONNECTION_AGE_GRACE_MS),
+]
 _HEALTH_PREFIX = "/grpc.health.v1."
 
 Register = Callable[[grpc.Server], None]
@@ -161,7 +172,7 @@ class ServiceServer:
         self._server = grpc.server(
             ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix=f"{service}-rpc"),
             interceptors=[ObservingInterceptor()],
-            options=CHANNEL_OPTIONS,
+            options=SERVER_OPTIONS,
         )
         self.health = health.HealthServicer(experimental_non_blocking=True)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)

@@ -16,10 +16,11 @@ import numpy.typing as npt
 from pydantic import ValidationError
 
 from globalpic.common.v1 import common_pb2
+from globalpic.segmentation.v1 import segmentation_pb2
 from globalpic_common import errors
 from globalpic_common.errors import BadInputError
 from globalpic_common.interfaces import AlphaArray, ImageArray, MaskArray
-from globalpic_common.schemas import TextLine
+from globalpic_common.schemas import RuleResult, TextLine, TextRegion
 
 # Little-endian on the wire whatever the host order (the proto says so).
 _FROM_WIRE: dict[int, np.dtype[np.generic]] = {
@@ -165,6 +166,41 @@ def text_lines_from_proto(messages: Iterable[common_pb2.TextLine]) -> list[TextL
     return lines
 
 
+# Clean's erase-mask steps (``EraseMasker`` over gRPC).
+
+
+def text_lines_to_proto(lines: Iterable[TextLine]) -> list[common_pb2.TextLine]:
+    """The lines of a request, in order (``text_lines_from_proto`` checks them)."""
+    return [text_line_to_proto(line) for line in lines]
+
+
+def optional_mask_from_proto(
+    message: common_pb2.Mask, present: bool, shape: tuple[int, int], what: str
+) -> MaskArray | None:
+    """An optional mask field (``present``: ``HasField``) of the image's ``shape``."""
+    return mask_from_proto(message, shape, what=what) if present else None
+
+
+def optional_alpha_from_proto(
+    message: common_pb2.Alpha, present: bool, shape: tuple[int, int], what: str = "product_alpha"
+) -> AlphaArray | None:
+    """An optional matte field (``present``: ``HasField``) of the image's ``shape``."""
+    return alpha_from_proto(message, shape, what=what) if present else None
+
+
+def same_size_image_from_proto(
+    message: common_pb2.Image, shape: tuple[int, int], what: str
+) -> ImageArray:
+    """A second image of a request, which must have the first one's height and width
+    (``BadInputError`` ``size_mismatch`` otherwise)."""
+    image = image_from_proto(message, what=what)
+    if image.shape[:2] != shape:
+        raise BadInputError(
+            f"{what} is {image.shape[:2]} but the image is {shape}", code=errors.SIZE_MISMATCH
+        )
+    return image
+
+
 def box_to_proto(box: tuple[int, int, int, int]) -> common_pb2.Box:
     x0, y0, x1, y1 = box
     return common_pb2.Box(x0=x0, y0=y0, x1=x1, y1=y1)
@@ -172,3 +208,67 @@ def box_to_proto(box: tuple[int, int, int, int]) -> common_pb2.Box:
 
 def box_from_proto(message: common_pb2.Box) -> tuple[int, int, int, int]:
     return (message.x0, message.y0, message.x1, message.y1)
+
+
+# --- Check's pixel rules (the segmentation service's ``EvaluateRules``) ---
+
+
+def text_region_to_proto(region: TextRegion) -> segmentation_pb2.TextRegion:
+    return segmentation_pb2.TextRegion(
+        line=common_pb2.TextLine(
+            box=[common_pb2.Point(x=x, y=y) for x, y in region.box],
+            text=region.text,
+            confidence=region.confidence,
+        ),
+        kind=str(region.kind),
+        action=str(region.action),
+        overlay_score=region.overlay_score,
+        cues=region.cues,
+    )
+
+
+def text_regions_from_proto(messages: Iterable[segmentation_pb2.TextRegion]) -> list[TextRegion]:
+    """The regions a request brings, each checked (a line as ``text_lines_from_proto`` checks
+    it; a known kind and action, a score in [0, 1]), else ``BadInputError``
+    ``bad_text_line``."""
+    messages = list(messages)
+    lines = text_lines_from_proto(m.line for m in messages)
+    regions = []
+    for i, (message, line) in enumerate(zip(messages, lines, strict=True)):
+        try:
+            region = TextRegion(
+                box=line.box,
+                text=line.text,
+                confidence=line.confidence,
+                kind=message.kind,
+                action=message.action,
+                overlay_score=message.overlay_score,
+                cues=dict(message.cues),
+            )
+        except ValidationError as exc:
+            raise BadInputError(
+                f"text region {i}: {exc.errors()[0]['msg']}", code=errors.BAD_TEXT_LINE
+            ) from exc
+        regions.append(region)
+    return regions
+
+
+def rule_result_to_proto(result: RuleResult) -> segmentation_pb2.RuleResult:
+    message = segmentation_pb2.RuleResult(
+        rule=result.rule, passed=result.passed, message=result.message
+    )
+    if result.measured is not None:
+        message.measured = result.measured
+    if result.required is not None:
+        message.required = result.required
+    return message
+
+
+def rule_result_from_proto(message: segmentation_pb2.RuleResult) -> RuleResult:
+    return RuleResult(
+        rule=message.rule,
+        passed=message.passed,
+        message=message.message,
+        measured=message.measured if message.HasField("measured") else None,
+        required=message.required if message.HasField("required") else None,
+    )

@@ -10,10 +10,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from globalpic_common.interfaces import Inpainter, Segmenter, TextDetector
+from globalpic_common.interfaces import (
+    EraseMasker,
+    Framer,
+    Inpainter,
+    RuleJudge,
+    Segmenter,
+    TextDetector,
+)
 from globalpic_common.settings import ServiceSettings, settings_config
 from globalpic_generation.canvas import CanvasBackends, build_canvas_backends
-from globalpic_pipeline.clean import Cleaner, MaskBuilder
+from globalpic_pipeline.clean import Cleaner
 from globalpic_pipeline.localize import Localizer
 from globalpic_pipeline.ports import BackgroundRemixer, CutoutExtractor
 from globalpic_pipeline.texts import Classifier
@@ -66,19 +73,20 @@ def _segmentation(settings: PipelineSettings) -> tuple[Segmenter, CutoutExtracto
 
 def _generation(
     settings: PipelineSettings,
-) -> tuple[Inpainter, BackgroundRemixer, MaskBuilder]:
-    """The inpainter, the remixer and the erase-mask builder: all the generation service's
-    when it is remote (``Inpaint``, ``Remix``, ``BuildEraseMask``), else all in this process."""
+) -> tuple[Inpainter, BackgroundRemixer, EraseMasker]:
+    """The inpainter, the remixer and clean's erase masker: all the generation service's
+    when it is remote (``Inpaint``, ``Remix``, ``EraseFirstPass`` / ``EraseLocate`` /
+    ``EraseResidualPass`` / ``EraseFinish``), else all in this process."""
     if settings.generation_addr:
         from globalpic_generation.client import GenerationClient
 
         client = GenerationClient(settings.generation_addr, timeout_s=settings.rpc_timeout_s)
-        return client, client, client.build_erase_mask
-    from globalpic_generation.erase_mask import build_erase_mask
+        return client, client, client
+    from globalpic_generation.clean_mask import CleanMasker
     from globalpic_generation.registry import build_inpainter
     from globalpic_generation.remix import Remixer
 
-    return build_inpainter(), Remixer.from_settings(), build_erase_mask
+    return build_inpainter(), Remixer.from_settings(), CleanMasker()
 
 
 def canvas_from_settings(
@@ -102,6 +110,45 @@ def canvas_from_settings(
     )
 
 
+# --- Resize's frame fit and check's pixel rules (the services' Fit and EvaluateRules) ---
+
+
+def framer_from_settings(
+    settings: PipelineSettings | None = None, remote: GenerationClient | None = None
+) -> Framer:
+    """Resize's frame fit: the generation service's (``Fit``, ``EnforceWhite``; ``remote``,
+    or a new client) with ``GENERATION_ADDR``, where the server's outpainter / upscaler
+    settings apply; otherwise generation's canvas in this process, generative as
+    ``GLOBALPIC_GENERATION__OUTPAINTER`` / ``__UPSCALER`` say (classical by default)."""
+    settings = settings or PipelineSettings()
+    if settings.generation_addr:
+        if remote is None:
+            from globalpic_generation.client import GenerationClient
+
+            remote = GenerationClient(settings.generation_addr, timeout_s=settings.rpc_timeout_s)
+        return remote
+    from globalpic_generation.canvas import CanvasFramer
+
+    return CanvasFramer(build_canvas_backends())
+
+
+def _segmentation_and_rules(
+    settings: PipelineSettings,
+) -> tuple[Segmenter, CutoutExtractor, RuleJudge]:
+    """The segmenter, the extractor and check's pixel rules: all the segmentation service's
+    when it is remote (one client: ``Segment``, ``Extract``, ``EvaluateRules``), else all in
+    this process (``rules.PixelRules``)."""
+    if settings.segmentation_addr:
+        from globalpic_segmentation.client import SegmentationClient
+
+        client = SegmentationClient(settings.segmentation_addr, timeout_s=settings.rpc_timeout_s)
+        return client, client, client
+    from globalpic_segmentation.rules import PixelRules
+
+    segmenter, extractor = _segmentation(settings)
+    return segmenter, extractor, PixelRules()
+
+
 def copywriter_from_settings(settings: PipelineSettings | None = None) -> Copywriter:
     """The configured ``Copywriter``: the service's client, or one in this process."""
     settings = settings or PipelineSettings()
@@ -118,9 +165,9 @@ def cleaner_from_settings(settings: PipelineSettings | None = None) -> Cleaner:
     """A ``Cleaner`` on the configured backends (only OCR, segmenter, inpainter are built)."""
     settings = settings or PipelineSettings()
     segmenter, _ = _segmentation(settings)
-    inpainter, _, build_mask = _generation(settings)
+    inpainter, _, masker = _generation(settings)
     detector, classify = _text(settings)
-    return Cleaner(detector, segmenter, inpainter, classify=classify, build_mask=build_mask)
+    return Cleaner(detector, segmenter, inpainter, classify=classify, masker=masker)
 
 
 def checker_from_settings(platform: Platform, settings: PipelineSettings | None = None) -> Checker:
@@ -128,22 +175,24 @@ def checker_from_settings(platform: Platform, settings: PipelineSettings | None 
     from globalpic_pipeline.check import Checker
 
     settings = settings or PipelineSettings()
-    segmenter, extractor = _segmentation(settings)
+    segmenter, extractor, judge = _segmentation_and_rules(settings)
     detector, classify = _text(settings)
-    return Checker(platform, detector, segmenter, classify=classify, extractor=extractor)
+    return Checker(
+        platform, detector, segmenter, classify=classify, judge=judge, extractor=extractor
+    )
 
 
 def localizer_from_settings(settings: PipelineSettings | None = None) -> Localizer:
     """A ``Localizer`` whose OCR, segmentation and generation run in process or remotely,
-    per ``PipelineSettings``; one detector and one segmenter serve every op. Resize's
-    generative parts follow ``canvas_from_settings``."""
+    per ``PipelineSettings``; one detector and one segmenter serve every op. Resize's fit
+    follows ``framer_from_settings``, check's rules ``_segmentation_and_rules``."""
     from globalpic_pipeline.check import Checker
 
     settings = settings or PipelineSettings()
-    segmenter, extractor = _segmentation(settings)
-    inpainter, remixer, build_mask = _generation(settings)
+    segmenter, extractor, judge = _segmentation_and_rules(settings)
+    inpainter, remixer, masker = _generation(settings)
     detector, classify = _text(settings)
-    cleaner = Cleaner(detector, segmenter, inpainter, classify=classify, build_mask=build_mask)
+    cleaner = Cleaner(detector, segmenter, inpainter, classify=classify, masker=masker)
     remote = None  # the generation service's client: resize shares its channel
     if settings.generation_addr:
         from globalpic_generation.client import GenerationClient
@@ -159,6 +208,7 @@ def localizer_from_settings(settings: PipelineSettings | None = None) -> Localiz
             cleaner.detector,
             cleaner.segmenter,
             classify=cleaner.classify,
+            judge=judge,
             extractor=extractor,
         )
 
@@ -168,5 +218,5 @@ def localizer_from_settings(settings: PipelineSettings | None = None) -> Localiz
         remixer,
         checker_for,
         copywriter_from_settings(settings),
-        canvas=canvas_from_settings(settings, remote=remote),
+        framer=framer_from_settings(settings, remote=remote),
     )

@@ -1,25 +1,18 @@
 """The frame an image is resized to: a platform preset (with its rules) or a custom size.
 
-Shared by ``globalpic resize`` and ``localize`` so both frame a product the same way.
+Shared by ``globalpic resize`` and ``localize`` so both frame a product the same way. The
+pixels are a ``Framer``'s (generation's canvas fit, in process or over gRPC: ``Fit``).
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
 from globalpic_common import errors
 from globalpic_common.errors import BadInputError
-from globalpic_common.interfaces import AlphaArray, ImageArray
+from globalpic_common.interfaces import AlphaArray, FitResult, Framer, ImageArray
 from globalpic_common.platforms import Platform, get_platform, parse_size
-from globalpic_generation.canvas import (
-    CLASSICAL,
-    CanvasBackends,
-    FitResult,
-    enforce_white_background,
-    fit_to_canvas,
-)
 
 # Aim this far above a preset's minimum fill: the rule is then met with room to spare for
 # rounding and the soft edge of the matte.
@@ -60,31 +53,26 @@ def fit_frame(
     image: ImageArray,
     alpha: AlphaArray,
     frame: Frame,
+    framer: Framer,
     *,
     cutout: bool,
     enforce_white: bool = True,
-    backends: CanvasBackends = CLASSICAL,
 ) -> FitResult:
     """Fit ``image`` (product matte ``alpha``) to ``frame`` without cropping the product.
 
     A cut-out, or a platform that wants white, needs no synthesised background: new area is
     white (and the product centred); otherwise the photo's background is extended, by the
-    generative ``backends`` when configured (``build_canvas_backends``: outpainting, img2img
-    upscaling; never on a white frame). With ``enforce_white`` a white-background platform
-    gets exactly RGB 255 outside the product.
+    ``framer``'s generative backends when configured (outpainting, img2img upscaling; never
+    on a white frame). With ``enforce_white`` a white-background platform gets exactly
+    RGB 255 outside the product.
     """
     background: Literal["extend", "white"] = "white" if frame.white or cutout else "extend"
-    fitted = fit_to_canvas(
+    return framer.fit(
         image,
         alpha,
         frame.width,
         frame.height,
         fill=frame.fill,
         background=background,
-        backends=backends,
+        white_background=frame.white and enforce_white,
     )
-    if frame.white and enforce_white:
-        fitted = dataclasses.replace(
-            fitted, image=enforce_white_background(fitted.image, fitted.alpha)
-        )
-    return fitted

@@ -26,7 +26,7 @@ import numpy as np
 
 from globalpic_common import errors
 from globalpic_common.errors import BadInputError
-from globalpic_common.interfaces import AlphaArray, ImageArray, Segmenter
+from globalpic_common.interfaces import AlphaArray, Framer, ImageArray, Segmenter
 from globalpic_common.schemas import (
     CopyReport,
     Op,
@@ -36,7 +36,6 @@ from globalpic_common.schemas import (
     TextRegion,
 )
 from globalpic_common.timing import StageTimer
-from globalpic_generation.canvas import CLASSICAL, CanvasBackends, enforce_white_background
 from globalpic_pipeline.clean import Cleaner, CleanOptions
 from globalpic_pipeline.frame import Frame, fit_frame
 from globalpic_pipeline.objects import report_objects
@@ -131,14 +130,15 @@ class Localizer:
         remixer: BackgroundRemixer,  # Remixer, or the generation service's client
         checker_for: Callable[[Frame], Checker | None],
         copywriter: Copywriter | None = None,  # None: the offline writer, in process
-        canvas: CanvasBackends = CLASSICAL,  # resize's generative outpainter / upscaler
+        *,
+        framer: Framer,  # resize's fit: generation's canvas, or the generation service's client
     ) -> None:
         self.cleaner = cleaner
         self.extractor = extractor
         self.remixer = remixer
         self.checker_for = checker_for
         self._copywriter = copywriter
-        self.canvas = canvas
+        self.framer = framer
 
     @property
     def copywriter(self) -> Copywriter:
@@ -160,7 +160,7 @@ class Localizer:
         if Op.COPY in ops:
             load_backends(self.cleaner.detector, self.copywriter)
         if Op.RESIZE in ops:
-            self.canvas.load()
+            load_backends(self.framer)
 
     def run(
         self,
@@ -213,7 +213,9 @@ class Localizer:
         if frame is not None and Op.REMIX in ops:
             # Frame the cut-out first, then draw the new background at the frame's size.
             with timer.stage("resize"):
-                fitted = fit_frame(image, alpha, frame, cutout=True, enforce_white=False)
+                fitted = fit_frame(
+                    image, alpha, frame, self.framer, cutout=True, enforce_white=False
+                )
             image, alpha = fitted.image, fitted.alpha
 
         finals = [image]
@@ -250,9 +252,9 @@ class Localizer:
             with timer.stage("resize"):
                 if Op.REMIX in ops:  # framed before remix; only the white rule is left
                     if frame.white:
-                        finals = [enforce_white_background(img, alpha) for img in finals]
+                        finals = [self.framer.enforce_white(img, alpha) for img in finals]
                 else:
-                    fitted = fit_frame(image, alpha, frame, cutout=is_cutout, backends=self.canvas)
+                    fitted = fit_frame(image, alpha, frame, self.framer, cutout=is_cutout)
                     finals, alpha = [fitted.image], fitted.alpha
             steps[Op.RESIZE] = finals
             checker = self.checker_for(frame)

@@ -29,6 +29,7 @@ platforms, cut-outs) and a given background image are never generated.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Literal, Protocol
@@ -39,8 +40,10 @@ import numpy.typing as npt
 
 from globalpic_common import errors
 from globalpic_common.errors import BadInputError
-from globalpic_common.interfaces import AlphaArray, ImageArray, MaskArray
+from globalpic_common.interfaces import AlphaArray, FitResult, ImageArray, MaskArray
 from globalpic_common.platforms import MAX_SIZE_PX, MIN_SIZE_PX
+from globalpic_common.product_mask import PRODUCT_THRESHOLD, Box, product_box, product_parts
+from globalpic_common.product_mask import product_fill as product_fill
 from globalpic_generation.background import push_pull_fill
 from globalpic_generation.detail import sharpen
 from globalpic_generation.quads import dilate
@@ -52,14 +55,9 @@ from globalpic_generation.texture import (
     texture_energy,
 )
 
-Box = tuple[int, int, int, int]  # x0, y0, x1, y1 (x1, y1 exclusive)
 Background = Literal["extend", "white"] | ImageArray
 BoolMask = npt.NDArray[np.bool_]
 
-PRODUCT_THRESHOLD = 0.5
-# Mask components smaller than this share of the image are segmentation noise, not product
-# (a real detached part, a cable end or a second shoe, is far larger).
-SPECK_SHARE = 0.0005
 # Default margin around the product, per side, as a share of the frame's shorter side.
 MARGIN_SHARE = 0.05
 # Whatever ``fill`` asks for, the product box stays this far (px) from the frame's edge:
@@ -85,15 +83,6 @@ GRAIN_RING_PX = 24
 FEATHER_PX = 6
 # ``enforce_white_background``: default dilation of the product (+ shadow) mask (px).
 WHITE_DILATE_PX = 6
-
-
-@dataclass(frozen=True)
-class FitResult:
-    image: ImageArray  # height x width x 3
-    alpha: AlphaArray  # the product alpha moved with the image (0 in synthesised areas)
-    product_box: Box | None  # in the output frame; None when no product was found
-    scale: float  # output px per input px
-    extended: MaskArray  # 255 where pixels were synthesised (not from the input photo)
 
 
 class Outpainter(Protocol):
@@ -156,45 +145,6 @@ def build_canvas_backends(settings: GenerationSettings | None = None) -> CanvasB
         outpainter=resizer if settings.outpainter == "zimage" else None,
         upscaler=resizer if settings.upscaler == "zimage" else None,
     )
-
-
-def _significant_parts(binary: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.int32], list[int]]:
-    """Connected-component labels of a 0/1 mask and the labels that are not specks."""
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
-    min_area = max(1, SPECK_SHARE * binary.size)
-    kept = [i for i in range(1, n) if stats[i, cv2.CC_STAT_AREA] >= min_area]
-    if not kept and n > 1:  # only specks: the largest of them is all we have
-        kept = [1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))]
-    return np.asarray(labels, np.int32), kept
-
-
-def product_parts(mask: npt.NDArray[np.generic]) -> npt.NDArray[np.bool_]:
-    """The product pixels (mask > 0) without segmentation specks."""
-    binary = (np.asarray(mask) > 0).astype(np.uint8)
-    if not binary.any():
-        return binary > 0
-    labels, kept = _significant_parts(binary)
-    return np.isin(labels, kept)
-
-
-def product_box(mask: npt.NDArray[np.generic]) -> Box | None:
-    """Bounding box of the product pixels (mask > 0), specks left out; None if there are none."""
-    parts = product_parts(mask)
-    if not parts.any():
-        return None
-    ys = np.flatnonzero(parts.any(axis=1))
-    xs = np.flatnonzero(parts.any(axis=0))
-    return int(xs[0]), int(ys[0]), int(xs[-1]) + 1, int(ys[-1]) + 1
-
-
-def product_fill(box: Box, width: int, height: int) -> float:
-    """Share of the frame the product box spans: the larger of its width and height shares.
-
-    On a square frame this is the box's longer side over the frame's side (Amazon's 85 %
-    rule); on other frames, the axis the product fills most.
-    """
-    x0, y0, x1, y1 = box
-    return max((x1 - x0) / width, (y1 - y0) / height)
 
 
 def _check_inputs(
@@ -508,3 +458,38 @@ def enforce_white_background(
     out = image.astype(np.float32) * (1.0 - white) + 255.0 * white
     out[(dist > 0) & (dist >= dilate_px)] = 255.0
     return np.clip(np.round(out), 0, 255).astype(np.uint8)
+
+
+class CanvasFramer:
+    """The pipeline's ``Framer`` in this process: ``fit_to_canvas`` on the configured
+    ``backends`` (``build_canvas_backends``), then, when asked, the white-background rule.
+    The generation service's ``Fit`` / ``EnforceWhite`` serve one of these."""
+
+    def __init__(self, backends: CanvasBackends = CLASSICAL) -> None:
+        self.backends = backends
+
+    def load(self) -> None:
+        self.backends.load()
+
+    def fit(
+        self,
+        image: ImageArray,
+        alpha: AlphaArray,
+        width: int,
+        height: int,
+        *,
+        fill: float | None = None,
+        background: Literal["extend", "white"] = "extend",
+        white_background: bool = False,
+    ) -> FitResult:
+        fitted = fit_to_canvas(
+            image, alpha, width, height, fill=fill, background=background, backends=self.backends
+        )
+        if white_background:
+            fitted = dataclasses.replace(
+                fitted, image=enforce_white_background(fitted.image, fitted.alpha)
+            )
+        return fitted
+
+    def enforce_white(self, image: ImageArray, alpha: AlphaArray) -> ImageArray:
+        return enforce_white_background(image, alpha)

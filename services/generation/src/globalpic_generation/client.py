@@ -1,16 +1,18 @@
 """``GenerationClient``: the generation service over gRPC.
 
-It is the pipeline's ``Inpainter`` (``inpaint``), its remixer (``remix``, ``candidates``,
-with ``Remixer``'s signatures and ``RemixResult`` values) and resize's ``Outpainter`` /
-``Upscaler`` (``outpaint``, ``upscale``: ``canvas.CanvasBackends``), so ``Cleaner``,
-``Localizer`` and ``fit_to_canvas`` take it in place of the in-process classes.
+It is the pipeline's ``Inpainter`` (``inpaint``), clean's ``EraseMasker`` (``first_pass``,
+``locate``, ``residual_pass``, ``finish``), its remixer (``remix``, ``candidates``,
+with ``Remixer``'s signatures and ``RemixResult`` values), resize's ``Framer`` (``fit``,
+``enforce_white``: ``canvas.CanvasFramer``) and its ``Outpainter`` / ``Upscaler``
+(``outpaint``, ``upscale``: ``canvas.CanvasBackends``), so ``Cleaner``, ``Localizer`` and
+``fit_to_canvas`` take it in place of the in-process classes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -18,15 +20,25 @@ from globalpic.generation.v1 import generation_pb2, generation_pb2_grpc
 from globalpic_common import errors
 from globalpic_common.errors import BadInputError
 from globalpic_common.grpc_client import DEFAULT_TIMEOUT_S, GrpcClient
-from globalpic_common.interfaces import AlphaArray, ImageArray, MaskArray
+from globalpic_common.interfaces import (
+    AlphaArray,
+    FirstPassMasks,
+    FitResult,
+    ImageArray,
+    MaskArray,
+    ResidualPassMasks,
+)
 from globalpic_common.schemas import TextLine
 from globalpic_common.wire import (
+    alpha_from_proto,
     alpha_to_proto,
+    box_from_proto,
     image_from_proto,
     image_to_proto,
     mask_from_proto,
     mask_to_proto,
     text_line_to_proto,
+    text_lines_to_proto,
 )
 from globalpic_generation.remix import RemixResult
 
@@ -80,6 +92,112 @@ class GenerationClient(GrpcClient):
             request.protect.CopyFrom(mask_to_proto(protect))
         reply = self.call(self._stub.BuildEraseMask, request)
         return mask_from_proto(reply.mask, (image.shape[0], image.shape[1]))
+
+    # Clean's mask geometry (``EraseMasker``): one RPC per step, the same masks as
+    # ``clean_mask.CleanMasker`` computes in process.
+
+    def first_pass(
+        self,
+        image: ImageArray,
+        lines: Sequence[TextLine],
+        wanted: Sequence[bool],
+        product_alpha: AlphaArray | None,
+        *,
+        keep: MaskArray | None = None,
+        add: MaskArray | None = None,
+    ) -> FirstPassMasks:
+        if len(lines) != len(wanted):
+            raise ValueError(f"{len(lines)} lines but {len(wanted)} wanted flags")
+        request = generation_pb2.EraseFirstPassRequest(
+            image=image_to_proto(image),
+            lines=[
+                generation_pb2.FirstPassLine(line=text_line_to_proto(line), wanted=want)
+                for line, want in zip(lines, wanted, strict=True)
+            ],
+        )
+        if product_alpha is not None:
+            request.product_alpha.CopyFrom(alpha_to_proto(product_alpha))
+        if keep is not None:
+            request.keep.CopyFrom(mask_to_proto(keep))
+        if add is not None:
+            request.add.CopyFrom(mask_to_proto(add))
+        reply = self.call(self._stub.EraseFirstPass, request)
+        shape = (image.shape[0], image.shape[1])
+        return FirstPassMasks(
+            protected=list(reply.protected),
+            mask=mask_from_proto(reply.mask, shape),
+            protect=mask_from_proto(reply.protect, shape, what="protect"),
+            erased=mask_from_proto(reply.erased, shape, what="erased"),
+        )
+
+    def locate(
+        self, lines: Sequence[TextLine], erased: MaskArray, known: MaskArray
+    ) -> list[tuple[float, float]]:
+        if not lines:
+            return []  # nothing to place: no round trip
+        request = generation_pb2.EraseLocateRequest(
+            lines=text_lines_to_proto(lines),
+            erased=mask_to_proto(erased),
+            known=mask_to_proto(known),
+        )
+        reply = self.call(self._stub.EraseLocate, request)
+        return [(overlap.erased, overlap.known) for overlap in reply.overlaps]
+
+    def residual_pass(
+        self,
+        image: ImageArray,
+        newly: Sequence[TextLine],
+        residual: Sequence[TextLine],
+        kept: Sequence[TextLine],
+        product_alpha: AlphaArray | None,
+        *,
+        protect: MaskArray,
+        erased: MaskArray,
+        newly_kept: Sequence[TextLine] = (),
+    ) -> ResidualPassMasks:
+        request = generation_pb2.EraseResidualPassRequest(
+            image=image_to_proto(image),
+            newly=text_lines_to_proto(newly),
+            residual=text_lines_to_proto(residual),
+            kept=text_lines_to_proto(kept),
+            newly_kept=text_lines_to_proto(newly_kept),
+            protect=mask_to_proto(protect),
+            erased=mask_to_proto(erased),
+        )
+        if product_alpha is not None:
+            request.product_alpha.CopyFrom(alpha_to_proto(product_alpha))
+        reply = self.call(self._stub.EraseResidualPass, request)
+        shape = (image.shape[0], image.shape[1])
+        return ResidualPassMasks(
+            extra=mask_from_proto(reply.extra, shape, what="extra"),
+            protect=mask_from_proto(reply.protect, shape, what="protect"),
+            erased=mask_from_proto(reply.erased, shape, what="erased"),
+        )
+
+    def finish(
+        self,
+        image: ImageArray,
+        erased: ImageArray,
+        mask: MaskArray,
+        product_alpha: AlphaArray | None,
+        *,
+        keep: MaskArray | None = None,
+    ) -> tuple[ImageArray, AlphaArray | None]:
+        request = generation_pb2.EraseFinishRequest(
+            image=image_to_proto(image), erased=image_to_proto(erased), mask=mask_to_proto(mask)
+        )
+        if product_alpha is not None:
+            request.product_alpha.CopyFrom(alpha_to_proto(product_alpha))
+        if keep is not None:
+            request.keep.CopyFrom(mask_to_proto(keep))
+        reply = self.call(self._stub.EraseFinish, request)
+        shape = (image.shape[0], image.shape[1])
+        alpha = (
+            alpha_from_proto(reply.product_alpha, shape, what="product_alpha")
+            if reply.HasField("product_alpha")
+            else None
+        )
+        return image_from_proto(reply.image), alpha
 
     def inpaint(
         self, image: ImageArray, mask: MaskArray, product_alpha: AlphaArray | None = None
@@ -156,3 +274,45 @@ class GenerationClient(GrpcClient):
         return generation_pb2.RemixRequest(
             image=image_to_proto(image), alpha=alpha_to_proto(alpha), seed=seed
         )
+
+    # --- Resize's frame fit (``Framer``: ``canvas.CanvasFramer`` on the server) ---
+
+    def fit(
+        self,
+        image: ImageArray,
+        alpha: AlphaArray,
+        width: int,
+        height: int,
+        *,
+        fill: float | None = None,
+        background: Literal["extend", "white"] = "extend",
+        white_background: bool = False,
+    ) -> FitResult:
+        """``CanvasFramer.fit`` on the service, with the server's canvas backends."""
+        request = generation_pb2.FitRequest(
+            image=image_to_proto(image),
+            alpha=alpha_to_proto(alpha),
+            width=width,
+            height=height,
+            fill=fill,
+            background=background,
+            white_background=white_background,
+        )
+        reply = self.call(self._stub.Fit, request)
+        shape = (height, width)
+        box = box_from_proto(reply.product_box) if reply.HasField("product_box") else None
+        return FitResult(
+            image=image_from_proto(reply.image),
+            alpha=alpha_from_proto(reply.alpha, shape),
+            product_box=box,
+            scale=reply.scale,
+            extended=mask_from_proto(reply.extended, shape, what="extended"),
+        )
+
+    def enforce_white(self, image: ImageArray, alpha: AlphaArray) -> ImageArray:
+        """``CanvasFramer.enforce_white`` (``enforce_white_background``) on the service."""
+        request = generation_pb2.EnforceWhiteRequest(
+            image=image_to_proto(image), alpha=alpha_to_proto(alpha)
+        )
+        reply = self.call(self._stub.EnforceWhite, request)
+        return image_from_proto(reply.image)

@@ -1,7 +1,10 @@
-"""The generation gRPC service (``globalpic-generation-server``): ``BuildEraseMask``,
-``Inpaint``, ``Remix``, and resize's generative ``Outpaint`` / ``Upscale``.
+"""The generation gRPC service (``globalpic-generation-server``): ``BuildEraseMask``, clean's
+mask steps (``EraseFirstPass``, ``EraseLocate``, ``EraseResidualPass``, ``EraseFinish``),
+``Inpaint``, ``Remix``, resize's ``Fit`` / ``EnforceWhite`` and its generative ``Outpaint`` /
+``Upscale``.
 
-Thin adapters over ``erase_mask.build_erase_mask``, the configured ``Inpainter``
+Thin adapters over ``erase_mask.build_erase_mask``, ``clean_mask.CleanMasker``, the
+configured ``Inpainter``
 (``build_inpainter``), the ``Remixer`` and the
 resize backends (``canvas.build_canvas_backends``: ``GLOBALPIC_GENERATION__OUTPAINTER`` /
 ``__UPSCALER``; a classical one has nothing to serve, so its RPC answers
@@ -16,6 +19,7 @@ Settings: ``GLOBALPIC_GENERATION__PORT`` (50053), ``__METRICS_PORT`` (9453),
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import grpc
 
@@ -29,13 +33,24 @@ from globalpic_common.settings import settings_config
 from globalpic_common.timing import StageTimer
 from globalpic_common.wire import (
     alpha_from_proto,
+    alpha_to_proto,
+    box_to_proto,
     image_from_proto,
     image_to_proto,
     mask_from_proto,
     mask_to_proto,
+    optional_alpha_from_proto,
+    optional_mask_from_proto,
+    same_size_image_from_proto,
     text_lines_from_proto,
 )
-from globalpic_generation.canvas import CLASSICAL, CanvasBackends, build_canvas_backends
+from globalpic_generation.canvas import (
+    CLASSICAL,
+    CanvasBackends,
+    CanvasFramer,
+    build_canvas_backends,
+)
+from globalpic_generation.clean_mask import CleanMasker
 from globalpic_generation.erase_mask import build_erase_mask
 from globalpic_generation.registry import build_inpainter
 from globalpic_generation.remix import Remixer, RemixResult
@@ -84,6 +99,9 @@ class GenerationServicer(generation_pb2_grpc.GenerationServiceServicer):
         self.remixer = remixer
         self.backgrounds_dir = backgrounds_dir
         self.canvas = canvas
+        # The mask settings (GLOBALPIC_GENERATION__MASK_*, __GLYPH_*, __BACKING_*) are this
+        # process's, read at each call as in-process clean reads them from its environment.
+        self.masker = CleanMasker()
 
     def BuildEraseMask(  # noqa: N802 - the RPC's name, as protoc generates it
         self, request: generation_pb2.BuildEraseMaskRequest, context: grpc.ServicerContext
@@ -103,6 +121,100 @@ class GenerationServicer(generation_pb2_grpc.GenerationServiceServicer):
                 image, lines, protect=protect, backings=not request.strokes_only
             )
         return generation_pb2.BuildEraseMaskResponse(mask=mask_to_proto(mask))
+
+    def EraseFirstPass(  # noqa: N802 - the RPC's name, as protoc generates it
+        self, request: generation_pb2.EraseFirstPassRequest, context: grpc.ServicerContext
+    ) -> generation_pb2.EraseFirstPassResponse:
+        image = image_from_proto(request.image)
+        shape = (image.shape[0], image.shape[1])
+        lines = text_lines_from_proto(entry.line for entry in request.lines)
+        timer = StageTimer(backend="erase_mask")
+        with timer.stage("mask"):
+            first = self.masker.first_pass(
+                image,
+                lines,
+                [entry.wanted for entry in request.lines],
+                optional_alpha_from_proto(
+                    request.product_alpha, request.HasField("product_alpha"), shape
+                ),
+                keep=optional_mask_from_proto(
+                    request.keep, request.HasField("keep"), shape, "keep"
+                ),
+                add=optional_mask_from_proto(request.add, request.HasField("add"), shape, "add"),
+            )
+        return generation_pb2.EraseFirstPassResponse(
+            protected=first.protected,
+            mask=mask_to_proto(first.mask),
+            protect=mask_to_proto(first.protect),
+            erased=mask_to_proto(first.erased),
+        )
+
+    def EraseLocate(  # noqa: N802
+        self, request: generation_pb2.EraseLocateRequest, context: grpc.ServicerContext
+    ) -> generation_pb2.EraseLocateResponse:
+        lines = text_lines_from_proto(request.lines)
+        erased = mask_from_proto(request.erased, what="erased")
+        known = mask_from_proto(request.known, (erased.shape[0], erased.shape[1]), what="known")
+        timer = StageTimer(backend="erase_mask")
+        with timer.stage("locate"):
+            overlaps = self.masker.locate(lines, erased, known)
+        return generation_pb2.EraseLocateResponse(
+            overlaps=[generation_pb2.LineOverlap(erased=e, known=k) for e, k in overlaps]
+        )
+
+    def EraseResidualPass(  # noqa: N802
+        self, request: generation_pb2.EraseResidualPassRequest, context: grpc.ServicerContext
+    ) -> generation_pb2.EraseResidualPassResponse:
+        image = image_from_proto(request.image)
+        shape = (image.shape[0], image.shape[1])
+        newly = text_lines_from_proto(request.newly)
+        residual = text_lines_from_proto(request.residual)
+        kept = text_lines_from_proto(request.kept)
+        newly_kept = text_lines_from_proto(request.newly_kept)
+        timer = StageTimer(backend="erase_mask")
+        with timer.stage("mask"):
+            step = self.masker.residual_pass(
+                image,
+                newly,
+                residual,
+                kept,
+                optional_alpha_from_proto(
+                    request.product_alpha, request.HasField("product_alpha"), shape
+                ),
+                protect=mask_from_proto(request.protect, shape, what="protect"),
+                erased=mask_from_proto(request.erased, shape, what="erased"),
+                newly_kept=newly_kept,
+            )
+        return generation_pb2.EraseResidualPassResponse(
+            extra=mask_to_proto(step.extra),
+            protect=mask_to_proto(step.protect),
+            erased=mask_to_proto(step.erased),
+        )
+
+    def EraseFinish(  # noqa: N802
+        self, request: generation_pb2.EraseFinishRequest, context: grpc.ServicerContext
+    ) -> generation_pb2.EraseFinishResponse:
+        image = image_from_proto(request.image)
+        shape = (image.shape[0], image.shape[1])
+        erased = same_size_image_from_proto(request.erased, shape, what="erased")
+        mask = mask_from_proto(request.mask, shape)
+        timer = StageTimer(backend="erase_mask")
+        with timer.stage("finish"):
+            out, alpha = self.masker.finish(
+                image,
+                erased,
+                mask,
+                optional_alpha_from_proto(
+                    request.product_alpha, request.HasField("product_alpha"), shape
+                ),
+                keep=optional_mask_from_proto(
+                    request.keep, request.HasField("keep"), shape, "keep"
+                ),
+            )
+        reply = generation_pb2.EraseFinishResponse(image=image_to_proto(out))
+        if alpha is not None:
+            reply.product_alpha.CopyFrom(alpha_to_proto(alpha))
+        return reply
 
     def Inpaint(  # noqa: N802 - the RPC's name, as protoc generates it
         self, request: generation_pb2.InpaintRequest, context: grpc.ServicerContext
@@ -199,6 +311,51 @@ class GenerationServicer(generation_pb2_grpc.GenerationServiceServicer):
             out = upscaler.upscale(image, alpha, request.scale, _seed(request.seed))
         observe_stages(timer.seconds, upscaler.name)
         return generation_pb2.UpscaleResponse(image=image_to_proto(out), backend=upscaler.name)
+
+    # --- Resize's frame fit: ``canvas.CanvasFramer`` on this server's canvas backends ---
+
+    def Fit(  # noqa: N802
+        self, request: generation_pb2.FitRequest, context: grpc.ServicerContext
+    ) -> generation_pb2.FitResponse:
+        image = image_from_proto(request.image)
+        alpha = alpha_from_proto(request.alpha, (image.shape[0], image.shape[1]))
+        if request.background not in ("extend", "white"):
+            raise BadInputError(
+                f"background {request.background!r}: use 'extend' or 'white'",
+                code=errors.BAD_OPTION,
+            )
+        background: Literal["extend", "white"] = (
+            "white" if request.background == "white" else "extend"
+        )
+        timer = StageTimer(backend="canvas")
+        with timer.stage("fit"):
+            fitted = CanvasFramer(self.canvas).fit(
+                image,
+                alpha,
+                request.width,
+                request.height,
+                fill=request.fill if request.HasField("fill") else None,
+                background=background,
+                white_background=request.white_background,
+            )
+        box = fitted.product_box
+        return generation_pb2.FitResponse(
+            image=image_to_proto(fitted.image),
+            alpha=alpha_to_proto(fitted.alpha),
+            product_box=box_to_proto(box) if box is not None else None,
+            scale=fitted.scale,
+            extended=mask_to_proto(fitted.extended),
+        )
+
+    def EnforceWhite(  # noqa: N802
+        self, request: generation_pb2.EnforceWhiteRequest, context: grpc.ServicerContext
+    ) -> generation_pb2.EnforceWhiteResponse:
+        image = image_from_proto(request.image)
+        alpha = alpha_from_proto(request.alpha, (image.shape[0], image.shape[1]))
+        timer = StageTimer(backend="canvas")
+        with timer.stage("enforce_white"):
+            out = CanvasFramer(self.canvas).enforce_white(image, alpha)
+        return generation_pb2.EnforceWhiteResponse(image=image_to_proto(out))
 
 
 def registrar(

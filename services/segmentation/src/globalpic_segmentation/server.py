@@ -1,7 +1,8 @@
 """The segmentation gRPC service (``globalpic-segmentation-server``).
 
 ``Segment`` runs the configured segmenter (IS-Net by default, U²-Net-p or SAM); ``Extract``
-the refined cut-out (``Extractor``) on the same segmenter, so the model is loaded once.
+the refined cut-out (``Extractor``) on the same segmenter, so the model is loaded once;
+``EvaluateRules`` check's pixel rules (``rules.evaluate_rules``, no model).
 Settings: ``GLOBALPIC_SEGMENTATION__PORT`` (50052), ``__METRICS_PORT`` (9452), ``__MAX_WORKERS``,
 ``__GRACE_S``, ``__LOG_LEVEL``, plus the model's and the extractor's own
 ``GLOBALPIC_SEGMENTATION__*`` settings.
@@ -18,6 +19,7 @@ from globalpic_common.errors import BadInputError
 from globalpic_common.grpc_server import GrpcServerSettings, Register, load_models, run_service
 from globalpic_common.interfaces import Segmenter
 from globalpic_common.metrics import observe_stages
+from globalpic_common.platforms import get_platform
 from globalpic_common.schemas import TextAction, TextKind, TextRegion
 from globalpic_common.settings import settings_config
 from globalpic_common.timing import StageTimer
@@ -26,11 +28,15 @@ from globalpic_common.wire import (
     alpha_to_proto,
     box_to_proto,
     image_from_proto,
+    mask_from_proto,
+    rule_result_to_proto,
     text_line_from_proto,
+    text_regions_from_proto,
 )
 from globalpic_segmentation.extract import ExtractMode, Extractor
 from globalpic_segmentation.extract_settings import ExtractSettings
 from globalpic_segmentation.registry import build_segmenter
+from globalpic_segmentation.rules import evaluate_rules
 
 SERVICE = "segmentation"
 HEALTH_NAME = segmentation_pb2.DESCRIPTOR.services_by_name["SegmentationService"].full_name
@@ -110,6 +116,28 @@ class SegmentationServicer(segmentation_pb2_grpc.SegmentationServiceServicer):
                 )
                 for o in cutout.objects
             ],
+        )
+
+    def EvaluateRules(  # noqa: N802
+        self, request: segmentation_pb2.EvaluateRulesRequest, context: grpc.ServicerContext
+    ) -> segmentation_pb2.EvaluateRulesResponse:
+        image = image_from_proto(request.image)
+        mask = mask_from_proto(
+            request.product_mask, (image.shape[0], image.shape[1]), what="product_mask"
+        )
+        platform = get_platform(request.platform_id)
+        texts = (
+            text_regions_from_proto(request.overlay_texts.regions)
+            if request.HasField("overlay_texts")
+            else None
+        )
+        timer = StageTimer(backend="rules")
+        with timer.stage("rules"):
+            results = evaluate_rules(
+                image, mask, platform, texts, estimated_mask=request.estimated_mask
+            )
+        return segmentation_pb2.EvaluateRulesResponse(
+            rules=[rule_result_to_proto(r) for r in results]
         )
 
 

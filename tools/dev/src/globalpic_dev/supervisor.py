@@ -119,18 +119,20 @@ def queue_env(**values: str) -> dict[str, str]:
 
 
 def gateway_peer_env(service: GrpcService, port: int) -> dict[str, str]:
-    """How the gateway and the orchestrator find ``service`` on loopback ``port``:
-    ``GLOBALPIC_{GATEWAY,ORCHESTRATOR}__<X>_ADDR`` (storage); empty for a service only the
-    orchestrator calls."""
+    """How the gateway finds ``service`` on loopback ``port``: ``GLOBALPIC_GATEWAY__<X>_ADDR``
+    (storage); empty for a service only the orchestrator calls."""
     if service.gateway_addr is None:
         return {}
-    return queue_env(**{service.gateway_addr: f"127.0.0.1:{port}"})
+    return {f"GLOBALPIC_GATEWAY__{service.gateway_addr}": f"127.0.0.1:{port}"}
 
 
 def runner_peer_env(service: GrpcService, port: int) -> dict[str, str]:
     """How the orchestrator finds ``service`` on loopback ``port``: its
-    ``GLOBALPIC_PIPELINE__<X>_ADDR`` (model services) or ``..._<X>_ADDR`` (storage)."""
-    env = gateway_peer_env(service, port)
+    ``GLOBALPIC_PIPELINE__<X>_ADDR`` (model services) or ``GLOBALPIC_ORCHESTRATOR__<X>_ADDR``
+    (storage)."""
+    env: dict[str, str] = {}
+    if service.gateway_addr is not None:
+        env[f"GLOBALPIC_ORCHESTRATOR__{service.gateway_addr}"] = f"127.0.0.1:{port}"
     if service.pipeline_addr:
         env[f"GLOBALPIC_PIPELINE__{service.pipeline_addr}"] = f"127.0.0.1:{port}"
     return env

@@ -81,11 +81,13 @@ def resize(
     preset's rules are checked on the written file (exit 3 if one is broken).
     """
     setup_logging(verbose)
-    from globalpic_generation.canvas import build_canvas_backends
+    from globalpic_generation.canvas import CanvasFramer, build_canvas_backends
     from globalpic_ocr.detector import build_detector
+    from globalpic_ocr.overlay import classify_lines
     from globalpic_pipeline.check import Checker
     from globalpic_pipeline.frame import fit_frame, frame_for
     from globalpic_segmentation.registry import build_segmenter
+    from globalpic_segmentation.rules import PixelRules
 
     try:
         frame = frame_for(platform, size)
@@ -97,9 +99,14 @@ def resize(
 
     limits = InputLimitsSettings().limits()
     segmenter = build_segmenter()
-    checker = Checker(preset, build_detector(), segmenter) if preset is not None else None
+    checker = (
+        Checker(preset, build_detector(), segmenter, classify=classify_lines, judge=PixelRules())
+        if preset is not None
+        else None
+    )
     # GLOBALPIC_GENERATION__OUTPAINTER / __UPSCALER = zimage: generated new area / upscales.
     canvas = build_canvas_backends()
+    framer = CanvasFramer(canvas)
     try:
         load_backends(segmenter)
         if checker is not None:
@@ -123,7 +130,7 @@ def resize(
             with timer.stage("segment"):
                 alpha = segmenter.segment(rgb)
         with timer.stage("fit"):
-            fitted = fit_frame(rgb, alpha, frame, cutout=cutout, backends=canvas)
+            fitted = fit_frame(rgb, alpha, frame, framer, cutout=cutout)
             image = fitted.image
         # A cut-out stays a cut-out (png / webp); a white-background image has no alpha.
         keep_alpha = cutout and not white

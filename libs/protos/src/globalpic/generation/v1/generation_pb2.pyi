@@ -80,6 +80,368 @@ class BuildEraseMaskResponse(_message.Message):
 Global___BuildEraseMaskResponse: _TypeAlias = BuildEraseMaskResponse  # noqa: Y015
 
 @_typing.final
+class FirstPassLine(_message.Message):
+    """A line OCR found, and whether clean wants it erased (an overlay, or any text with --text all)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LINE_FIELD_NUMBER: _builtins.int
+    WANTED_FIELD_NUMBER: _builtins.int
+    wanted: _builtins.bool
+    @_builtins.property
+    def line(self) -> _common_pb2.TextLine: ...
+    def __init__(
+        self,
+        *,
+        line: _common_pb2.TextLine | None = ...,
+        wanted: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["line", b"line"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["line", b"line", "wanted", b"wanted"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FirstPassLine: _TypeAlias = FirstPassLine  # noqa: Y015
+
+@_typing.final
+class EraseFirstPassRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    IMAGE_FIELD_NUMBER: _builtins.int
+    LINES_FIELD_NUMBER: _builtins.int
+    PRODUCT_ALPHA_FIELD_NUMBER: _builtins.int
+    KEEP_FIELD_NUMBER: _builtins.int
+    ADD_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def image(self) -> _common_pb2.Image: ...
+    @_builtins.property
+    def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___FirstPassLine]:
+        """Every line OCR found, in order."""
+
+    @_builtins.property
+    def product_alpha(self) -> _common_pb2.Alpha:
+        """The segmenter's product alpha of `image` (optional, same size)."""
+
+    @_builtins.property
+    def keep(self) -> _common_pb2.Mask:
+        """The user's keep mask (never touched) and add mask (erased too), the image's size."""
+
+    @_builtins.property
+    def add(self) -> _common_pb2.Mask: ...
+    def __init__(
+        self,
+        *,
+        image: _common_pb2.Image | None = ...,
+        lines: _abc.Iterable[Global___FirstPassLine] | None = ...,
+        product_alpha: _common_pb2.Alpha | None = ...,
+        keep: _common_pb2.Mask | None = ...,
+        add: _common_pb2.Mask | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_add", b"_add", "_keep", b"_keep", "_product_alpha", b"_product_alpha", "add", b"add", "image", b"image", "keep", b"keep", "product_alpha", b"product_alpha"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_add", b"_add", "_keep", b"_keep", "_product_alpha", b"_product_alpha", "add", b"add", "image", b"image", "keep", b"keep", "lines", b"lines", "product_alpha", b"product_alpha"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__add: _TypeAlias = _typing.Literal["add"]  # noqa: Y015
+    _WhichOneofArgType__add: _TypeAlias = _typing.Literal["_add", b"_add"]  # noqa: Y015
+    _WhichOneofReturnType__keep: _TypeAlias = _typing.Literal["keep"]  # noqa: Y015
+    _WhichOneofArgType__keep: _TypeAlias = _typing.Literal["_keep", b"_keep"]  # noqa: Y015
+    _WhichOneofReturnType__product_alpha: _TypeAlias = _typing.Literal["product_alpha"]  # noqa: Y015
+    _WhichOneofArgType__product_alpha: _TypeAlias = _typing.Literal["_product_alpha", b"_product_alpha"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__add) -> _WhichOneofReturnType__add | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__keep) -> _WhichOneofReturnType__keep | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__product_alpha) -> _WhichOneofReturnType__product_alpha | None: ...
+
+Global___EraseFirstPassRequest: _TypeAlias = EraseFirstPassRequest  # noqa: Y015
+
+@_typing.final
+class EraseFirstPassResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROTECTED_FIELD_NUMBER: _builtins.int
+    MASK_FIELD_NUMBER: _builtins.int
+    PROTECT_FIELD_NUMBER: _builtins.int
+    ERASED_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def protected(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bool]:
+        """Per request line: the keep mask covers half its box or more (it is kept, wanted or not)."""
+
+    @_builtins.property
+    def mask(self) -> _common_pb2.Mask:
+        """What to erase (255)."""
+
+    @_builtins.property
+    def protect(self) -> _common_pb2.Mask:
+        """What clean never erases: the keep mask and the kept lines' protection."""
+
+    @_builtins.property
+    def erased(self) -> _common_pb2.Mask:
+        """The boxes of the lines to erase, less `protect`."""
+
+    def __init__(
+        self,
+        *,
+        protected: _abc.Iterable[_builtins.bool] | None = ...,
+        mask: _common_pb2.Mask | None = ...,
+        protect: _common_pb2.Mask | None = ...,
+        erased: _common_pb2.Mask | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["erased", b"erased", "mask", b"mask", "protect", b"protect"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["erased", b"erased", "mask", b"mask", "protect", b"protect", "protected", b"protected"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EraseFirstPassResponse: _TypeAlias = EraseFirstPassResponse  # noqa: Y015
+
+@_typing.final
+class EraseLocateRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LINES_FIELD_NUMBER: _builtins.int
+    ERASED_FIELD_NUMBER: _builtins.int
+    KNOWN_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def lines(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.TextLine]:
+        """Lines found on the rebuilt image, in its pixels."""
+
+    @_builtins.property
+    def erased(self) -> _common_pb2.Mask:
+        """What clean meant to erase, and what it keeps (same size)."""
+
+    @_builtins.property
+    def known(self) -> _common_pb2.Mask: ...
+    def __init__(
+        self,
+        *,
+        lines: _abc.Iterable[_common_pb2.TextLine] | None = ...,
+        erased: _common_pb2.Mask | None = ...,
+        known: _common_pb2.Mask | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["erased", b"erased", "known", b"known"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["erased", b"erased", "known", b"known", "lines", b"lines"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EraseLocateRequest: _TypeAlias = EraseLocateRequest  # noqa: Y015
+
+@_typing.final
+class LineOverlap(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ERASED_FIELD_NUMBER: _builtins.int
+    KNOWN_FIELD_NUMBER: _builtins.int
+    erased: _builtins.float
+    """Share of the line's box in `erased` grown by the re-check's margin, and in `known`."""
+    known: _builtins.float
+    def __init__(
+        self,
+        *,
+        erased: _builtins.float = ...,
+        known: _builtins.float = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["erased", b"erased", "known", b"known"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LineOverlap: _TypeAlias = LineOverlap  # noqa: Y015
+
+@_typing.final
+class EraseLocateResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OVERLAPS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def overlaps(self) -> _containers.RepeatedCompositeFieldContainer[Global___LineOverlap]:
+        """One per request line, in order."""
+
+    def __init__(
+        self,
+        *,
+        overlaps: _abc.Iterable[Global___LineOverlap] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["overlaps", b"overlaps"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EraseLocateResponse: _TypeAlias = EraseLocateResponse  # noqa: Y015
+
+@_typing.final
+class EraseResidualPassRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    IMAGE_FIELD_NUMBER: _builtins.int
+    NEWLY_FIELD_NUMBER: _builtins.int
+    RESIDUAL_FIELD_NUMBER: _builtins.int
+    KEPT_FIELD_NUMBER: _builtins.int
+    NEWLY_KEPT_FIELD_NUMBER: _builtins.int
+    PROTECT_FIELD_NUMBER: _builtins.int
+    ERASED_FIELD_NUMBER: _builtins.int
+    PRODUCT_ALPHA_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def image(self) -> _common_pb2.Image:
+        """The image as erased so far."""
+
+    @_builtins.property
+    def newly(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.TextLine]:
+        """Lines seen for the first time that clean erases now."""
+
+    @_builtins.property
+    def residual(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.TextLine]:
+        """Lines erased before and found again (their strokes and ink bands go)."""
+
+    @_builtins.property
+    def kept(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.TextLine]:
+        """Every line clean keeps so far (new ones included)."""
+
+    @_builtins.property
+    def newly_kept(self) -> _containers.RepeatedCompositeFieldContainer[_common_pb2.TextLine]:
+        """The lines of `kept` first seen in this pass: their boxes join `protect`."""
+
+    @_builtins.property
+    def protect(self) -> _common_pb2.Mask:
+        """The first pass's (or the previous residual pass's) protect and erased masks."""
+
+    @_builtins.property
+    def erased(self) -> _common_pb2.Mask: ...
+    @_builtins.property
+    def product_alpha(self) -> _common_pb2.Alpha: ...
+    def __init__(
+        self,
+        *,
+        image: _common_pb2.Image | None = ...,
+        newly: _abc.Iterable[_common_pb2.TextLine] | None = ...,
+        residual: _abc.Iterable[_common_pb2.TextLine] | None = ...,
+        kept: _abc.Iterable[_common_pb2.TextLine] | None = ...,
+        newly_kept: _abc.Iterable[_common_pb2.TextLine] | None = ...,
+        protect: _common_pb2.Mask | None = ...,
+        erased: _common_pb2.Mask | None = ...,
+        product_alpha: _common_pb2.Alpha | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_product_alpha", b"_product_alpha", "erased", b"erased", "image", b"image", "product_alpha", b"product_alpha", "protect", b"protect"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_product_alpha", b"_product_alpha", "erased", b"erased", "image", b"image", "kept", b"kept", "newly", b"newly", "newly_kept", b"newly_kept", "product_alpha", b"product_alpha", "protect", b"protect", "residual", b"residual"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__product_alpha: _TypeAlias = _typing.Literal["product_alpha"]  # noqa: Y015
+    _WhichOneofArgType__product_alpha: _TypeAlias = _typing.Literal["_product_alpha", b"_product_alpha"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__product_alpha) -> _WhichOneofReturnType__product_alpha | None: ...
+
+Global___EraseResidualPassRequest: _TypeAlias = EraseResidualPassRequest  # noqa: Y015
+
+@_typing.final
+class EraseResidualPassResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EXTRA_FIELD_NUMBER: _builtins.int
+    PROTECT_FIELD_NUMBER: _builtins.int
+    ERASED_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def extra(self) -> _common_pb2.Mask:
+        """What to erase in this pass (255)."""
+
+    @_builtins.property
+    def protect(self) -> _common_pb2.Mask: ...
+    @_builtins.property
+    def erased(self) -> _common_pb2.Mask: ...
+    def __init__(
+        self,
+        *,
+        extra: _common_pb2.Mask | None = ...,
+        protect: _common_pb2.Mask | None = ...,
+        erased: _common_pb2.Mask | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["erased", b"erased", "extra", b"extra", "protect", b"protect"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["erased", b"erased", "extra", b"extra", "protect", b"protect"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EraseResidualPassResponse: _TypeAlias = EraseResidualPassResponse  # noqa: Y015
+
+@_typing.final
+class EraseFinishRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    IMAGE_FIELD_NUMBER: _builtins.int
+    ERASED_FIELD_NUMBER: _builtins.int
+    MASK_FIELD_NUMBER: _builtins.int
+    PRODUCT_ALPHA_FIELD_NUMBER: _builtins.int
+    KEEP_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def image(self) -> _common_pb2.Image:
+        """The photo as given, and as erased (same size)."""
+
+    @_builtins.property
+    def erased(self) -> _common_pb2.Image: ...
+    @_builtins.property
+    def mask(self) -> _common_pb2.Mask:
+        """Everything erased."""
+
+    @_builtins.property
+    def product_alpha(self) -> _common_pb2.Alpha: ...
+    @_builtins.property
+    def keep(self) -> _common_pb2.Mask: ...
+    def __init__(
+        self,
+        *,
+        image: _common_pb2.Image | None = ...,
+        erased: _common_pb2.Image | None = ...,
+        mask: _common_pb2.Mask | None = ...,
+        product_alpha: _common_pb2.Alpha | None = ...,
+        keep: _common_pb2.Mask | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_keep", b"_keep", "_product_alpha", b"_product_alpha", "erased", b"erased", "image", b"image", "keep", b"keep", "mask", b"mask", "product_alpha", b"product_alpha"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_keep", b"_keep", "_product_alpha", b"_product_alpha", "erased", b"erased", "image", b"image", "keep", b"keep", "mask", b"mask", "product_alpha", b"product_alpha"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__keep: _TypeAlias = _typing.Literal["keep"]  # noqa: Y015
+    _WhichOneofArgType__keep: _TypeAlias = _typing.Literal["_keep", b"_keep"]  # noqa: Y015
+    _WhichOneofReturnType__product_alpha: _TypeAlias = _typing.Literal["product_alpha"]  # noqa: Y015
+    _WhichOneofArgType__product_alpha: _TypeAlias = _typing.Literal["_product_alpha", b"_product_alpha"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__keep) -> _WhichOneofReturnType__keep | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__product_alpha) -> _WhichOneofReturnType__product_alpha | None: ...
+
+Global___EraseFinishRequest: _TypeAlias = EraseFinishRequest  # noqa: Y015
+
+@_typing.final
+class EraseFinishResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    IMAGE_FIELD_NUMBER: _builtins.int
+    PRODUCT_ALPHA_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def image(self) -> _common_pb2.Image: ...
+    @_builtins.property
+    def product_alpha(self) -> _common_pb2.Alpha:
+        """The request's product alpha, completed under the erased pixels (absent: none was sent)."""
+
+    def __init__(
+        self,
+        *,
+        image: _common_pb2.Image | None = ...,
+        product_alpha: _common_pb2.Alpha | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_product_alpha", b"_product_alpha", "image", b"image", "product_alpha", b"product_alpha"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_product_alpha", b"_product_alpha", "image", b"image", "product_alpha", b"product_alpha"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__product_alpha: _TypeAlias = _typing.Literal["product_alpha"]  # noqa: Y015
+    _WhichOneofArgType__product_alpha: _TypeAlias = _typing.Literal["_product_alpha", b"_product_alpha"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__product_alpha) -> _WhichOneofReturnType__product_alpha | None: ...
+
+Global___EraseFinishResponse: _TypeAlias = EraseFinishResponse  # noqa: Y015
+
+@_typing.final
 class InpaintRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -382,3 +744,141 @@ class UpscaleResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___UpscaleResponse: _TypeAlias = UpscaleResponse  # noqa: Y015
+
+@_typing.final
+class FitRequest(_message.Message):
+    """--- Resize's frame fit (Fit, EnforceWhite) ---"""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    IMAGE_FIELD_NUMBER: _builtins.int
+    ALPHA_FIELD_NUMBER: _builtins.int
+    WIDTH_FIELD_NUMBER: _builtins.int
+    HEIGHT_FIELD_NUMBER: _builtins.int
+    FILL_FIELD_NUMBER: _builtins.int
+    BACKGROUND_FIELD_NUMBER: _builtins.int
+    WHITE_BACKGROUND_FIELD_NUMBER: _builtins.int
+    width: _builtins.int
+    height: _builtins.int
+    fill: _builtins.float
+    """Share of the frame the product box should span; absent: as large as fits with a margin."""
+    background: _builtins.str
+    """"extend" (new area synthesised from the photo) or "white" (RGB 255, product centred)."""
+    white_background: _builtins.bool
+    """Then every pixel away from the product becomes RGB 255 (as EnforceWhite)."""
+    @_builtins.property
+    def image(self) -> _common_pb2.Image: ...
+    @_builtins.property
+    def alpha(self) -> _common_pb2.Alpha:
+        """The product matte of the image."""
+
+    def __init__(
+        self,
+        *,
+        image: _common_pb2.Image | None = ...,
+        alpha: _common_pb2.Alpha | None = ...,
+        width: _builtins.int = ...,
+        height: _builtins.int = ...,
+        fill: _builtins.float | None = ...,
+        background: _builtins.str = ...,
+        white_background: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_fill", b"_fill", "alpha", b"alpha", "fill", b"fill", "image", b"image"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_fill", b"_fill", "alpha", b"alpha", "background", b"background", "fill", b"fill", "height", b"height", "image", b"image", "white_background", b"white_background", "width", b"width"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__fill: _TypeAlias = _typing.Literal["fill"]  # noqa: Y015
+    _WhichOneofArgType__fill: _TypeAlias = _typing.Literal["_fill", b"_fill"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__fill) -> _WhichOneofReturnType__fill | None: ...
+
+Global___FitRequest: _TypeAlias = FitRequest  # noqa: Y015
+
+@_typing.final
+class FitResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    IMAGE_FIELD_NUMBER: _builtins.int
+    ALPHA_FIELD_NUMBER: _builtins.int
+    PRODUCT_BOX_FIELD_NUMBER: _builtins.int
+    SCALE_FIELD_NUMBER: _builtins.int
+    EXTENDED_FIELD_NUMBER: _builtins.int
+    scale: _builtins.float
+    """Output px per input px."""
+    @_builtins.property
+    def image(self) -> _common_pb2.Image:
+        """height x width x 3."""
+
+    @_builtins.property
+    def alpha(self) -> _common_pb2.Alpha:
+        """The product alpha moved with the image (0 in synthesised areas)."""
+
+    @_builtins.property
+    def product_box(self) -> _common_pb2.Box:
+        """The product box in the frame; absent when no product was found."""
+
+    @_builtins.property
+    def extended(self) -> _common_pb2.Mask:
+        """255 where pixels were synthesised (not from the input photo)."""
+
+    def __init__(
+        self,
+        *,
+        image: _common_pb2.Image | None = ...,
+        alpha: _common_pb2.Alpha | None = ...,
+        product_box: _common_pb2.Box | None = ...,
+        scale: _builtins.float = ...,
+        extended: _common_pb2.Mask | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_product_box", b"_product_box", "alpha", b"alpha", "extended", b"extended", "image", b"image", "product_box", b"product_box"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_product_box", b"_product_box", "alpha", b"alpha", "extended", b"extended", "image", b"image", "product_box", b"product_box", "scale", b"scale"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__product_box: _TypeAlias = _typing.Literal["product_box"]  # noqa: Y015
+    _WhichOneofArgType__product_box: _TypeAlias = _typing.Literal["_product_box", b"_product_box"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__product_box) -> _WhichOneofReturnType__product_box | None: ...
+
+Global___FitResponse: _TypeAlias = FitResponse  # noqa: Y015
+
+@_typing.final
+class EnforceWhiteRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    IMAGE_FIELD_NUMBER: _builtins.int
+    ALPHA_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def image(self) -> _common_pb2.Image: ...
+    @_builtins.property
+    def alpha(self) -> _common_pb2.Alpha: ...
+    def __init__(
+        self,
+        *,
+        image: _common_pb2.Image | None = ...,
+        alpha: _common_pb2.Alpha | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["alpha", b"alpha", "image", b"image"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alpha", b"alpha", "image", b"image"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EnforceWhiteRequest: _TypeAlias = EnforceWhiteRequest  # noqa: Y015
+
+@_typing.final
+class EnforceWhiteResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    IMAGE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def image(self) -> _common_pb2.Image: ...
+    def __init__(
+        self,
+        *,
+        image: _common_pb2.Image | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["image", b"image"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["image", b"image"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EnforceWhiteResponse: _TypeAlias = EnforceWhiteResponse  # noqa: Y015

@@ -40,6 +40,26 @@ class GenerationServiceStub:
                 request_serializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.BuildEraseMaskRequest.SerializeToString,
                 response_deserializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.BuildEraseMaskResponse.FromString,
                 _registered_method=True)
+        self.EraseFirstPass = channel.unary_unary(
+                '/globalpic.generation.v1.GenerationService/EraseFirstPass',
+                request_serializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.EraseFirstPassRequest.SerializeToString,
+                response_deserializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.EraseFirstPassResponse.FromString,
+                _registered_method=True)
+        self.EraseLocate = channel.unary_unary(
+                '/globalpic.generation.v1.GenerationService/EraseLocate',
+                request_serializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.EraseLocateRequest.SerializeToString,
+                response_deserializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.EraseLocateResponse.FromString,
+                _registered_method=True)
+        self.EraseResidualPass = channel.unary_unary(
+                '/globalpic.generation.v1.GenerationService/EraseResidualPass',
+                request_serializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.EraseResidualPassRequest.SerializeToString,
+                response_deserializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.EraseResidualPassResponse.FromString,
+                _registered_method=True)
+        self.EraseFinish = channel.unary_unary(
+                '/globalpic.generation.v1.GenerationService/EraseFinish',
+                request_serializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.EraseFinishRequest.SerializeToString,
+                response_deserializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.EraseFinishResponse.FromString,
+                _registered_method=True)
         self.Inpaint = channel.unary_unary(
                 '/globalpic.generation.v1.GenerationService/Inpaint',
                 request_serializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.InpaintRequest.SerializeToString,
@@ -60,6 +80,16 @@ class GenerationServiceStub:
                 request_serializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.UpscaleRequest.SerializeToString,
                 response_deserializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.UpscaleResponse.FromString,
                 _registered_method=True)
+        self.Fit = channel.unary_unary(
+                '/globalpic.generation.v1.GenerationService/Fit',
+                request_serializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.FitRequest.SerializeToString,
+                response_deserializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.FitResponse.FromString,
+                _registered_method=True)
+        self.EnforceWhite = channel.unary_unary(
+                '/globalpic.generation.v1.GenerationService/EnforceWhite',
+                request_serializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.EnforceWhiteRequest.SerializeToString,
+                response_deserializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.EnforceWhiteResponse.FromString,
+                _registered_method=True)
 
 
 class GenerationServiceServicer:
@@ -71,6 +101,43 @@ class GenerationServiceServicer:
         outlines, shadows, semi-transparent strokes, and the badge / sticker / banner behind
         them unless strokes_only), never a pixel of `protect`. Bad image, lines or protect:
         INVALID_ARGUMENT.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EraseFirstPass(self, request, context):
+        """Clean's mask geometry, one call per step of the `clean` op (an orchestrator with no image
+        library runs clean on these; in process: `clean_mask.CleanMasker`). Bad image, lines or
+        masks: INVALID_ARGUMENT (unsupported_format, bad_text_line, bad_mask, size_mismatch).
+
+        The first pass: which lines the keep mask protects, the erase mask of the lines to erase
+        (backings confined, strokes closed on the product, the kept lines and `keep` cut out,
+        `add` put in), what clean must never erase from now on, and the erased lines' boxes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EraseLocate(self, request, context):
+        """The re-check: where each line found again on the rebuilt image lies, as shares of its box
+        in the area meant to be erased (grown by the re-check's margin) and in the kept area.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EraseResidualPass(self, request, context):
+        """A residual pass: the extra mask for the lines found again (strokes only) and the new lines
+        to erase, with the protected area and the erased boxes brought up to date.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EraseFinish(self, request, context):
+        """The end of clean: the original pixels back outside the erase mask and its seam (and
+        everywhere in `keep`), the product alpha completed under the erased pixels.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -110,6 +177,29 @@ class GenerationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Fit(self, request, context):
+        """--- Resize's frame fit (the orchestrator holds no image library) ---
+        The photo fitted to a width x height frame around its product (alpha), the product never
+        cropped; new area white or extended from the photo (by the server's generative
+        outpainter / upscaler when it has them, never on white), then optionally the white
+        background rule. In process: canvas.CanvasFramer. Bad image: INVALID_ARGUMENT
+        unsupported_format; alpha not the image's size: bad_mask; a side outside 64..8192:
+        bad_size; fill outside 0.05..1 or an unknown background: bad_option; white_background
+        without a product: no_product.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EnforceWhite(self, request, context):
+        """The white background rule: every pixel away from the product exactly RGB 255, the
+        product's edge faded to white. Alpha not the image's size: bad_mask; no product:
+        no_product.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_GenerationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -117,6 +207,26 @@ def add_GenerationServiceServicer_to_server(servicer, server):
                     servicer.BuildEraseMask,
                     request_deserializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.BuildEraseMaskRequest.FromString,
                     response_serializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.BuildEraseMaskResponse.SerializeToString,
+            ),
+            'EraseFirstPass': grpc.unary_unary_rpc_method_handler(
+                    servicer.EraseFirstPass,
+                    request_deserializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.EraseFirstPassRequest.FromString,
+                    response_serializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.EraseFirstPassResponse.SerializeToString,
+            ),
+            'EraseLocate': grpc.unary_unary_rpc_method_handler(
+                    servicer.EraseLocate,
+                    request_deserializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.EraseLocateRequest.FromString,
+                    response_serializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.EraseLocateResponse.SerializeToString,
+            ),
+            'EraseResidualPass': grpc.unary_unary_rpc_method_handler(
+                    servicer.EraseResidualPass,
+                    request_deserializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.EraseResidualPassRequest.FromString,
+                    response_serializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.EraseResidualPassResponse.SerializeToString,
+            ),
+            'EraseFinish': grpc.unary_unary_rpc_method_handler(
+                    servicer.EraseFinish,
+                    request_deserializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.EraseFinishRequest.FromString,
+                    response_serializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.EraseFinishResponse.SerializeToString,
             ),
             'Inpaint': grpc.unary_unary_rpc_method_handler(
                     servicer.Inpaint,
@@ -137,6 +247,16 @@ def add_GenerationServiceServicer_to_server(servicer, server):
                     servicer.Upscale,
                     request_deserializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.UpscaleRequest.FromString,
                     response_serializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.UpscaleResponse.SerializeToString,
+            ),
+            'Fit': grpc.unary_unary_rpc_method_handler(
+                    servicer.Fit,
+                    request_deserializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.FitRequest.FromString,
+                    response_serializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.FitResponse.SerializeToString,
+            ),
+            'EnforceWhite': grpc.unary_unary_rpc_method_handler(
+                    servicer.EnforceWhite,
+                    request_deserializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.EnforceWhiteRequest.FromString,
+                    response_serializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.EnforceWhiteResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -167,6 +287,114 @@ class GenerationService:
             '/globalpic.generation.v1.GenerationService/BuildEraseMask',
             globalpic_dot_generation_dot_v1_dot_generation__pb2.BuildEraseMaskRequest.SerializeToString,
             globalpic_dot_generation_dot_v1_dot_generation__pb2.BuildEraseMaskResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EraseFirstPass(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/globalpic.generation.v1.GenerationService/EraseFirstPass',
+            globalpic_dot_generation_dot_v1_dot_generation__pb2.EraseFirstPassRequest.SerializeToString,
+            globalpic_dot_generation_dot_v1_dot_generation__pb2.EraseFirstPassResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EraseLocate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/globalpic.generation.v1.GenerationService/EraseLocate',
+            globalpic_dot_generation_dot_v1_dot_generation__pb2.EraseLocateRequest.SerializeToString,
+            globalpic_dot_generation_dot_v1_dot_generation__pb2.EraseLocateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EraseResidualPass(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/globalpic.generation.v1.GenerationService/EraseResidualPass',
+            globalpic_dot_generation_dot_v1_dot_generation__pb2.EraseResidualPassRequest.SerializeToString,
+            globalpic_dot_generation_dot_v1_dot_generation__pb2.EraseResidualPassResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EraseFinish(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/globalpic.generation.v1.GenerationService/EraseFinish',
+            globalpic_dot_generation_dot_v1_dot_generation__pb2.EraseFinishRequest.SerializeToString,
+            globalpic_dot_generation_dot_v1_dot_generation__pb2.EraseFinishResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -275,6 +503,60 @@ class GenerationService:
             '/globalpic.generation.v1.GenerationService/Upscale',
             globalpic_dot_generation_dot_v1_dot_generation__pb2.UpscaleRequest.SerializeToString,
             globalpic_dot_generation_dot_v1_dot_generation__pb2.UpscaleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Fit(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/globalpic.generation.v1.GenerationService/Fit',
+            globalpic_dot_generation_dot_v1_dot_generation__pb2.FitRequest.SerializeToString,
+            globalpic_dot_generation_dot_v1_dot_generation__pb2.FitResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EnforceWhite(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/globalpic.generation.v1.GenerationService/EnforceWhite',
+            globalpic_dot_generation_dot_v1_dot_generation__pb2.EnforceWhiteRequest.SerializeToString,
+            globalpic_dot_generation_dot_v1_dot_generation__pb2.EnforceWhiteResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -41,6 +41,27 @@ class GenerationServiceStub:
     them unless strokes_only), never a pixel of `protect`. Bad image, lines or protect:
     INVALID_ARGUMENT.
     """
+    EraseFirstPass: _grpc.UnaryUnaryMultiCallable[_generation_pb2.EraseFirstPassRequest, _generation_pb2.EraseFirstPassResponse]
+    """Clean's mask geometry, one call per step of the `clean` op (an orchestrator with no image
+    library runs clean on these; in process: `clean_mask.CleanMasker`). Bad image, lines or
+    masks: INVALID_ARGUMENT (unsupported_format, bad_text_line, bad_mask, size_mismatch).
+
+    The first pass: which lines the keep mask protects, the erase mask of the lines to erase
+    (backings confined, strokes closed on the product, the kept lines and `keep` cut out,
+    `add` put in), what clean must never erase from now on, and the erased lines' boxes.
+    """
+    EraseLocate: _grpc.UnaryUnaryMultiCallable[_generation_pb2.EraseLocateRequest, _generation_pb2.EraseLocateResponse]
+    """The re-check: where each line found again on the rebuilt image lies, as shares of its box
+    in the area meant to be erased (grown by the re-check's margin) and in the kept area.
+    """
+    EraseResidualPass: _grpc.UnaryUnaryMultiCallable[_generation_pb2.EraseResidualPassRequest, _generation_pb2.EraseResidualPassResponse]
+    """A residual pass: the extra mask for the lines found again (strokes only) and the new lines
+    to erase, with the protected area and the erased boxes brought up to date.
+    """
+    EraseFinish: _grpc.UnaryUnaryMultiCallable[_generation_pb2.EraseFinishRequest, _generation_pb2.EraseFinishResponse]
+    """The end of clean: the original pixels back outside the erase mask and its seam (and
+    everywhere in `keep`), the product alpha completed under the erased pixels.
+    """
     Inpaint: _grpc.UnaryUnaryMultiCallable[_generation_pb2.InpaintRequest, _generation_pb2.InpaintResponse]
     """The image with its masked pixels (mask 255) rebuilt from their surroundings."""
     Remix: _grpc.UnaryUnaryMultiCallable[_generation_pb2.RemixRequest, _generation_pb2.RemixResponse]
@@ -58,6 +79,21 @@ class GenerationServiceStub:
     product (alpha 1) kept as given when the server keeps products. Returned unchanged below
     the server's minimum scale. Needs GLOBALPIC_GENERATION__UPSCALER=zimage on the server.
     """
+    Fit: _grpc.UnaryUnaryMultiCallable[_generation_pb2.FitRequest, _generation_pb2.FitResponse]
+    """--- Resize's frame fit (the orchestrator holds no image library) ---
+    The photo fitted to a width x height frame around its product (alpha), the product never
+    cropped; new area white or extended from the photo (by the server's generative
+    outpainter / upscaler when it has them, never on white), then optionally the white
+    background rule. In process: canvas.CanvasFramer. Bad image: INVALID_ARGUMENT
+    unsupported_format; alpha not the image's size: bad_mask; a side outside 64..8192:
+    bad_size; fill outside 0.05..1 or an unknown background: bad_option; white_background
+    without a product: no_product.
+    """
+    EnforceWhite: _grpc.UnaryUnaryMultiCallable[_generation_pb2.EnforceWhiteRequest, _generation_pb2.EnforceWhiteResponse]
+    """The white background rule: every pixel away from the product exactly RGB 255, the
+    product's edge faded to white. Alpha not the image's size: bad_mask; no product:
+    no_product.
+    """
 
 @_typing.type_check_only
 class GenerationServiceAsyncStub(GenerationServiceStub):
@@ -69,6 +105,27 @@ class GenerationServiceAsyncStub(GenerationServiceStub):
     outlines, shadows, semi-transparent strokes, and the badge / sticker / banner behind
     them unless strokes_only), never a pixel of `protect`. Bad image, lines or protect:
     INVALID_ARGUMENT.
+    """
+    EraseFirstPass: _aio.UnaryUnaryMultiCallable[_generation_pb2.EraseFirstPassRequest, _generation_pb2.EraseFirstPassResponse]  # type: ignore[assignment]
+    """Clean's mask geometry, one call per step of the `clean` op (an orchestrator with no image
+    library runs clean on these; in process: `clean_mask.CleanMasker`). Bad image, lines or
+    masks: INVALID_ARGUMENT (unsupported_format, bad_text_line, bad_mask, size_mismatch).
+
+    The first pass: which lines the keep mask protects, the erase mask of the lines to erase
+    (backings confined, strokes closed on the product, the kept lines and `keep` cut out,
+    `add` put in), what clean must never erase from now on, and the erased lines' boxes.
+    """
+    EraseLocate: _aio.UnaryUnaryMultiCallable[_generation_pb2.EraseLocateRequest, _generation_pb2.EraseLocateResponse]  # type: ignore[assignment]
+    """The re-check: where each line found again on the rebuilt image lies, as shares of its box
+    in the area meant to be erased (grown by the re-check's margin) and in the kept area.
+    """
+    EraseResidualPass: _aio.UnaryUnaryMultiCallable[_generation_pb2.EraseResidualPassRequest, _generation_pb2.EraseResidualPassResponse]  # type: ignore[assignment]
+    """A residual pass: the extra mask for the lines found again (strokes only) and the new lines
+    to erase, with the protected area and the erased boxes brought up to date.
+    """
+    EraseFinish: _aio.UnaryUnaryMultiCallable[_generation_pb2.EraseFinishRequest, _generation_pb2.EraseFinishResponse]  # type: ignore[assignment]
+    """The end of clean: the original pixels back outside the erase mask and its seam (and
+    everywhere in `keep`), the product alpha completed under the erased pixels.
     """
     Inpaint: _aio.UnaryUnaryMultiCallable[_generation_pb2.InpaintRequest, _generation_pb2.InpaintResponse]  # type: ignore[assignment]
     """The image with its masked pixels (mask 255) rebuilt from their surroundings."""
@@ -87,6 +144,21 @@ class GenerationServiceAsyncStub(GenerationServiceStub):
     product (alpha 1) kept as given when the server keeps products. Returned unchanged below
     the server's minimum scale. Needs GLOBALPIC_GENERATION__UPSCALER=zimage on the server.
     """
+    Fit: _aio.UnaryUnaryMultiCallable[_generation_pb2.FitRequest, _generation_pb2.FitResponse]  # type: ignore[assignment]
+    """--- Resize's frame fit (the orchestrator holds no image library) ---
+    The photo fitted to a width x height frame around its product (alpha), the product never
+    cropped; new area white or extended from the photo (by the server's generative
+    outpainter / upscaler when it has them, never on white), then optionally the white
+    background rule. In process: canvas.CanvasFramer. Bad image: INVALID_ARGUMENT
+    unsupported_format; alpha not the image's size: bad_mask; a side outside 64..8192:
+    bad_size; fill outside 0.05..1 or an unknown background: bad_option; white_background
+    without a product: no_product.
+    """
+    EnforceWhite: _aio.UnaryUnaryMultiCallable[_generation_pb2.EnforceWhiteRequest, _generation_pb2.EnforceWhiteResponse]  # type: ignore[assignment]
+    """The white background rule: every pixel away from the product exactly RGB 255, the
+    product's edge faded to white. Alpha not the image's size: bad_mask; no product:
+    no_product.
+    """
 
 class GenerationServiceServicer(metaclass=_abc_1.ABCMeta):
     """New pixels: erased regions rebuilt, new backgrounds."""
@@ -101,6 +173,51 @@ class GenerationServiceServicer(metaclass=_abc_1.ABCMeta):
         outlines, shadows, semi-transparent strokes, and the badge / sticker / banner behind
         them unless strokes_only), never a pixel of `protect`. Bad image, lines or protect:
         INVALID_ARGUMENT.
+        """
+
+    @_abc_1.abstractmethod
+    def EraseFirstPass(
+        self,
+        request: _generation_pb2.EraseFirstPassRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_generation_pb2.EraseFirstPassResponse, _abc.Awaitable[_generation_pb2.EraseFirstPassResponse]]:
+        """Clean's mask geometry, one call per step of the `clean` op (an orchestrator with no image
+        library runs clean on these; in process: `clean_mask.CleanMasker`). Bad image, lines or
+        masks: INVALID_ARGUMENT (unsupported_format, bad_text_line, bad_mask, size_mismatch).
+
+        The first pass: which lines the keep mask protects, the erase mask of the lines to erase
+        (backings confined, strokes closed on the product, the kept lines and `keep` cut out,
+        `add` put in), what clean must never erase from now on, and the erased lines' boxes.
+        """
+
+    @_abc_1.abstractmethod
+    def EraseLocate(
+        self,
+        request: _generation_pb2.EraseLocateRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_generation_pb2.EraseLocateResponse, _abc.Awaitable[_generation_pb2.EraseLocateResponse]]:
+        """The re-check: where each line found again on the rebuilt image lies, as shares of its box
+        in the area meant to be erased (grown by the re-check's margin) and in the kept area.
+        """
+
+    @_abc_1.abstractmethod
+    def EraseResidualPass(
+        self,
+        request: _generation_pb2.EraseResidualPassRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_generation_pb2.EraseResidualPassResponse, _abc.Awaitable[_generation_pb2.EraseResidualPassResponse]]:
+        """A residual pass: the extra mask for the lines found again (strokes only) and the new lines
+        to erase, with the protected area and the erased boxes brought up to date.
+        """
+
+    @_abc_1.abstractmethod
+    def EraseFinish(
+        self,
+        request: _generation_pb2.EraseFinishRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_generation_pb2.EraseFinishResponse, _abc.Awaitable[_generation_pb2.EraseFinishResponse]]:
+        """The end of clean: the original pixels back outside the erase mask and its seam (and
+        everywhere in `keep`), the product alpha completed under the erased pixels.
         """
 
     @_abc_1.abstractmethod
@@ -142,6 +259,33 @@ class GenerationServiceServicer(metaclass=_abc_1.ABCMeta):
         """Resize: a photo after a classical upscale by `scale` refined (img2img), same size; the
         product (alpha 1) kept as given when the server keeps products. Returned unchanged below
         the server's minimum scale. Needs GLOBALPIC_GENERATION__UPSCALER=zimage on the server.
+        """
+
+    @_abc_1.abstractmethod
+    def Fit(
+        self,
+        request: _generation_pb2.FitRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_generation_pb2.FitResponse, _abc.Awaitable[_generation_pb2.FitResponse]]:
+        """--- Resize's frame fit (the orchestrator holds no image library) ---
+        The photo fitted to a width x height frame around its product (alpha), the product never
+        cropped; new area white or extended from the photo (by the server's generative
+        outpainter / upscaler when it has them, never on white), then optionally the white
+        background rule. In process: canvas.CanvasFramer. Bad image: INVALID_ARGUMENT
+        unsupported_format; alpha not the image's size: bad_mask; a side outside 64..8192:
+        bad_size; fill outside 0.05..1 or an unknown background: bad_option; white_background
+        without a product: no_product.
+        """
+
+    @_abc_1.abstractmethod
+    def EnforceWhite(
+        self,
+        request: _generation_pb2.EnforceWhiteRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_generation_pb2.EnforceWhiteResponse, _abc.Awaitable[_generation_pb2.EnforceWhiteResponse]]:
+        """The white background rule: every pixel away from the product exactly RGB 255, the
+        product's edge faded to white. Alpha not the image's size: bad_mask; no product:
+        no_product.
         """
 
 def add_GenerationServiceServicer_to_server(servicer: GenerationServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from globalpic.common.v1 import common_pb2 as globalpic_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n,globalpic/segmentation/v1/segmentation.proto\x12\x19globalpic.segmentation.v1\x1a globalpic/common/v1/common.proto\";\n\x0eSegmentRequest\x12)\n\x05image\x18\x01 \x01(\x0b\x32\x1a.globalpic.common.v1.Image\"M\n\x0fSegmentResponse\x12)\n\x05\x61lpha\x18\x01 \x01(\x0b\x32\x1a.globalpic.common.v1.Alpha\x12\x0f\n\x07\x62\x61\x63kend\x18\x02 \x01(\t\"\xf0\x01\n\x0e\x45xtractRequest\x12)\n\x05image\x18\x01 \x01(\x0b\x32\x1a.globalpic.common.v1.Image\x12\x0c\n\x04mode\x18\x02 \x01(\t\x12/\n\x06\x63oarse\x18\x03 \x01(\x0b\x32\x1a.globalpic.common.v1.AlphaH\x00\x88\x01\x01\x12\x34\n\rproduct_print\x18\x04 \x03(\x0b\x32\x1d.globalpic.common.v1.TextLine\x12\x33\n\x0coverlay_text\x18\x05 \x03(\x0b\x32\x1d.globalpic.common.v1.TextLineB\t\n\x07_coarse\"\xc2\x01\n\rProductObject\x12%\n\x03\x62ox\x18\x01 \x01(\x0b\x32\x18.globalpic.common.v1.Box\x12\r\n\x05score\x18\x02 \x01(\x01\x12@\n\x04\x63ues\x18\x03 \x03(\x0b\x32\x32.globalpic.segmentation.v1.ProductObject.CuesEntry\x12\x0c\n\x04kept\x18\x04 \x01(\x08\x1a+\n\tCuesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"\x9a\x02\n\x0f\x45xtractResponse\x12)\n\x05\x61lpha\x18\x01 \x01(\x0b\x32\x1a.globalpic.common.v1.Alpha\x12\'\n\x05\x62oxes\x18\x02 \x03(\x0b\x32\x18.globalpic.common.v1.Box\x12H\n\x07seconds\x18\x03 \x03(\x0b\x32\x37.globalpic.segmentation.v1.ExtractResponse.SecondsEntry\x12\x39\n\x07objects\x18\x04 \x03(\x0b\x32(.globalpic.segmentation.v1.ProductObject\x1a.\n\x0cSecondsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x32\xd9\x01\n\x13SegmentationService\x12`\n\x07Segment\x12).globalpic.segmentation.v1.SegmentRequest\x1a*.globalpic.segmentation.v1.SegmentResponse\x12`\n\x07\x45xtract\x12).globalpic.segmentation.v1.ExtractRequest\x1a*.globalpic.segmentation.v1.ExtractResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n,globalpic/segmentation/v1/segmentation.proto\x12\x19globalpic.segmentation.v1\x1a globalpic/common/v1/common.proto\";\n\x0eSegmentRequest\x12)\n\x05image\x18\x01 \x01(\x0b\x32\x1a.globalpic.common.v1.Image\"M\n\x0fSegmentResponse\x12)\n\x05\x61lpha\x18\x01 \x01(\x0b\x32\x1a.globalpic.common.v1.Alpha\x12\x0f\n\x07\x62\x61\x63kend\x18\x02 \x01(\t\"\xf0\x01\n\x0e\x45xtractRequest\x12)\n\x05image\x18\x01 \x01(\x0b\x32\x1a.globalpic.common.v1.Image\x12\x0c\n\x04mode\x18\x02 \x01(\t\x12/\n\x06\x63oarse\x18\x03 \x01(\x0b\x32\x1a.globalpic.common.v1.AlphaH\x00\x88\x01\x01\x12\x34\n\rproduct_print\x18\x04 \x03(\x0b\x32\x1d.globalpic.common.v1.TextLine\x12\x33\n\x0coverlay_text\x18\x05 \x03(\x0b\x32\x1d.globalpic.common.v1.TextLineB\t\n\x07_coarse\"\xc2\x01\n\rProductObject\x12%\n\x03\x62ox\x18\x01 \x01(\x0b\x32\x18.globalpic.common.v1.Box\x12\r\n\x05score\x18\x02 \x01(\x01\x12@\n\x04\x63ues\x18\x03 \x03(\x0b\x32\x32.globalpic.segmentation.v1.ProductObject.CuesEntry\x12\x0c\n\x04kept\x18\x04 \x01(\x08\x1a+\n\tCuesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"\x9a\x02\n\x0f\x45xtractResponse\x12)\n\x05\x61lpha\x18\x01 \x01(\x0b\x32\x1a.globalpic.common.v1.Alpha\x12\'\n\x05\x62oxes\x18\x02 \x03(\x0b\x32\x18.globalpic.common.v1.Box\x12H\n\x07seconds\x18\x03 \x03(\x0b\x32\x37.globalpic.segmentation.v1.ExtractResponse.SecondsEntry\x12\x39\n\x07objects\x18\x04 \x03(\x0b\x32(.globalpic.segmentation.v1.ProductObject\x1a.\n\x0cSecondsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"\xda\x01\n\nTextRegion\x12+\n\x04line\x18\x01 \x01(\x0b\x32\x1d.globalpic.common.v1.TextLine\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x03 \x01(\t\x12\x15\n\roverlay_score\x18\x04 \x01(\x01\x12=\n\x04\x63ues\x18\x05 \x03(\x0b\x32/.globalpic.segmentation.v1.TextRegion.CuesEntry\x1a+\n\tCuesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"E\n\x0bTextRegions\x12\x36\n\x07regions\x18\x01 \x03(\x0b\x32%.globalpic.segmentation.v1.TextRegion\"\xf5\x01\n\x14\x45valuateRulesRequest\x12)\n\x05image\x18\x01 \x01(\x0b\x32\x1a.globalpic.common.v1.Image\x12/\n\x0cproduct_mask\x18\x02 \x01(\x0b\x32\x19.globalpic.common.v1.Mask\x12\x13\n\x0bplatform_id\x18\x03 \x01(\t\x12\x42\n\roverlay_texts\x18\x04 \x01(\x0b\x32&.globalpic.segmentation.v1.TextRegionsH\x00\x88\x01\x01\x12\x16\n\x0e\x65stimated_mask\x18\x05 \x01(\x08\x42\x10\n\x0e_overlay_texts\"\x83\x01\n\nRuleResult\x12\x0c\n\x04rule\x18\x01 \x01(\t\x12\x0e\n\x06passed\x18\x02 \x01(\x08\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x15\n\x08measured\x18\x04 \x01(\x01H\x00\x88\x01\x01\x12\x15\n\x08required\x18\x05 \x01(\x01H\x01\x88\x01\x01\x42\x0b\n\t_measuredB\x0b\n\t_required\"M\n\x15\x45valuateRulesResponse\x12\x34\n\x05rules\x18\x01 \x03(\x0b\x32%.globalpic.segmentation.v1.RuleResult2\xcd\x02\n\x13SegmentationService\x12`\n\x07Segment\x12).globalpic.segmentation.v1.SegmentRequest\x1a*.globalpic.segmentation.v1.SegmentResponse\x12`\n\x07\x45xtract\x12).globalpic.segmentation.v1.ExtractRequest\x1a*.globalpic.segmentation.v1.ExtractResponse\x12r\n\rEvaluateRules\x12/.globalpic.segmentation.v1.EvaluateRulesRequest\x1a\x30.globalpic.segmentation.v1.EvaluateRulesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,6 +36,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PRODUCTOBJECT_CUESENTRY']._serialized_options = b'8\001'
   _globals['_EXTRACTRESPONSE_SECONDSENTRY']._loaded_options = None
   _globals['_EXTRACTRESPONSE_SECONDSENTRY']._serialized_options = b'8\001'
+  _globals['_TEXTREGION_CUESENTRY']._loaded_options = None
+  _globals['_TEXTREGION_CUESENTRY']._serialized_options = b'8\001'
   _globals['_SEGMENTREQUEST']._serialized_start=109
   _globals['_SEGMENTREQUEST']._serialized_end=168
   _globals['_SEGMENTRESPONSE']._serialized_start=170
@@ -50,6 +52,18 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_EXTRACTRESPONSE']._serialized_end=972
   _globals['_EXTRACTRESPONSE_SECONDSENTRY']._serialized_start=926
   _globals['_EXTRACTRESPONSE_SECONDSENTRY']._serialized_end=972
-  _globals['_SEGMENTATIONSERVICE']._serialized_start=975
-  _globals['_SEGMENTATIONSERVICE']._serialized_end=1192
+  _globals['_TEXTREGION']._serialized_start=975
+  _globals['_TEXTREGION']._serialized_end=1193
+  _globals['_TEXTREGION_CUESENTRY']._serialized_start=644
+  _globals['_TEXTREGION_CUESENTRY']._serialized_end=687
+  _globals['_TEXTREGIONS']._serialized_start=1195
+  _globals['_TEXTREGIONS']._serialized_end=1264
+  _globals['_EVALUATERULESREQUEST']._serialized_start=1267
+  _globals['_EVALUATERULESREQUEST']._serialized_end=1512
+  _globals['_RULERESULT']._serialized_start=1515
+  _globals['_RULERESULT']._serialized_end=1646
+  _globals['_EVALUATERULESRESPONSE']._serialized_start=1648
+  _globals['_EVALUATERULESRESPONSE']._serialized_end=1725
+  _globals['_SEGMENTATIONSERVICE']._serialized_start=1728
+  _globals['_SEGMENTATIONSERVICE']._serialized_end=2061
 # @@protoc_insertion_point(module_scope)

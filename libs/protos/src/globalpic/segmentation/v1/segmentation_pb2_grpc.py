@@ -45,6 +45,11 @@ class SegmentationServiceStub:
                 request_serializer=globalpic_dot_segmentation_dot_v1_dot_segmentation__pb2.ExtractRequest.SerializeToString,
                 response_deserializer=globalpic_dot_segmentation_dot_v1_dot_segmentation__pb2.ExtractResponse.FromString,
                 _registered_method=True)
+        self.EvaluateRules = channel.unary_unary(
+                '/globalpic.segmentation.v1.SegmentationService/EvaluateRules',
+                request_serializer=globalpic_dot_segmentation_dot_v1_dot_segmentation__pb2.EvaluateRulesRequest.SerializeToString,
+                response_deserializer=globalpic_dot_segmentation_dot_v1_dot_segmentation__pb2.EvaluateRulesResponse.FromString,
+                _registered_method=True)
 
 
 class SegmentationServiceServicer:
@@ -65,6 +70,17 @@ class SegmentationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def EvaluateRules(self, request, context):
+        """Check's pixel rules of a catalog platform on an image and its product mask: min_size,
+        white_background, product_fill, overlay_text (each only when the platform has it;
+        overlay_text only when overlay_texts is given). Bad image: INVALID_ARGUMENT
+        unsupported_format; a mask not H x W uint8 of the image's size: bad_mask; an unknown
+        platform id: unknown_platform; a bad text region: bad_text_line.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SegmentationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -77,6 +93,11 @@ def add_SegmentationServiceServicer_to_server(servicer, server):
                     servicer.Extract,
                     request_deserializer=globalpic_dot_segmentation_dot_v1_dot_segmentation__pb2.ExtractRequest.FromString,
                     response_serializer=globalpic_dot_segmentation_dot_v1_dot_segmentation__pb2.ExtractResponse.SerializeToString,
+            ),
+            'EvaluateRules': grpc.unary_unary_rpc_method_handler(
+                    servicer.EvaluateRules,
+                    request_deserializer=globalpic_dot_segmentation_dot_v1_dot_segmentation__pb2.EvaluateRulesRequest.FromString,
+                    response_serializer=globalpic_dot_segmentation_dot_v1_dot_segmentation__pb2.EvaluateRulesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -134,6 +155,33 @@ class SegmentationService:
             '/globalpic.segmentation.v1.SegmentationService/Extract',
             globalpic_dot_segmentation_dot_v1_dot_segmentation__pb2.ExtractRequest.SerializeToString,
             globalpic_dot_segmentation_dot_v1_dot_segmentation__pb2.ExtractResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EvaluateRules(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/globalpic.segmentation.v1.SegmentationService/EvaluateRules',
+            globalpic_dot_segmentation_dot_v1_dot_segmentation__pb2.EvaluateRulesRequest.SerializeToString,
+            globalpic_dot_segmentation_dot_v1_dot_segmentation__pb2.EvaluateRulesResponse.FromString,
             options,
             channel_credentials,
             insecure,

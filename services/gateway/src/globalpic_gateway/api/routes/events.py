@@ -92,10 +92,19 @@ def _start_sequence(last_event_id: str) -> int | None:
 
 
 def _snapshot(state: AppState, tenant_id: str, job_id: str) -> JobCompleted | None:
-    """The job's completion from its rows, when it is finished."""
+    """The job's completion from its rows, once its ``completed`` event went out.
+
+    Not before: the orchestrator records the last image (the job is finished in its row)
+    before it publishes that image's ``done`` and the job's ``completed``, and on a busy
+    machine that can take longer than the idle check. A snapshot then would end the stream
+    without the last image's ``done``; waiting costs nothing, as the events are coming (an
+    orchestrator that dies in between leaves the message to be redelivered, which publishes
+    them)."""
     with Session(state.engine) as session:
         job = crud.get_job(session, tenant_id, job_id)
         if job is None or job.status not in (JobStatus.COMPLETED, JobStatus.FAILED):
+            return None
+        if not job.completed_event_sent:
             return None
         return completion(job, job_state.job_images(session, job_id))
 
