@@ -5,8 +5,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
-PACKAGES := -e libs/protos -e libs/common -e services/ocr -e services/segmentation[test,sam] \
-            -e services/generation[zimage] -e libs/pipeline \
+PACKAGES := -e libs/protos -e libs/common -e libs/clients -e services/ocr \
+            -e services/segmentation[test,sam] -e services/generation[zimage] -e apps/cli \
             -e services/storage[test] -e libs/jobs -e services/gateway[test] -e services/orchestrator \
             -e services/copywriting \
             -e tools/dev
@@ -29,7 +29,7 @@ help:
 	@echo "make bench-gpu    Z-Image speed/memory vs plain diffusers (GPU; BENCH_ARGS=--tiny on CPU)"
 	@echo "make proto        regenerate libs/protos from protos/**/*.proto (commit the result)"
 
-$(STAMP): libs/*/pyproject.toml services/*/pyproject.toml tools/dev/pyproject.toml requirements-dev.txt
+$(STAMP): libs/*/pyproject.toml services/*/pyproject.toml apps/*/pyproject.toml tools/dev/pyproject.toml requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q $(PACKAGES) -r requirements-dev.txt

@@ -1,10 +1,11 @@
 """Worker process of ``bench.previous_release``: the previous release's ``Cleaner``.
 
-Run as ``python _previous_worker.py TREE``: ``TREE``'s ``libs/*/src`` and ``services/*/src``
-go first on ``sys.path`` so every ``globalpic_*`` import resolves to that release, not to the
-working tree's editable installs. Protocol on stdin / stdout, one JSON object a line:
-``{"in": x.npy, "out": y.npy}`` -> ``{"ok": true, "regions": [...], "seconds": s}`` or
-``{"ok": false, "error": "..."}``. This file imports nothing of ``bench`` on purpose.
+Run as ``python _previous_worker.py TREE``: ``TREE``'s ``libs/*/src``, ``services/*/src`` and
+``apps/*/src`` go first on ``sys.path`` so every ``globalpic_*`` import resolves to that
+release, not to the working tree's editable installs. Protocol on stdin / stdout, one
+JSON object a line: ``{"in": x.npy, "out": y.npy}`` -> ``{"ok": true, "regions": [...],
+"seconds": s}`` or ``{"ok": false, "error": "..."}``. This file imports nothing of ``bench``
+on purpose.
 """
 
 from __future__ import annotations
@@ -22,7 +23,10 @@ def _put_tree_first(tree: Path) -> list[str]:
     # would shadow the standard library's (the parent starts us with ``python -P`` too).
     here = Path(__file__).resolve().parent
     sys.path[:] = [p for p in sys.path if not p or Path(p).resolve() != here]
-    roots = sorted(str(p) for p in [*tree.glob("libs/*/src"), *tree.glob("services/*/src")])
+    roots = sorted(
+        str(p)
+        for p in [*tree.glob("libs/*/src"), *tree.glob("services/*/src"), *tree.glob("apps/*/src")]
+    )
     if not roots:
         raise SystemExit(f"{tree}: no libs/*/src or services/*/src")
     sys.path[:0] = roots
@@ -50,10 +54,19 @@ def main() -> int:
     proto = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)
 
+    import importlib
+
     import numpy as np
 
-    import globalpic_pipeline.backends as backends_module
-    import globalpic_pipeline.clean as clean_module
+    # Where the release keeps the cleaner and its composition root: since the orchestrator
+    # split the pipeline is the orchestrator's and the in-process root the CLI's; before,
+    # both were ``globalpic_pipeline``.
+    if (tree / "apps/cli/src/globalpic_cli/embedded.py").is_file():
+        clean_name, root_name = "globalpic_orchestrator.pipeline.clean", "globalpic_cli.embedded"
+    else:
+        clean_name, root_name = "globalpic_pipeline.clean", "globalpic_pipeline.backends"
+    clean_module = importlib.import_module(clean_name)
+    backends_module = importlib.import_module(root_name)
 
     if not Path(clean_module.__file__ or "").resolve().is_relative_to(tree):
         raise SystemExit(f"imported {clean_module.__file__}, not the tree {tree}")

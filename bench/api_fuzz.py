@@ -23,10 +23,9 @@ from pathlib import Path
 
 from prometheus_client import REGISTRY
 
-from globalpic_common.imageio import ImageLimits
 from globalpic_dev.natsd import NatsServer
-from globalpic_orchestrator.processing import LocalizerProcessor
 from tests.support.gateway_harness import (
+    embedded_processor,
     harness_settings,
     photo_bytes,
     postgres_admin,
@@ -71,7 +70,7 @@ async def _fuzz(args: argparse.Namespace, database_url: str, nats_url: str, work
     settings, keys = harness_settings(database_url, nats_url)
     storage = storage_at(work / "storage")
     async with running_gateway(settings, keys, storage) as gw:
-        await gw.start_runner(LocalizerProcessor.from_settings(ImageLimits(), "png"))
+        await gw.start_runner(embedded_processor())
         job_id = await _seed_finished_job(gw.base_url, keys["tenant-a"])
         print(f"seeded finished job {job_id}", flush=True)
         before = _http_counts()

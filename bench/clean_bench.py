@@ -6,7 +6,7 @@ sources; TEST = ``bench.heldout`` cases (another generator: other fonts, phrases
 frozen: ``bench.frozen.verify`` runs first and stops the bench if it changed.
 
 Methods, in the same run on the same images: ``ours`` (the working tree's
-``backends.cleaner_from_settings()``), ``baseline`` (every line our detector finds -> quad
+``embedded.cleaner_from_settings()``), ``baseline`` (every line our detector finds -> quad
 mask -> one ``cv2.inpaint`` TELEA) and ``previous`` (the previous release's ``Cleaner``, from ``git
 archive``, in a worker process).
 

@@ -37,8 +37,8 @@ def baseline_fn(detector: TextDetector) -> CleanFn:
 
 def ours_fn() -> CleanFn:
     """The working tree's ``Cleaner`` with default settings and options (models loaded once)."""
-    from globalpic_pipeline.backends import cleaner_from_settings
-    from globalpic_pipeline.clean import CleanOptions
+    from globalpic_cli.embedded import cleaner_from_settings
+    from globalpic_orchestrator.pipeline.clean import CleanOptions
 
     cleaner = cleaner_from_settings()
     cleaner.load()

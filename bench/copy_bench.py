@@ -37,12 +37,17 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
 
 from bench.synthetic import available_fonts
+from globalpic_common.colours import product_colors
+from globalpic_common.copy_facts import (
+    COPY_PLATFORMS,
+    CopyFacts,
+    ocr_text,
+    parse_keywords,
+    parse_seller_facts,
+)
 from globalpic_common.schemas import CopyReport
-from globalpic_copywriting.colours import product_colors
-from globalpic_copywriting.facts import CopyFacts, ocr_text, parse_keywords, parse_seller_facts
 from globalpic_copywriting.offline import OfflineCopywriter
 from globalpic_copywriting.openai_backend import OpenAICopywriter
-from globalpic_copywriting.rules import COPY_PLATFORMS
 from globalpic_copywriting.settings import CopywritingSettings
 from tests.support.fake_openai import FakeOpenAIServer
 

@@ -46,7 +46,8 @@ import numpy.typing as npt
 from bench.composites import Composite, build_composites
 from bench.synthetic import REPO_ROOT
 from globalpic_common.interfaces import AlphaArray, ImageArray, Segmenter
-from globalpic_segmentation.extract import ExtractMode, Extractor
+from globalpic_common.results import ExtractMode
+from globalpic_segmentation.extract import Extractor
 from globalpic_segmentation.extract_settings import ExtractSettings, RefineMethod
 from globalpic_segmentation.isnet import IsNetSegmenter
 from globalpic_segmentation.settings import SegmentationSettings

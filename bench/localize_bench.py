@@ -56,10 +56,10 @@ def _as_written(image: ImageArray) -> ImageArray:
 
 
 def run_amazon(images: Sequence[tuple[str, ImageArray]]) -> dict[str, Any]:
+    from globalpic_cli.embedded import checker_from_settings
     from globalpic_common.platforms import get_platform
     from globalpic_generation.canvas import CanvasFramer
-    from globalpic_pipeline.backends import checker_from_settings
-    from globalpic_pipeline.frame import Frame, fit_frame
+    from globalpic_orchestrator.pipeline.frame import Frame, fit_frame
     from globalpic_segmentation.extract import Extractor
 
     amazon = get_platform("amazon")
@@ -92,10 +92,10 @@ def run_amazon(images: Sequence[tuple[str, ImageArray]]) -> dict[str, Any]:
 def run_localize(
     images: Sequence[tuple[str, ImageArray]], style: str, platform: str
 ) -> dict[str, Any]:
+    from globalpic_cli.embedded import localizer_from_settings
     from globalpic_common.schemas import Op
-    from globalpic_pipeline.backends import localizer_from_settings
-    from globalpic_pipeline.frame import frame_for
-    from globalpic_pipeline.localize import LocalizeOptions
+    from globalpic_orchestrator.pipeline.frame import frame_for
+    from globalpic_orchestrator.pipeline.localize import LocalizeOptions
 
     localizer = localizer_from_settings()
     ops = (Op.CLEAN, Op.EXTRACT, Op.REMIX, Op.RESIZE)

@@ -157,10 +157,11 @@ def _cached(path: Path) -> tuple[ImageArray, AlphaArray, list[TextRegion]]:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    from globalpic_cli.embedded import localizer_from_settings
+    from globalpic_common.results import ExtractMode
     from globalpic_common.schemas import Op
-    from globalpic_pipeline.backends import localizer_from_settings
-    from globalpic_pipeline.localize import LocalizeOptions
-    from globalpic_segmentation.extract import ExtractMode, Extractor
+    from globalpic_orchestrator.pipeline.localize import LocalizeOptions
+    from globalpic_segmentation.extract import Extractor
     from globalpic_segmentation.extract_settings import ExtractSettings, ObjectChoice
 
     labels = load_labels(args.labels)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from globalpic_cli.embedded import cleaner_from_settings
 from globalpic_common.schemas import TextLine
 from globalpic_generation.quads import fill_quads
-from globalpic_pipeline.backends import cleaner_from_settings
-from globalpic_pipeline.clean import _credible
+from globalpic_orchestrator.pipeline.clean import _credible
 from tests.conftest import add_badge, render_photo
 
 pytestmark = pytest.mark.usefixtures("tiny_models_env")

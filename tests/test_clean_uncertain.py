@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
+from globalpic_cli import app, embedded
 from globalpic_common.interfaces import AlphaArray, ImageArray
 from globalpic_common.schemas import (
     BatchReport,
@@ -24,10 +25,8 @@ from globalpic_common.schemas import (
     TextMode,
 )
 from globalpic_ocr.overlay import classify_lines
-from globalpic_pipeline import backends
-from globalpic_pipeline.clean import Cleaner, CleanOptions
-from globalpic_pipeline.cli import app
-from globalpic_pipeline.texts import kept_action
+from globalpic_orchestrator.pipeline.clean import Cleaner, CleanOptions
+from globalpic_orchestrator.pipeline.texts import kept_action
 from tests.conftest import add_badge, render_photo
 
 pytestmark = pytest.mark.usefixtures("tiny_models_env")
@@ -48,14 +47,14 @@ def _unsure_about_badges(
 
 @pytest.fixture
 def unsure_cleaner(monkeypatch: pytest.MonkeyPatch) -> None:
-    build = backends.cleaner_from_settings
+    build = embedded.cleaner_from_settings
 
     def cleaner_from_settings() -> Cleaner:
         cleaner = build()
         cleaner.classify = _unsure_about_badges
         return cleaner
 
-    monkeypatch.setattr(backends, "cleaner_from_settings", cleaner_from_settings)
+    monkeypatch.setattr(embedded, "cleaner_from_settings", cleaner_from_settings)
 
 
 def test_kept_action_of_each_decision() -> None:
@@ -93,7 +92,7 @@ def test_an_uncertain_line_is_kept_and_reported_in_json(tmp_path: Path) -> None:
 def test_the_user_choices_win_over_uncertain() -> None:
     """``--text all`` erases it; a keep-mask over it makes it a plain (user's) keep."""
     photo = add_badge(render_photo(), "包邮")
-    cleaner = backends.cleaner_from_settings()
+    cleaner = embedded.cleaner_from_settings()
     cleaner.classify = _unsure_about_badges
     cleaner.load()
     everything = cleaner.clean(photo, CleanOptions(text_mode=TextMode.ALL))

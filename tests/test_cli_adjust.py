@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
+from globalpic_cli import app
 from globalpic_common.schemas import BatchReport, ImageStatus
-from globalpic_pipeline.cli import app
 from tests.conftest import render_photo
 
 pytestmark = pytest.mark.usefixtures("tiny_models_env")

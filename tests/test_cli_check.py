@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
+from globalpic_cli import app
 from globalpic_common.schemas import BatchReport, ImageStatus
-from globalpic_pipeline.cli import app
 
 pytestmark = pytest.mark.usefixtures("tiny_models_env")
 runner = CliRunner()

@@ -13,9 +13,9 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
+from globalpic_cli import app
 from globalpic_common.schemas import BatchReport, ImageStatus, TextAction
 from globalpic_ocr.detector import RapidOcrDetector
-from globalpic_pipeline.cli import app
 from tests.conftest import add_badge, render_photo
 
 pytestmark = pytest.mark.usefixtures("tiny_models_env")
@@ -163,7 +163,7 @@ def test_console_script_missing_model_exits_1(tmp_path: Path) -> None:
     out_dir = tmp_path / "out"
     env = {"GLOBALPIC_SEGMENTATION__MODEL_PATH": str(tmp_path / "missing.onnx"), "PATH": ""}
     proc = subprocess.run(
-        [sys.executable, "-m", "globalpic_pipeline.cli", "clean", str(src), "-o", str(out_dir)],
+        [sys.executable, "-m", "globalpic_cli", "clean", str(src), "-o", str(out_dir)],
         capture_output=True,
         text=True,
         env=env,

@@ -11,9 +11,9 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
+from globalpic_cli import app
 from globalpic_common.schemas import BatchReport, CopyReport, Op
-from globalpic_pipeline.cli import app
-from globalpic_pipeline.localize import LocalizeOptions
+from globalpic_orchestrator.pipeline.localize import LocalizeOptions
 from tests.conftest import add_badge, render_photo
 
 pytestmark = pytest.mark.usefixtures("tiny_models_env")
@@ -146,7 +146,7 @@ def test_localize_copy_bad_options_exit_2(
 
 
 def test_copy_platform_follows_the_resize_frame() -> None:
-    from globalpic_pipeline.frame import frame_for
+    from globalpic_orchestrator.pipeline.frame import frame_for
 
     def platform(**kw: object) -> str:
         return LocalizeOptions(ops=(Op.RESIZE, Op.COPY), **kw).copy_inputs()[0]  # type: ignore[arg-type]
@@ -158,9 +158,10 @@ def test_copy_platform_follows_the_resize_frame() -> None:
 
 
 def test_copywriting_addr_selects_the_service_client(monkeypatch: pytest.MonkeyPatch) -> None:
-    from globalpic_copywriting.client import CopywritingClient
+    from globalpic_cli.embedded import copywriter_from_settings
+    from globalpic_clients.copywriting import CopywritingClient
     from globalpic_copywriting.offline import OfflineCopywriter
-    from globalpic_pipeline.backends import PipelineSettings, copywriter_from_settings
+    from globalpic_orchestrator.pipeline.backends import PipelineSettings
 
     monkeypatch.delenv("GLOBALPIC_COPYWRITING__BACKEND", raising=False)
     assert isinstance(copywriter_from_settings(PipelineSettings()), OfflineCopywriter)

@@ -16,8 +16,8 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
+from globalpic_cli import app
 from globalpic_common.schemas import BatchReport
-from globalpic_pipeline.cli import app
 from globalpic_segmentation.extract import Extractor
 from globalpic_segmentation.extract_settings import ExtractSettings, RefineMethod
 from services.segmentation.tests.test_objects import poster

@@ -12,11 +12,11 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
+from globalpic_cli import app
+from globalpic_cli.embedded import localizer_from_settings
 from globalpic_common.schemas import BatchReport, ImageStatus, Op, ProgressStage
 from globalpic_common.styles import STYLES
-from globalpic_pipeline.backends import localizer_from_settings
-from globalpic_pipeline.cli import app
-from globalpic_pipeline.localize import LocalizeOptions
+from globalpic_orchestrator.pipeline.localize import LocalizeOptions
 from tests.conftest import add_badge, blue_product_photo, render_photo
 from tests.test_cli_resize import BIG_PRODUCT, SMALL_PRODUCT
 
@@ -228,7 +228,7 @@ class CountingSegmenter:
 
 
 def test_localizer_segments_once_and_reports_the_seed_stages() -> None:
-    from globalpic_pipeline.frame import frame_for
+    from globalpic_orchestrator.pipeline.frame import frame_for
     from globalpic_segmentation.extract import Extractor
 
     localizer = localizer_from_settings()

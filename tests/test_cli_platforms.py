@@ -6,8 +6,8 @@ import json
 
 from typer.testing import CliRunner
 
+from globalpic_cli import app
 from globalpic_common.platforms import PLATFORMS, Platform
-from globalpic_pipeline.cli import app
 
 runner = CliRunner()
 

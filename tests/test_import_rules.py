@@ -1,4 +1,6 @@
-"""Import rules that keep the layers apart (issue 13): production code never imports the test
+"""Import rules that keep the layers apart (issue 13): ``libs/`` imports no service; a service
+imports the libraries and other services only through their clients; the gateway and the
+orchestrator import no model package; production code never imports the test
 support (harnesses, fakes of external services, tiny random-weight models), which lives in
 ``tests/support`` and is imported by tests and benches only; and no two modules import each
 other, directly or round a circle, lazy imports inside functions included (a lazy import
@@ -11,9 +13,30 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION = sorted(
-    path for tree in ("services", "libs", "tools") for path in (ROOT / tree).glob("*/src/**/*.py")
+    path
+    for tree in ("services", "libs", "apps", "tools")
+    for path in (ROOT / tree).glob("*/src/**/*.py")
 )
 TEST_ONLY = ("tests", "conftest")
+# Each service's import package (services/<name>/src/globalpic_<name>).
+SERVICES = {
+    f"globalpic_{path.name}"
+    for path in (ROOT / "services").iterdir()
+    if (path / "src" / f"globalpic_{path.name}").is_dir()
+}
+MODEL_SERVICES = {"globalpic_ocr", "globalpic_segmentation", "globalpic_generation"} | {
+    "globalpic_copywriting"
+}
+# Storage is reached in process or through its client, chosen by one module of its own
+# (``access``); these are its surface for other services (its protocol, client, settings).
+STORAGE_SURFACE = {
+    "globalpic_storage",
+    "globalpic_storage.access",
+    "globalpic_storage.protocol",
+    "globalpic_storage.settings",
+    "globalpic_storage.signing",
+    "globalpic_storage.errors",
+}
 
 
 def module_name(path: Path) -> str:
@@ -91,9 +114,54 @@ def imported_modules(path: Path) -> list[tuple[int, str]]:
     return found
 
 
+def _tree(path: Path) -> tuple[str, str]:
+    """(``services`` / ``libs`` / ``apps`` / ``tools``, its package's import name)."""
+    parts = path.relative_to(ROOT).parts
+    return parts[0], module_name(path).split(".")[0]
+
+
 def test_the_production_tree_is_found() -> None:
     names = {path.name for path in PRODUCTION}
-    assert {"clean.py", "sam.py", "u2net.py", "app.py"} <= names
+    assert {"clean.py", "sam.py", "u2net.py", "app.py", "runner.py", "embedded.py"} <= names
+    assert {"globalpic_gateway", "globalpic_orchestrator", "globalpic_ocr"} <= SERVICES
+
+
+def test_the_libraries_import_no_service() -> None:
+    offenders = [
+        f"{path.relative_to(ROOT)}:{line} imports {module}"
+        for path in PRODUCTION
+        if _tree(path)[0] == "libs"
+        for line, module in imported_modules(path)
+        if module.split(".")[0] in SERVICES
+    ]
+    assert not offenders, "\n".join(offenders)
+
+
+def test_a_service_imports_other_services_only_through_their_clients() -> None:
+    """The model services' clients are ``globalpic_clients`` (a library); storage's surface is
+    its ``access`` / ``protocol`` / settings. Only the composition roots (``apps/``, the dev
+    tooling in ``tools/``, ``bench/``) build another service's classes."""
+    offenders = []
+    for path in PRODUCTION:
+        tree, own = _tree(path)
+        if tree != "services":
+            continue
+        for line, module in imported_modules(path):
+            top = module.split(".")[0]
+            if top in SERVICES and top != own and module not in STORAGE_SURFACE:
+                offenders.append(f"{path.relative_to(ROOT)}:{line} imports {module}")
+    assert not offenders, "\n".join(offenders)
+
+
+def test_the_gateway_and_the_orchestrator_import_no_model() -> None:
+    offenders = [
+        f"{path.relative_to(ROOT)}:{line} imports {module}"
+        for path in PRODUCTION
+        if _tree(path)[1] in {"globalpic_gateway", "globalpic_orchestrator"}
+        for line, module in imported_modules(path)
+        if module.split(".")[0] in MODEL_SERVICES | {"globalpic_cli", "cv2", "onnxruntime", "torch"}
+    ]
+    assert not offenders, "\n".join(offenders)
 
 
 def test_production_code_imports_no_test_support() -> None:

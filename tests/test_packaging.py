@@ -44,7 +44,12 @@ def test_ocr_service_pulls_no_torch() -> None:
 
 
 def test_cpu_services_and_cli_pull_no_gpu_stack() -> None:
-    for dist in ("globalpic-common", "globalpic-segmentation", "globalpic-generation", "globalpic"):
+    for dist in (
+        "globalpic-common",
+        "globalpic-segmentation",
+        "globalpic-generation",
+        "globalpic-cli",
+    ):
         deps = _closure(dist)
         assert not deps & GPU_STACK, (dist, deps & GPU_STACK)
 
@@ -62,7 +67,7 @@ MODEL_STACK = GPU_STACK | {
     "globalpic-segmentation",
     "globalpic-generation",
     "globalpic-copywriting",
-    "globalpic",  # the pipeline
+    "globalpic-cli",  # the embedded composition root (and its models)
 }
 
 
@@ -73,15 +78,17 @@ def test_the_gateway_is_only_the_api() -> None:
     assert not deps & MODEL_STACK, deps & MODEL_STACK
 
 
-def test_the_job_store_library_is_light() -> None:
-    deps = _closure("globalpic-jobs")
+def test_the_orchestrator_reaches_its_models_only_through_their_clients() -> None:
+    """Its image installs no model, no inference runtime, no OpenCV, no PatchMatch."""
+    deps = _closure("globalpic-orchestrator")
+    assert {"globalpic-clients", "globalpic-jobs"} <= deps
     assert not deps & MODEL_STACK, deps & MODEL_STACK
-    assert not {d for d in deps if d.startswith("globalpic-")} - {
-        "globalpic-jobs",
-        "globalpic-common",
-        "globalpic-protos",
-        "globalpic-storage",
-    }
+
+
+def test_the_libraries_depend_on_no_service() -> None:
+    for lib in ("globalpic-common", "globalpic-clients", "globalpic-jobs"):
+        ours = {d for d in _closure(lib) if d.startswith("globalpic-")}
+        assert ours <= {"globalpic-common", "globalpic-protos", "globalpic-clients", lib}, lib
 
 
 def test_easyocr_is_an_opt_in_extra() -> None:
@@ -127,15 +134,29 @@ def test_services_get_their_grpc_code_from_the_one_protos_package() -> None:
     }
 
 
-# What each server may not import: the other services, the pipeline, and any GPU stack.
+# What each server may not import: the other services, the orchestrator, any GPU stack.
 # (Distribution metadata cannot show this: one venv holds every package in development.)
 SERVER_MUST_NOT_IMPORT: dict[str, tuple[str, ...]] = {
     "globalpic_ocr.server": ("globalpic_segmentation", "globalpic_generation"),
     "globalpic_segmentation.server": ("globalpic_ocr", "globalpic_generation"),
     "globalpic_generation.server": ("globalpic_ocr", "globalpic_segmentation"),
 }
-_ALWAYS_FORBIDDEN = ("globalpic_pipeline", "torch", "diffusers", "transformers")
-# The API process: no runner, no pipeline, no model package, no inference runtime.
+_ALWAYS_FORBIDDEN = ("globalpic_orchestrator", "torch", "diffusers", "transformers")
+# The API process: no runner, no pipeline, no model package, no inference runtime; the
+# orchestrator: no model package, no inference runtime, no OpenCV.
+_NO_MODELS = (
+    "globalpic_ocr",
+    "globalpic_segmentation",
+    "globalpic_generation",
+    "globalpic_copywriting",
+    "globalpic_cli",
+    "cv2",
+    "onnxruntime",
+    "rapidocr",
+    "patchmatch",
+)
+SERVER_MUST_NOT_IMPORT["globalpic_orchestrator.runner"] = _NO_MODELS
+SERVER_MUST_NOT_IMPORT["globalpic_orchestrator.processing"] = _NO_MODELS
 SERVER_MUST_NOT_IMPORT["globalpic_gateway.main"] = (
     "globalpic_orchestrator",
     "globalpic_ocr",
@@ -150,7 +171,8 @@ SERVER_MUST_NOT_IMPORT["globalpic_gateway.main"] = (
 
 @pytest.mark.parametrize("module", sorted(SERVER_MUST_NOT_IMPORT))
 def test_each_server_imports_only_its_own_service(module: str) -> None:
-    forbidden = SERVER_MUST_NOT_IMPORT[module] + _ALWAYS_FORBIDDEN
+    own = module.split(".")[0]
+    forbidden = tuple(m for m in SERVER_MUST_NOT_IMPORT[module] + _ALWAYS_FORBIDDEN if m != own)
     probe = (
         f"import sys, {module}\n"
         f"bad = sorted(m for m in sys.modules if m.split('.')[0] in {forbidden!r})\n"

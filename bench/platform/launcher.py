@@ -36,8 +36,10 @@ from globalpic_dev.supervisor import (
     batch_nice,
     console_script,
     gateway_peer_env,
+    orchestrator_command,
     platform_env,
     queue_env,
+    runner_peer_env,
     service_env,
 )
 from globalpic_gateway.core.config import ApiKeyEntry, hash_api_key, new_api_key
@@ -294,18 +296,15 @@ class Platform:
         return env
 
     def runner_env(self) -> dict[str, str]:
-        env = self.gateway_peers()  # the runner stores through the same storage service
+        """The orchestrators' peers at their ports, as ``make dev`` sets them (the generation
+        service they call: ``self.generation``)."""
+        env: dict[str, str] = {}
         for service in SERVICES:
-            if service.pipeline_addr is None:
-                continue
             name = service.script.removeprefix("globalpic-").removesuffix("-server")
             if name == "generation":
                 name = self.generation
-            if name not in self.service_ports:
-                continue
-            env[f"GLOBALPIC_PIPELINE__{service.pipeline_addr}"] = (
-                f"127.0.0.1:{self.service_ports[name]}"
-            )
+            if name in self.service_ports:
+                env.update(runner_peer_env(service, self.service_ports[name]))
         return env
 
     def _runner_proc(self, name: str, extra_env: dict[str, str] | None = None) -> Proc:
@@ -319,7 +318,7 @@ class Platform:
             return seen
 
         env = self.runner_env() | (extra_env or {})
-        return Proc(name, [self._script("globalpic-orchestrator")], env, ready)
+        return Proc(name, orchestrator_command(env), env, ready)
 
     def set_runners(self, count: int, *, generation: str | None = None) -> None:
         """Exactly ``count`` runners, all calling ``generation`` (``"generation"`` or

@@ -25,7 +25,7 @@ from bench.extract_bench import (
     summarize,
     tolerance_px,
 )
-from globalpic_segmentation.extract import ExtractMode
+from globalpic_common.results import ExtractMode
 from globalpic_segmentation.extract_settings import RefineMethod
 from globalpic_segmentation.settings import SegmentationSettings
 from globalpic_segmentation.u2net import U2NetSegmenter

@@ -14,9 +14,13 @@ from typing import Any
 import httpx
 from PIL import Image
 
-from globalpic_common.imageio import ImageLimits
-from globalpic_orchestrator.processing import LocalizerProcessor
-from tests.support.gateway_harness import harness_settings, photo_bytes, running_gateway, storage_at
+from tests.support.gateway_harness import (
+    embedded_processor,
+    harness_settings,
+    photo_bytes,
+    running_gateway,
+    storage_at,
+)
 
 BATCH = 5
 FORM = {"ops": "extract,remix", "style": "minimal-white"}
@@ -58,7 +62,7 @@ def test_five_image_batch_end_to_end(
 
     async def scenario() -> None:
         async with running_gateway(settings, keys, storage) as gw:
-            processor = LocalizerProcessor.from_settings(ImageLimits(), "png")
+            processor = embedded_processor()
             await gw.start_runner(processor)
             async with gw.client("tenant-a") as api, gw.client("tenant-b") as other:
                 submitted = await api.post("/v1/jobs", files=_files(images), data=FORM)

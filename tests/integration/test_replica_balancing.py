@@ -26,6 +26,7 @@ import numpy as np
 import pytest
 
 from globalpic.ocr.v1 import ocr_pb2, ocr_pb2_grpc
+from globalpic_cli.embedded import cleaner_from_settings
 from globalpic_common.errors import BadInputError
 from globalpic_common.grpc_client import (
     GRPC_DEFAULT_RETRY_BUFFER_BYTES,
@@ -41,8 +42,8 @@ from globalpic_generation.registry import build_inpainter
 from globalpic_generation.remix import Remixer
 from globalpic_ocr import server as ocr_server
 from globalpic_ocr.detector import build_detector
-from globalpic_pipeline.backends import PipelineSettings, cleaner_from_settings
-from globalpic_pipeline.clean import CleanResult
+from globalpic_orchestrator.pipeline.backends import PipelineSettings
+from globalpic_orchestrator.pipeline.clean import CleanResult
 from tests.conftest import add_badge, render_photo
 
 BATCH = 10

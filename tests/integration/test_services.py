@@ -21,6 +21,14 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 from prometheus_client.parser import text_string_to_metric_families
 
+from globalpic_cli.embedded import (
+    checker_from_settings,
+    cleaner_from_settings,
+    localizer_from_settings,
+)
+from globalpic_clients.generation import GenerationClient
+from globalpic_clients.ocr import OcrClient
+from globalpic_clients.segmentation import SegmentationClient
 from globalpic_common import tracing
 from globalpic_common.errors import ServiceUnavailableError
 from globalpic_common.grpc_server import Register, ServiceServer, load_models
@@ -28,23 +36,15 @@ from globalpic_common.metrics import start_metrics_server
 from globalpic_common.platforms import get_platform
 from globalpic_common.schemas import Op
 from globalpic_generation import server as generation_server
-from globalpic_generation.client import GenerationClient
 from globalpic_generation.registry import build_inpainter
 from globalpic_generation.remix import Remixer
 from globalpic_ocr import server as ocr_server
-from globalpic_ocr.client import OcrClient
 from globalpic_ocr.detector import build_detector
-from globalpic_pipeline.backends import (
-    PipelineSettings,
-    checker_from_settings,
-    cleaner_from_settings,
-    localizer_from_settings,
-)
-from globalpic_pipeline.clean import Cleaner
-from globalpic_pipeline.frame import frame_for
-from globalpic_pipeline.localize import LocalizeOptions
+from globalpic_orchestrator.pipeline.backends import PipelineSettings
+from globalpic_orchestrator.pipeline.clean import Cleaner
+from globalpic_orchestrator.pipeline.frame import frame_for
+from globalpic_orchestrator.pipeline.localize import LocalizeOptions
 from globalpic_segmentation import server as segmentation_server
-from globalpic_segmentation.client import SegmentationClient
 from globalpic_segmentation.extract import Extractor
 from globalpic_segmentation.settings import SegmentationSettings
 from globalpic_segmentation.u2net import U2NetSegmenter

@@ -32,7 +32,7 @@ from globalpic_gateway.core.state import AppState
 from globalpic_gateway.main import create_app
 from globalpic_jobs.queue import connect
 from globalpic_jobs.settings import JobQueueSettings
-from globalpic_orchestrator.processing import ImageProcessor
+from globalpic_orchestrator.processing import ImageProcessor, LocalizerProcessor
 from globalpic_orchestrator.runner import Runner
 from globalpic_orchestrator.settings import OrchestratorSettings
 from globalpic_storage import Storage
@@ -90,6 +90,15 @@ def runner_settings(gateway: GatewaySettings, **overrides: Any) -> OrchestratorS
     streams, storage), niceness off (the test process is both), plus ``overrides``."""
     shared = {name: getattr(gateway, name) for name in JobQueueSettings.model_fields}
     return OrchestratorSettings(**{**shared, "nice": 0, **overrides})
+
+
+def embedded_processor(output_format: str = "png") -> LocalizerProcessor:
+    """The runner's processor on the embedded root: the models in this process (as the
+    production loaders build them from the environment), the default image limits."""
+    from globalpic_cli.embedded import localizer_from_settings
+    from globalpic_common.imageio import ImageLimits
+
+    return LocalizerProcessor(localizer_from_settings(), ImageLimits(), output_format)
 
 
 def photo_bytes(size: int = 512, seed: int = 0, fmt: str = "JPEG") -> bytes:

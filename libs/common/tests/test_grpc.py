@@ -252,9 +252,9 @@ def test_serve_loads_then_serves_until_sigterm() -> None:
     worker = threading.Thread(target=operator)
     worker.start()
     serve("echo", _register, port=port, host="127.0.0.1", load=load, grace_s=1.0,
-          health_services=[SERVICE])  # fmt: skip
+          unload=lambda: seen.append("unloaded"), health_services=[SERVICE])  # fmt: skip
     worker.join(5)
-    assert seen == ["NOT_SERVING", "served"]
+    assert seen == ["NOT_SERVING", "served", "unloaded"]  # unloaded once it stopped
 
 
 @pytest.mark.usefixtures("restore_signal_handlers")

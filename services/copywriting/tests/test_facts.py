@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from globalpic_common import errors
+from globalpic_common.colours import product_colors
+from globalpic_common.copy_facts import ocr_text, parse_keywords, parse_seller_facts
 from globalpic_common.errors import BadInputError
-from globalpic_copywriting.colours import product_colors
-from globalpic_copywriting.facts import ocr_text, parse_keywords, parse_seller_facts
 
 
 def test_facts_parse_and_normalise_names() -> None:

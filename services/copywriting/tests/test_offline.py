@@ -5,11 +5,10 @@ from __future__ import annotations
 import pytest
 
 from globalpic_common import errors
+from globalpic_common.copy_facts import COPY_PLATFORMS, CopyFacts, parse_seller_facts
 from globalpic_common.errors import BadInputError
-from globalpic_copywriting.facts import CopyFacts, parse_seller_facts
 from globalpic_copywriting.offline import OfflineCopywriter
 from globalpic_copywriting.quality import MAX_JACCARD, headline, jaccard
-from globalpic_copywriting.rules import COPY_PLATFORMS
 
 FACT_SETS = {
     "water": CopyFacts(ocr_lines=["农夫山泉", "饮用天然水 550ml", "包邮 特价"], colors=["white"]),

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from globalpic_common import errors
+from globalpic_common.copy_facts import CopyFacts
 from globalpic_common.errors import ServiceUnavailableError
-from globalpic_copywriting.facts import CopyFacts
 from globalpic_copywriting.offline import OfflineCopywriter
 from globalpic_copywriting.openai_backend import OpenAICopywriter
 from globalpic_copywriting.settings import CopywritingSettings

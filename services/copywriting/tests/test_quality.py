@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from globalpic_common.copy_facts import CopyFacts, parse_seller_facts
 from globalpic_common.schemas import CopyVariant
 from globalpic_copywriting.dictionary import Dictionary
-from globalpic_copywriting.facts import CopyFacts, parse_seller_facts
 from globalpic_copywriting.profile import Evidence, build_profile
 from globalpic_copywriting.quality import jaccard, set_quality, traceability, variant_quality
 

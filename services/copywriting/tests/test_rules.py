@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from globalpic_common import errors
+from globalpic_common.copy_facts import copy_platform
 from globalpic_common.errors import BadInputError
 from globalpic_common.schemas import CopyVariant
-from globalpic_copywriting.rules import copy_platform, promo_terms, validate_variant
+from globalpic_copywriting.rules import promo_terms, validate_variant
 
 ZH = "方案A：突出材质与规格。"
 GOOD = {

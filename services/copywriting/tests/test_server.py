@@ -7,12 +7,13 @@ from collections.abc import Iterator
 
 import pytest
 
+from globalpic_clients.copywriting import CopywritingClient
 from globalpic_common import errors
+from globalpic_common.copy_facts import CopyFacts, parse_seller_facts
 from globalpic_common.errors import BadInputError
 from globalpic_common.grpc_server import ServiceServer, load_models
-from globalpic_copywriting.client import CopywritingClient
-from globalpic_copywriting.copywriter import Copywriter, build_copywriter
-from globalpic_copywriting.facts import CopyFacts, parse_seller_facts
+from globalpic_common.interfaces import Copywriter
+from globalpic_copywriting.copywriter import build_copywriter
 from globalpic_copywriting.offline import OfflineCopywriter
 from globalpic_copywriting.server import HEALTH_NAME, registrar
 from globalpic_copywriting.settings import CopywritingSettings

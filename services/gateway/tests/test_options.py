@@ -7,8 +7,8 @@ import pytest
 from globalpic_common.errors import BadInputError
 from globalpic_common.schemas import parse_ops
 from globalpic_jobs.options import JobOptions, parse_options
-from globalpic_pipeline.frame import frame_for
-from globalpic_pipeline.localize import LocalizeOptions
+from globalpic_orchestrator.pipeline.frame import frame_for
+from globalpic_orchestrator.pipeline.localize import LocalizeOptions
 
 
 def test_defaults_run_every_op_for_amazon() -> None:

@@ -20,16 +20,19 @@ from pydantic import SecretStr
 
 from globalpic_common.errors import BadInputError
 from globalpic_common.grpc_server import ServiceServer
-from globalpic_common.imageio import ImageLimits
 from globalpic_dev.supervisor import SERVICES, gateway_peer_env, runner_peer_env
-from globalpic_jobs.storage import RemoteStorage, storage_from_settings
-from globalpic_orchestrator.processing import LocalizerProcessor
+from globalpic_storage.access import RemoteStorage, storage_from_settings
 from globalpic_storage.keys import parse_key
 from globalpic_storage.local import LocalDiskStorage
 from globalpic_storage.server import HEALTH_SERVICE, StorageServicer, registrar
 from globalpic_storage.settings import StorageSettings
 from globalpic_storage.signing import sign_url
-from tests.support.gateway_harness import harness_settings, photo_bytes, running_gateway
+from tests.support.gateway_harness import (
+    embedded_processor,
+    harness_settings,
+    photo_bytes,
+    running_gateway,
+)
 
 SIGNING_KEY = "the-key-the-storage-service-signs-with"
 
@@ -68,11 +71,13 @@ def test_the_composition_root_picks_the_service_only_when_configured(
     tmp_path: Path, nats_url: str, storage_addr: str
 ) -> None:
     local, _ = harness_settings(f"sqlite:///{tmp_path / 'gw.db'}", nats_url)
-    assert isinstance(storage_from_settings(local, _storage_settings(tmp_path)), LocalDiskStorage)
+    assert isinstance(
+        storage_from_settings(local.storage_addr, _storage_settings(tmp_path)), LocalDiskStorage
+    )
     remote, _ = harness_settings(
         f"sqlite:///{tmp_path / 'gw.db'}", nats_url, storage_addr=storage_addr
     )
-    client = storage_from_settings(remote, _storage_settings(tmp_path))
+    client = storage_from_settings(remote.storage_addr, _storage_settings(tmp_path))
     assert isinstance(client, RemoteStorage)
     try:
         info = client.put("tenant-a", "originals", b"bytes", "image/png")
@@ -97,12 +102,12 @@ def test_a_job_end_to_end_through_the_storage_service(
     settings, keys = harness_settings(
         f"sqlite:///{tmp_path / 'gw.db'}", nats_url, storage_addr=storage_addr
     )
-    storage = storage_from_settings(settings)
+    storage = storage_from_settings(settings.storage_addr)
     assert isinstance(storage, RemoteStorage)
 
     async def scenario() -> None:
         async with running_gateway(settings, keys, storage) as gw:
-            await gw.start_runner(LocalizerProcessor.from_settings(ImageLimits(), "png"))
+            await gw.start_runner(embedded_processor())
             async with (
                 gw.client("tenant-a") as api,
                 gw.client("tenant-b") as other,

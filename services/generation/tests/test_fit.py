@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from globalpic_clients.generation import GenerationClient
 from globalpic_common import errors
 from globalpic_common.errors import BadInputError
 from globalpic_common.grpc_server import ServiceServer
@@ -26,7 +27,6 @@ from globalpic_generation.canvas import (
     enforce_white_background,
     fit_to_canvas,
 )
-from globalpic_generation.client import GenerationClient
 from globalpic_generation.registry import build_inpainter
 from globalpic_generation.remix import Remixer
 from globalpic_generation.server import HEALTH_NAME, registrar

@@ -12,9 +12,9 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from globalpic_clients.generation import GenerationClient
 from globalpic_common.errors import BAD_MASK, BadInputError
 from globalpic_common.grpc_server import ServiceServer
-from globalpic_generation.client import GenerationClient
 from globalpic_generation.inpaint import AutoInpainter, rebuild_product_sides
 from globalpic_generation.product_fill import fill_product
 from globalpic_generation.registry import build_inpainter

@@ -13,16 +13,17 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from globalpic_clients.generation import GenerationClient
 from globalpic_common import errors
 from globalpic_common.errors import BadInputError
 from globalpic_common.grpc_server import ServiceServer
 from globalpic_common.interfaces import Inpainter
+from globalpic_common.results import RemixResult
 from globalpic_common.schemas import TextLine
 from globalpic_generation.clean_mask import CleanMasker
-from globalpic_generation.client import GenerationClient
 from globalpic_generation.erase_mask import build_erase_mask
 from globalpic_generation.registry import build_inpainter
-from globalpic_generation.remix import CUSTOM_STYLE, Remixer, RemixResult
+from globalpic_generation.remix import CUSTOM_STYLE, Remixer
 from globalpic_generation.server import HEALTH_NAME, registrar
 
 Rgb = npt.NDArray[np.uint8]

@@ -106,8 +106,8 @@ def test_batch_limit_and_work_size(tiny_dir: Path) -> None:
 
 def test_served_over_grpc_after_loading(tiny_dir: Path) -> None:
     """The server's load step loads the model before SERVING; remote == in-process pixels."""
+    from globalpic_clients.generation import GenerationClient
     from globalpic_common.grpc_server import ServiceServer, load_models
-    from globalpic_generation.client import GenerationClient
     from globalpic_generation.registry import build_inpainter
     from globalpic_generation.server import HEALTH_NAME, registrar
 

@@ -211,8 +211,8 @@ def test_building_the_backends_does_not_import_torch(tiny_dir: Path) -> None:
 
 
 def _serve(canvas: CanvasBackends) -> tuple[Any, Any]:
+    from globalpic_clients.generation import GenerationClient
     from globalpic_common.grpc_server import ServiceServer
-    from globalpic_generation.client import GenerationClient
     from globalpic_generation.registry import build_inpainter
     from globalpic_generation.remix import Remixer
     from globalpic_generation.server import HEALTH_NAME, registrar

@@ -9,11 +9,11 @@ import cv2
 import numpy as np
 import pytest
 
+from globalpic_clients.ocr import OcrClient
 from globalpic_common import errors
 from globalpic_common.errors import BadInputError
 from globalpic_common.grpc_server import ServiceServer, load_models
 from globalpic_common.schemas import TextLine
-from globalpic_ocr.client import OcrClient
 from globalpic_ocr.detector import RapidOcrDetector
 from globalpic_ocr.overlay import classify_lines
 from globalpic_ocr.server import HEALTH_NAME, registrar

@@ -26,7 +26,6 @@ from pydantic import ValidationError
 from sqlmodel import Session, select
 
 from globalpic_common.errors import BadInputError
-from globalpic_common.imageio import ImageLimits
 from globalpic_gateway.core.config import GatewaySettings
 from globalpic_jobs.models import JobImage, ResultCacheEntry
 from globalpic_jobs.options import JobOptions
@@ -36,6 +35,7 @@ from globalpic_orchestrator.runner import FAILPOINT_TEXT, Runner
 from globalpic_orchestrator.settings import Failpoint, OrchestratorSettings, failpoint_subject
 from tests.support.gateway_harness import (
     Harness,
+    embedded_processor,
     harness_settings,
     photo_bytes,
     running_gateway,
@@ -45,6 +45,8 @@ from tests.support.gateway_harness import (
 
 FORM = {"ops": "extract"}
 RUNNER_SCRIPT = str(Path(sys.executable).parent / "globalpic-orchestrator")
+# The same runner with the (tiny) models in its own process, as `make dev --in-process` runs it.
+EMBEDDED_RUNNER = [sys.executable, "-m", "globalpic_dev.embedded_orchestrator"]
 
 
 # --- test doubles wrapping the real processor (timing and failures on demand) --------------
@@ -124,7 +126,7 @@ SCENARIO_LIMIT_S = 480.0
 
 @pytest.fixture
 def processor(tiny_models_env: Path) -> LocalizerProcessor:
-    return LocalizerProcessor.from_settings(ImageLimits(), "png")
+    return embedded_processor()
 
 
 def _run(database_url: str, tmp_path: Path, nats_url: str, scenario: Any, **overrides: Any) -> None:
@@ -427,7 +429,7 @@ def test_the_kill_failpoint_sigkills_the_runner_process_inside_the_window(
             job_id = await _submit(api)
             env = _runner_env(gw.settings, tmp_path / "storage", "after_store:kill")
             process = await asyncio.create_subprocess_exec(
-                RUNNER_SCRIPT,
+                *EMBEDDED_RUNNER,
                 env=env,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
@@ -487,6 +489,21 @@ def test_the_runner_process_refuses_to_start_with_a_failpoint_in_production(
     assert done.returncode != 0
     assert "ORCHESTRATOR__FAILPOINT" in done.stderr and "refused outside development" in done.stderr
     assert not (tmp_path / "never.db").exists()  # failed before touching anything
+
+
+def test_the_orchestrator_refuses_to_start_without_its_services(tmp_path: Path) -> None:
+    """Its models are reached only through their services: a missing address is named, with
+    no stack trace, before anything is touched."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GLOBALPIC_PIPELINE__")}
+    env["GLOBALPIC_PIPELINE__OCR_ADDR"] = "127.0.0.1:9"
+    env["GLOBALPIC_ORCHESTRATOR__DATABASE_URL"] = f"sqlite:///{tmp_path / 'never.db'}"
+    done = subprocess.run([RUNNER_SCRIPT], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert "bad_option" in done.stderr and "Traceback" not in done.stderr, done.stderr
+    for missing in ("SEGMENTATION", "GENERATION", "COPYWRITING"):
+        assert f"GLOBALPIC_PIPELINE__{missing}_ADDR" in done.stderr
+    assert "GLOBALPIC_PIPELINE__OCR_ADDR" not in done.stderr
+    assert not (tmp_path / "never.db").exists()
 
 
 def test_failpoint_syntax() -> None:

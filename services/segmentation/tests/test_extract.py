@@ -19,9 +19,10 @@ import pytest
 
 from globalpic_common import errors
 from globalpic_common.errors import BadInputError
+from globalpic_common.results import Cutout, ExtractMode
 from globalpic_segmentation import refine
 from globalpic_segmentation.components import find_products
-from globalpic_segmentation.extract import Cutout, ExtractMode, Extractor
+from globalpic_segmentation.extract import Extractor
 from globalpic_segmentation.extract_settings import ExtractSettings, RefineMethod
 from globalpic_segmentation.matting import band_trimap
 from globalpic_segmentation.settings import SegmentationSettings

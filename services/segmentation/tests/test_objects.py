@@ -15,9 +15,10 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from globalpic_common.results import ExtractMode
 from globalpic_common.schemas import TextAction, TextKind, TextRegion
 from globalpic_segmentation.components import find_products
-from globalpic_segmentation.extract import ExtractMode, Extractor
+from globalpic_segmentation.extract import Extractor
 from globalpic_segmentation.extract_settings import ExtractSettings, ObjectChoice, RefineMethod
 from globalpic_segmentation.objects import choose, measure
 

@@ -10,10 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from globalpic_clients.segmentation import SegmentationClient
 from globalpic_common.grpc_server import ServiceServer, load_models
+from globalpic_common.results import ExtractMode
 from globalpic_common.schemas import TextKind
-from globalpic_segmentation.client import SegmentationClient
-from globalpic_segmentation.extract import ExtractMode, Extractor
+from globalpic_segmentation.extract import Extractor
 from globalpic_segmentation.extract_settings import ExtractSettings, RefineMethod
 from globalpic_segmentation.server import HEALTH_NAME, registrar
 from globalpic_segmentation.settings import SegmentationSettings

@@ -12,15 +12,16 @@ import numpy as np
 import pytest
 
 from globalpic.segmentation.v1 import segmentation_pb2
+from globalpic_clients.segmentation import SegmentationClient
 from globalpic_common import errors
 from globalpic_common.errors import BadInputError
 from globalpic_common.grpc_server import ServiceServer, load_models
 from globalpic_common.interfaces import RuleJudge
 from globalpic_common.platforms import get_platform
+from globalpic_common.results import ExtractMode
 from globalpic_common.schemas import TextAction, TextKind, TextRegion
 from globalpic_common.wire import image_to_proto, mask_to_proto
-from globalpic_segmentation.client import SegmentationClient
-from globalpic_segmentation.extract import ExtractMode, Extractor
+from globalpic_segmentation.extract import Extractor
 from globalpic_segmentation.rules import evaluate_rules
 from globalpic_segmentation.server import HEALTH_NAME, registrar
 from globalpic_segmentation.settings import SegmentationSettings

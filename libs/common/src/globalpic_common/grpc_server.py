@@ -213,6 +213,7 @@ def run_service(
     settings: GrpcServerSettings,
     *,
     load: Callable[[], None],
+    unload: Callable[[], None] | None = None,
     health_services: Sequence[str] = (),
 ) -> None:
     """A console script's whole main: JSON logs, tracing, then ``serve`` per ``settings``."""
@@ -223,6 +224,7 @@ def run_service(
         register,
         port=settings.port,
         load=load,
+        unload=unload,
         max_workers=settings.max_workers,
         grace_s=settings.grace_s,
         host=settings.host,
@@ -237,6 +239,7 @@ def serve(
     *,
     port: int,
     load: Callable[[], None],
+    unload: Callable[[], None] | None = None,
     max_workers: int = 2,
     grace_s: float = 10.0,
     host: str = "[::]",
@@ -247,7 +250,9 @@ def serve(
 
     The port opens before ``load()`` so probes see NOT_SERVING rather than a refused
     connection while the model loads; a failing ``load()`` stops the server and raises (the
-    process exits non-zero and Kubernetes restarts it). ``metrics_port`` 0: no /metrics.
+    process exits non-zero and Kubernetes restarts it). ``unload()`` runs once the server has
+    stopped (in-flight calls finished or past their grace): models release their sessions
+    and device memory before the process goes. ``metrics_port`` 0: no /metrics.
     """
     server = ServiceServer(
         service,
@@ -286,4 +291,6 @@ def serve(
     if not stopping.is_set():
         server.set_serving()
     server.wait()
+    if unload is not None:
+        unload()
     log.info("%s stopped", service)

@@ -17,9 +17,10 @@ from typing import Literal, Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
+from globalpic_common.copy_facts import CopyFacts
 from globalpic_common.platforms import Platform
 from globalpic_common.product_mask import Box
-from globalpic_common.schemas import RuleResult, TextLine, TextRegion
+from globalpic_common.schemas import CopyReport, RuleResult, TextLine, TextRegion
 
 ImageArray = npt.NDArray[np.uint8]
 MaskArray = npt.NDArray[np.uint8]
@@ -211,3 +212,24 @@ class RuleJudge(Protocol):
         ``overlay_text`` only when ``overlay_texts`` is given; ``estimated_mask``: the mask is
         the judge's own guess, which a white background may complete."""
         ...
+
+
+# --- copy ---------------------------------------------------------------------------------
+
+DEFAULT_VARIANTS = 5
+
+
+@runtime_checkable
+class Copywriter(Protocol):
+    """Writes ``n`` A/B variants of one product's copy for one platform.
+
+    ``platform``: amazon, ebay, shopify, tiktok, instagram, facebook (or a preset id such as
+    ``shopify-product``); an unknown one is ``BadInputError`` ``unknown_platform``. The report
+    carries every rule and quality check; ``report.image`` is left for the caller.
+    """
+
+    name: str
+
+    def load(self) -> None: ...
+
+    def write(self, facts: CopyFacts, platform: str, n: int = DEFAULT_VARIANTS) -> CopyReport: ...

@@ -28,6 +28,14 @@ class Loadable(Protocol):
     def load(self) -> None: ...
 
 
+@runtime_checkable
+class Unloadable(Protocol):
+    """A ``Model``, or a holder of models (an extractor, a remixer, canvas backends) that
+    passes ``unload()`` on to them."""
+
+    def unload(self) -> None: ...
+
+
 class Model(ABC):
     """A leaf model: ``_load`` and ``_unload`` are its own; locking and state are here."""
 
@@ -70,7 +78,8 @@ def load_all(*components: object) -> None:
 
 
 def unload_all(*components: object) -> None:
-    """``unload()`` each component that is a ``Model``, in order."""
+    """``unload()`` each component that has one (``Unloadable``), in order; the rest (pure
+    functions, gRPC clients) hold no model."""
     for component in components:
-        if isinstance(component, Model):
+        if isinstance(component, Unloadable):
             component.unload()

@@ -13,11 +13,11 @@ import random
 import time
 from collections.abc import Iterable
 
+from globalpic_common.copy_facts import CopyFacts, copy_platform
 from globalpic_common.errors import GlobalPicError
 from globalpic_common.schemas import CopyReport, CopyVariant
 from globalpic_copywriting import templates as t
 from globalpic_copywriting.dictionary import Dictionary
-from globalpic_copywriting.facts import CopyFacts
 from globalpic_copywriting.phrases import ANGLES, bank
 from globalpic_copywriting.profile import Profile, build_profile
 from globalpic_copywriting.quality import (
@@ -29,13 +29,7 @@ from globalpic_copywriting.quality import (
     traceability,
     variant_quality,
 )
-from globalpic_copywriting.rules import (
-    RULES,
-    copy_platform,
-    promo_terms,
-    validate_variant,
-    variant_count,
-)
+from globalpic_copywriting.rules import RULES, promo_terms, validate_variant, variant_count
 from globalpic_copywriting.spelling import checker
 
 _MAX_CANDIDATES = 400  # headline candidates tried per variant before giving up on an angle

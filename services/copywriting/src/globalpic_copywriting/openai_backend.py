@@ -27,16 +27,16 @@ import openai
 from pydantic import ValidationError
 
 from globalpic_common import errors
+from globalpic_common.copy_facts import CopyFacts, copy_platform
 from globalpic_common.errors import ServiceUnavailableError
 from globalpic_common.models import Model
 from globalpic_common.schemas import CopyReport, CopyUsage, CopyVariant
 from globalpic_copywriting import prompt
-from globalpic_copywriting.facts import CopyFacts
 from globalpic_copywriting.offline import OfflineCopywriter
 from globalpic_copywriting.profile import Profile
 from globalpic_copywriting.quality import check_copy, failures
 from globalpic_copywriting.repair import merge
-from globalpic_copywriting.rules import copy_platform, variant_count
+from globalpic_copywriting.rules import variant_count
 from globalpic_copywriting.settings import CopywritingSettings
 
 log = logging.getLogger(__name__)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from globalpic_common.copy_facts import CopyFacts
 from globalpic_copywriting.dictionary import Dictionary, Term
-from globalpic_copywriting.facts import CopyFacts
 from globalpic_copywriting.glossary import GLOSSARY
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")

@@ -14,8 +14,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from globalpic_common.copy_facts import CopyFacts
 from globalpic_common.schemas import CopyVariant
-from globalpic_copywriting.facts import CopyFacts
 from globalpic_copywriting.profile import Profile
 from globalpic_copywriting.rules import PROMO_PATTERNS, RULES
 

@@ -17,16 +17,11 @@ from collections import Counter
 from collections.abc import Sequence
 from itertools import combinations
 
+from globalpic_common.copy_facts import copy_platform
 from globalpic_common.schemas import CopyCheck, CopyVariant
 from globalpic_copywriting.glossary import CLAIMS, MATERIALS
 from globalpic_copywriting.profile import Evidence, normalise_number
-from globalpic_copywriting.rules import (
-    RULES,
-    copy_platform,
-    html_text,
-    validate_variant,
-    variant_text,
-)
+from globalpic_copywriting.rules import RULES, html_text, validate_variant, variant_text
 from globalpic_copywriting.spelling import unknown_words
 
 MAX_JACCARD = 0.5

@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 
 from globalpic_common import errors
+from globalpic_common.copy_facts import COPY_PLATFORMS, copy_platform
 from globalpic_common.errors import BadInputError
 from globalpic_common.schemas import CopyCheck, CopyVariant
-
-COPY_PLATFORMS = ("amazon", "ebay", "shopify", "tiktok", "instagram", "facebook")
 
 
 @dataclass(frozen=True)
@@ -98,9 +97,10 @@ RULES: dict[str, CopyRules] = {
         "<= 1 000 and 1-3 hashtags (house rule).",
     ),
 }
+# Every platform the inputs accept (``copy_platform``) has its rules, and nothing else.
+assert tuple(RULES) == COPY_PLATFORMS, (tuple(RULES), COPY_PLATFORMS)
 
 # Platform preset ids (globalpic_common.platforms) -> the copy platform.
-_PRESET_TO_COPY = {"shopify": "shopify", "instagram": "instagram"}
 
 # Promotional claims: Amazon suppresses listings with them, and on any platform they are
 # claims the seller never made (shipping, rank, price).
@@ -134,19 +134,6 @@ _HASHTAG = re.compile(r"^#[A-Za-z][A-Za-z0-9_]{1,49}$")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _ALLOWED_TAGS = frozenset({"p", "ul", "ol", "li", "strong", "em", "b", "i", "h2", "h3", "br"})
 MAX_EXPLANATION = 200
-
-
-def copy_platform(platform: str) -> str:
-    """A copy platform id from a CLI name or a preset id (``shopify-product`` -> shopify);
-    ``unknown_platform`` otherwise."""
-    key = platform.strip().lower()
-    key = _PRESET_TO_COPY.get(key.split("-", 1)[0], key)
-    if key not in RULES:
-        raise BadInputError(
-            f"no copy rules for platform {platform!r}; use one of: {', '.join(COPY_PLATFORMS)}",
-            code=errors.UNKNOWN_PLATFORM,
-        )
-    return key
 
 
 MAX_VARIANTS = 10

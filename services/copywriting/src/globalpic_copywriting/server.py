@@ -8,14 +8,18 @@ A thin adapter: decode the facts, run the configured ``Copywriter`` (``build_cop
 
 from __future__ import annotations
 
+from functools import partial
+
 import grpc
 
 from globalpic.copywriting.v1 import copywriting_pb2, copywriting_pb2_grpc
+from globalpic_common.copy_wire import facts_from_proto, report_to_proto
 from globalpic_common.grpc_server import GrpcServerSettings, Register, load_models, run_service
+from globalpic_common.interfaces import DEFAULT_VARIANTS, Copywriter
+from globalpic_common.models import unload_all
 from globalpic_common.settings import settings_config
 from globalpic_common.timing import StageTimer
-from globalpic_copywriting.copywriter import DEFAULT_VARIANTS, Copywriter, build_copywriter
-from globalpic_copywriting.wire import facts_from_proto, report_to_proto
+from globalpic_copywriting.copywriter import build_copywriter
 
 SERVICE = "copywriting"
 HEALTH_NAME = copywriting_pb2.DESCRIPTOR.services_by_name["CopywritingService"].full_name
@@ -62,6 +66,7 @@ def main() -> None:
         registrar(writer),
         CopywritingServerSettings(),
         load=load_models(writer),
+        unload=partial(unload_all, writer),
         health_services=[HEALTH_NAME],
     )
 

@@ -90,10 +90,10 @@ def create_app(
         if settings.migrate_on_startup:
             migrate(settings.database_url)
         if storage is None:
-            from globalpic_jobs.storage import describe_storage, storage_from_settings
+            from globalpic_storage.access import describe_storage, storage_from_settings
 
-            chosen: Storage = storage_from_settings(settings)
-            log.info("storage: %s", describe_storage(settings))
+            chosen: Storage = storage_from_settings(settings.storage_addr)
+            log.info("storage: %s", describe_storage(settings.storage_addr))
         else:
             chosen = storage
         state = AppState(

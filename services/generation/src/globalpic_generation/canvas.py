@@ -41,6 +41,7 @@ import numpy.typing as npt
 from globalpic_common import errors
 from globalpic_common.errors import BadInputError
 from globalpic_common.interfaces import AlphaArray, FitResult, ImageArray, MaskArray
+from globalpic_common.models import unload_all
 from globalpic_common.platforms import MAX_SIZE_PX, MIN_SIZE_PX
 from globalpic_common.product_mask import PRODUCT_THRESHOLD, Box, product_box, product_parts
 from globalpic_common.product_mask import product_fill as product_fill
@@ -127,6 +128,9 @@ class CanvasBackends:
         for part in (self.outpainter, self.upscaler):
             if part is not None:
                 part.load()
+
+    def unload(self) -> None:
+        unload_all(self.outpainter, self.upscaler)
 
 
 CLASSICAL = CanvasBackends()
@@ -470,6 +474,9 @@ class CanvasFramer:
 
     def load(self) -> None:
         self.backends.load()
+
+    def unload(self) -> None:
+        self.backends.unload()
 
     def fit(
         self,

@@ -1,6 +1,6 @@
 """The mask geometry of the ``clean`` op: ``CleanMasker``, the in-process ``EraseMasker``.
 
-``globalpic_pipeline.clean`` decides which lines to erase and when to stop; every pixel
+``globalpic_orchestrator.pipeline.clean`` decides which lines to erase and when to stop; every pixel
 operation on its masks lives here, beside the erase mask it builds on (``erase_mask``): the
 first pass (the keep mask's protection, the erase mask confined and closed on the product,
 the kept lines cut out), the re-check's box-in-mask shares, a residual pass's extra mask,

@@ -27,7 +27,6 @@ light direction. The costly matte work (foreground estimation) is done once for 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -37,6 +36,8 @@ from globalpic_common import errors
 from globalpic_common.errors import BadInputError
 from globalpic_common.imageio import ImageLimits, load_image
 from globalpic_common.interfaces import AlphaArray, ImageArray
+from globalpic_common.models import unload_all
+from globalpic_common.results import RemixResult
 from globalpic_common.styles import Style, get_style
 from globalpic_common.timing import StageTimer
 from globalpic_generation.composite import (
@@ -55,18 +56,6 @@ LIBRARY_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp")
 # Library photos are backdrops, not inputs: smaller ones are fine (they are upscaled).
 LIBRARY_LIMITS = ImageLimits(min_side=64)
 MAX_CANDIDATES = 16
-
-
-@dataclass(frozen=True)
-class RemixResult:
-    image: ImageArray
-    style_id: str  # a catalog id, or CUSTOM_STYLE
-    seed: int
-    source: str  # "render", "library:<file>[:mirrored]" or "upload"
-    # The new background as placed behind the product, with its shadow (and reflection):
-    # what the product's surroundings were composited from (for --keep-steps, the bench).
-    plate: ImageArray
-    seconds: dict[str, float] = field(default_factory=dict)  # per stage, wall time
 
 
 def product_box(alpha: AlphaArray) -> tuple[int, int, int, int]:
@@ -136,6 +125,9 @@ class Remixer:
         """Load the scene generator's model, if any (the server calls this before SERVING)."""
         if self.scene_generator is not None:
             self.scene_generator.load()
+
+    def unload(self) -> None:
+        unload_all(self.scene_generator)
 
     def generates(self, style: Style | None) -> bool:
         """Whether ``style``'s backdrop comes from the scene generator."""

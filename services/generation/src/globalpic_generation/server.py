@@ -18,6 +18,7 @@ Settings: ``GLOBALPIC_GENERATION__PORT`` (50053), ``__METRICS_PORT`` (9453),
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -29,6 +30,8 @@ from globalpic_common.errors import BadInputError, ModelUnavailableError
 from globalpic_common.grpc_server import GrpcServerSettings, Register, load_models, run_service
 from globalpic_common.interfaces import Inpainter
 from globalpic_common.metrics import observe_stages
+from globalpic_common.models import unload_all
+from globalpic_common.results import RemixResult
 from globalpic_common.settings import settings_config
 from globalpic_common.timing import StageTimer
 from globalpic_common.wire import (
@@ -53,7 +56,7 @@ from globalpic_generation.canvas import (
 from globalpic_generation.clean_mask import CleanMasker
 from globalpic_generation.erase_mask import build_erase_mask
 from globalpic_generation.registry import build_inpainter
-from globalpic_generation.remix import Remixer, RemixResult
+from globalpic_generation.remix import Remixer
 
 SERVICE = "generation"
 # The metrics label of the CPU compositor (generated scenes report "zimage").
@@ -380,6 +383,7 @@ def main() -> None:
         registrar(inpainter, remixer, settings.backgrounds_dir, canvas),
         settings,
         load=load_models(inpainter, remixer, canvas),
+        unload=partial(unload_all, inpainter, remixer, canvas),
         health_services=[HEALTH_NAME],
     )
 

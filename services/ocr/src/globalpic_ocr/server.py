@@ -9,11 +9,15 @@ A thin adapter: decode the image, run the configured ``TextDetector`` (``build_d
 
 from __future__ import annotations
 
+from functools import partial
+
 import grpc
 
 from globalpic.ocr.v1 import ocr_pb2, ocr_pb2_grpc
 from globalpic_common.grpc_server import GrpcServerSettings, Register, load_models, run_service
 from globalpic_common.interfaces import TextDetector
+from globalpic_common.models import unload_all
+from globalpic_common.ocr_wire import decision_to_proto
 from globalpic_common.settings import settings_config
 from globalpic_common.timing import StageTimer
 from globalpic_common.wire import (
@@ -24,7 +28,6 @@ from globalpic_common.wire import (
 )
 from globalpic_ocr.detector import build_detector
 from globalpic_ocr.overlay import classify_lines
-from globalpic_ocr.wire import decision_to_proto
 
 SERVICE = "ocr"
 HEALTH_NAME = ocr_pb2.DESCRIPTOR.services_by_name["OcrService"].full_name
@@ -82,6 +85,7 @@ def main() -> None:
         registrar(detector),
         OcrServerSettings(),
         load=load_models(detector),
+        unload=partial(unload_all, detector),
         health_services=[HEALTH_NAME],
     )
 

@@ -1,9 +1,9 @@
 """What the runner does to one image: decode, run ``localize``, encode the finals.
 
 ``ImageProcessor`` is the seam between the runner (messages, records, events) and the pipeline.
-``LocalizerProcessor`` is the real one: the pipeline's ``Localizer`` from
-``globalpic_pipeline.backends.localizer_from_settings``, whose OCR, segmentation and generation
-run in this process or in their services over gRPC (``GLOBALPIC_PIPELINE__<SERVICE>_ADDR``).
+``LocalizerProcessor`` is the real one: the pipeline's ``Localizer``, in the orchestrator on
+the services' clients (``from_settings``: ``GLOBALPIC_PIPELINE__<SERVICE>_ADDR``), or on models
+in one process when an embedded root builds it (``make dev --in-process``, the tests).
 """
 
 from __future__ import annotations
@@ -18,13 +18,29 @@ import numpy as np
 from globalpic_common.imageio import ImageLimits, decode_image, encode_image
 from globalpic_common.schemas import ImageReport, ProgressStage
 from globalpic_jobs.options import JobOptions
+from globalpic_orchestrator.pipeline.backends import PipelineSettings, remote_backends
 
 if TYPE_CHECKING:
-    from globalpic_pipeline.localize import Localizer
+    from globalpic_orchestrator.pipeline.localize import Localizer
 
 CONTENT_TYPES = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}
 
 ProgressFn = Callable[[ProgressStage], None]
+
+
+def backend_label(pipeline: PipelineSettings) -> str:
+    """``globalpic_stage_seconds``' backend label: the services called over gRPC, or
+    ``in-process``."""
+    remote = [
+        name
+        for name, addr in (
+            ("ocr", pipeline.ocr_addr),
+            ("segmentation", pipeline.segmentation_addr),
+            ("generation", pipeline.generation_addr),
+        )
+        if addr
+    ]
+    return "grpc:" + "+".join(remote) if remote else "in-process"
 
 
 @dataclass
@@ -62,29 +78,22 @@ class LocalizerProcessor:
         self._load_lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, limits: ImageLimits, output_format: str) -> LocalizerProcessor:
-        from globalpic_pipeline.backends import PipelineSettings, localizer_from_settings
-
-        pipeline = PipelineSettings()
-        remote = [
-            name
-            for name, addr in (
-                ("ocr", pipeline.ocr_addr),
-                ("segmentation", pipeline.segmentation_addr),
-                ("generation", pipeline.generation_addr),
-            )
-            if addr
-        ]
-        backend = "grpc:" + "+".join(remote) if remote else "in-process"
-        return cls(localizer_from_settings(pipeline), limits, output_format, backend)
+    def from_settings(
+        cls, limits: ImageLimits, output_format: str, pipeline: PipelineSettings | None = None
+    ) -> LocalizerProcessor:
+        """The orchestrator's: every model behind its service (``remote_backends``; a missing
+        ``GLOBALPIC_PIPELINE__*_ADDR`` is ``bad_option``, named)."""
+        pipeline = pipeline or PipelineSettings()
+        localizer = remote_backends(pipeline).localizer()
+        return cls(localizer, limits, output_format, backend_label(pipeline))
 
     def process(
         self, data: bytes, filename: str, options: JobOptions, on_progress: ProgressFn
     ) -> ProcessedImage:
         from globalpic_common.schemas import Op, parse_ops
         from globalpic_common.timing import StageTimer
-        from globalpic_pipeline.frame import frame_for
-        from globalpic_pipeline.localize import LocalizeOptions
+        from globalpic_orchestrator.pipeline.frame import frame_for
+        from globalpic_orchestrator.pipeline.localize import LocalizeOptions
 
         timer = StageTimer()
         with timer.stage("decode"):

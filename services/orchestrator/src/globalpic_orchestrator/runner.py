@@ -521,16 +521,15 @@ def lower_priority(nice: int) -> int:
     return os.getpriority(os.PRIO_PROCESS, 0)
 
 
-async def _amain() -> None:
+async def serve(settings: OrchestratorSettings, processor: ImageProcessor) -> None:
+    """Run one orchestrator until SIGINT / SIGTERM: migrate (when asked), serve /metrics (when
+    asked), pull work and drive ``processor`` over each image."""
     from globalpic_common.logs import setup_json_logging
     from globalpic_common.metrics import start_metrics_server
     from globalpic_common.tracing import setup_tracing
     from globalpic_jobs.db import make_engine, migrate
-    from globalpic_jobs.storage import describe_storage, storage_from_settings
-    from globalpic_orchestrator.processing import LocalizerProcessor
-    from globalpic_orchestrator.settings import get_settings
+    from globalpic_storage.access import describe_storage, storage_from_settings
 
-    settings = get_settings()
     setup_json_logging("orchestrator", settings.log_level)
     setup_tracing("globalpic-orchestrator")
     if settings.migrate_on_startup:
@@ -538,18 +537,18 @@ async def _amain() -> None:
     if settings.metrics_port is not None:
         start_metrics_server(settings.metrics_port, addr=settings.host)
     engine = make_engine(settings.database_url)
-    processor = LocalizerProcessor.from_settings(settings.image_limits(), settings.output_format)
     nc = await connect(settings.nats_url, "globalpic-orchestrator")
-    runner = Runner(settings, engine, storage_from_settings(settings), processor, nc)
+    runner = Runner(settings, engine, storage_from_settings(settings.storage_addr), processor, nc)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, runner.stop)
     niceness = os.getpriority(os.PRIO_PROCESS, 0)
     log.info(
-        "runner started: nats %s, database %s, storage %s, nice %d",
+        "runner started: nats %s, database %s, storage %s, models %s, nice %d",
         settings.nats_url,
         engine.url.render_as_string(),
-        describe_storage(settings),
+        describe_storage(settings.storage_addr),
+        processor.backend,
         niceness,
     )
     try:
@@ -561,8 +560,17 @@ async def _amain() -> None:
 
 
 def main() -> None:
-    """Console script ``globalpic-orchestrator``."""
+    """Console script ``globalpic-orchestrator``: the models behind their services
+    (``GLOBALPIC_PIPELINE__<SERVICE>_ADDR``, every one required)."""
+    from globalpic_orchestrator.processing import LocalizerProcessor
     from globalpic_orchestrator.settings import get_settings
 
-    lower_priority(get_settings().nice)
-    asyncio.run(_amain())
+    settings = get_settings()
+    lower_priority(settings.nice)
+    try:
+        processor = LocalizerProcessor.from_settings(
+            settings.image_limits(), settings.output_format
+        )
+    except GlobalPicError as exc:  # a deployment without its services' addresses
+        raise SystemExit(f"globalpic-orchestrator: {exc.code}: {exc}") from None
+    asyncio.run(serve(settings, processor))

@@ -15,8 +15,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from enum import StrEnum
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -24,12 +23,13 @@ import numpy as np
 from globalpic_common import errors
 from globalpic_common.errors import BadInputError
 from globalpic_common.interfaces import AlphaArray, ImageArray, Segmenter
-from globalpic_common.models import load_all
+from globalpic_common.models import load_all, unload_all
+from globalpic_common.results import Cutout, ExtractMode, FoundObject
 from globalpic_common.schemas import TextKind, TextRegion
 from globalpic_segmentation.components import BoolMask, ProductRegion, find_products, mask_box
 from globalpic_segmentation.extract_settings import ExtractSettings, ObjectChoice, RefineMethod
 from globalpic_segmentation.matting import warm_up
-from globalpic_segmentation.objects import FoundObject, choose, garment, measure
+from globalpic_segmentation.objects import choose, garment, measure
 from globalpic_segmentation.refine import refine_alpha
 from globalpic_segmentation.registry import build_segmenter
 from globalpic_segmentation.settings import SegmentationSettings
@@ -40,21 +40,6 @@ from globalpic_segmentation.zoom import zoom_in
 WORN_REACH = 0.02
 # Smaller images carry too little to segment (the network alone upsamples them 10x).
 MIN_SIDE = 16
-
-
-class ExtractMode(StrEnum):
-    SALIENT = "salient"  # keep the product (its best object and every unit of it)
-    ALL = "all"  # keep every product-like object
-
-
-@dataclass(frozen=True)
-class Cutout:
-    alpha: AlphaArray  # H x W float32 in [0, 1], same size as the image; soft at edges
-    boxes: list[tuple[int, int, int, int]]  # (x0, y0, x1, y1) per product kept, salient first
-    seconds: dict[str, float]  # wall seconds per stage
-    # Every object of the coarse map, measured and scored, best first; ``kept`` marks those
-    # in the matte.
-    objects: list[FoundObject] = field(default_factory=list)
 
 
 def _check_image(image: object) -> ImageArray:
@@ -135,6 +120,9 @@ class Extractor:
         load_all(self.segmenter)
         if self.settings.extract_refine in (RefineMethod.MATTING, RefineMethod.GRABCUT_MATTING):
             warm_up()
+
+    def unload(self) -> None:
+        unload_all(self.segmenter)
 
     def _products(self, coarse: AlphaArray, salient_only: bool) -> list[ProductRegion]:
         """The products in ``coarse`` under this extractor's settings, most salient first."""

@@ -35,6 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from globalpic_common.interfaces import ImageArray
+from globalpic_common.results import FoundObject
 from globalpic_segmentation.components import Box, ProductRegion, mask_box
 
 BoolMask = npt.NDArray[np.bool_]
@@ -98,16 +99,6 @@ WEIGHTS = {
     "centrality": 0.5,
 }
 BIAS = -0.8
-
-
-@dataclass(frozen=True)
-class FoundObject:
-    """What the report says of one object: its box, score, cues and whether it was kept."""
-
-    box: Box
-    score: float
-    cues: dict[str, float]
-    kept: bool
 
 
 @dataclass

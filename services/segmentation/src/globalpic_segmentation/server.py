@@ -10,6 +10,8 @@ Settings: ``GLOBALPIC_SEGMENTATION__PORT`` (50052), ``__METRICS_PORT`` (9452), `
 
 from __future__ import annotations
 
+from functools import partial
+
 import grpc
 
 from globalpic.common.v1 import common_pb2
@@ -19,7 +21,9 @@ from globalpic_common.errors import BadInputError
 from globalpic_common.grpc_server import GrpcServerSettings, Register, load_models, run_service
 from globalpic_common.interfaces import Segmenter
 from globalpic_common.metrics import observe_stages
+from globalpic_common.models import unload_all
 from globalpic_common.platforms import get_platform
+from globalpic_common.results import ExtractMode
 from globalpic_common.schemas import TextAction, TextKind, TextRegion
 from globalpic_common.settings import settings_config
 from globalpic_common.timing import StageTimer
@@ -33,7 +37,7 @@ from globalpic_common.wire import (
     text_line_from_proto,
     text_regions_from_proto,
 )
-from globalpic_segmentation.extract import ExtractMode, Extractor
+from globalpic_segmentation.extract import Extractor
 from globalpic_segmentation.extract_settings import ExtractSettings
 from globalpic_segmentation.registry import build_segmenter
 from globalpic_segmentation.rules import evaluate_rules
@@ -162,6 +166,7 @@ def main() -> None:
         registrar(segmenter, extractor),
         SegmentationServerSettings(),
         load=load_models(extractor),  # loads the segmenter and warms the matting code
+        unload=partial(unload_all, segmenter, extractor),
         health_services=[HEALTH_NAME],
     )
 

@@ -71,6 +71,17 @@ def batch_nice(env: Mapping[str, str]) -> int:
     return default
 
 
+def orchestrator_command(env: Mapping[str, str]) -> list[str]:
+    """``globalpic-orchestrator`` when ``env`` gives it every model service's address (it
+    reaches its models only through them), else the same runner with the missing models in
+    its own process (``globalpic_dev.embedded_orchestrator``: ``--in-process``, or a model
+    service whose console script is not installed)."""
+    models = [service.pipeline_addr for service in SERVICES if service.pipeline_addr]
+    if all(env.get(f"GLOBALPIC_PIPELINE__{addr}") for addr in models):
+        return [console_script("globalpic-orchestrator") or "globalpic-orchestrator"]
+    return [sys.executable, "-m", "globalpic_dev.embedded_orchestrator"]
+
+
 def console_script(name: str) -> str | None:
     """The installed console script ``name``: beside this interpreter, else on ``PATH``."""
     beside = Path(sys.executable).parent / name
@@ -311,9 +322,8 @@ def main(argv: list[str] | None = None) -> int:
                     raise RuntimeError(f"{service.script} did not listen on port {port}")
                 runner_env.update(runner_peer_env(service, port))
                 gateway_env.update(gateway_peer_env(service, port))
-        runner = console_script("globalpic-orchestrator") or "globalpic-orchestrator"
         gateway = console_script("globalpic-gateway") or "globalpic-gateway"
-        supervisor.start("orchestrator", [runner], runner_env)
+        supervisor.start("orchestrator", orchestrator_command(runner_env), runner_env)
         supervisor.start("gateway", [gateway], gateway_env)
         base = f"http://127.0.0.1:{args.port}"
         if not _wait_http(f"{base}/readyz", supervisor, args.startup_timeout):

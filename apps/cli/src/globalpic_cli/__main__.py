@@ -1,0 +1,3 @@
+from globalpic_cli import main
+
+main()

@@ -1,3 +1,0 @@
-from globalpic_pipeline.cli import main
-
-main()
