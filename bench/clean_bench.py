@@ -177,7 +177,7 @@ def load_judges() -> Judges:
     """Judge 1: the production detector (as configured: ``build_detector``), memoised so the
     baseline can share its input runs; judge 2: PP-OCRv4."""
     from bench.second_detector import SecondDetector
-    from globalpic_ocr.detector import build_detector
+    from globalpic_ocr.registry import build_detector
 
     first, second = MemoDetector(build_detector()), SecondDetector()
     first.load()
@@ -303,7 +303,7 @@ def build_methods(
             if isinstance(first, MemoDetector):
                 methods[name] = SharedBaseline(first)
             else:
-                from globalpic_ocr.detector import build_detector
+                from globalpic_ocr.registry import build_detector
 
                 detector = build_detector()
                 getattr(detector, "load", lambda: None)()

@@ -145,7 +145,7 @@ def photos(use_real: bool) -> list[Photo]:
 
 def gather_facts(items: list[Photo]) -> tuple[list[CopyFacts], list[list[str]], float]:
     """OCR lines and colours per photo (real RapidOCR and U²-Net-p), and their seconds."""
-    from globalpic_ocr.detector import build_detector
+    from globalpic_ocr.registry import build_detector
     from globalpic_segmentation.registry import build_segmenter
 
     detector, segmenter = build_detector(), build_segmenter()

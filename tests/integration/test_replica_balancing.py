@@ -41,7 +41,7 @@ from globalpic_generation import server as generation_server
 from globalpic_generation.registry import build_inpainter
 from globalpic_generation.remix import Remixer
 from globalpic_ocr import server as ocr_server
-from globalpic_ocr.detector import build_detector
+from globalpic_ocr.registry import build_detector
 from globalpic_orchestrator.pipeline.backends import PipelineSettings
 from globalpic_orchestrator.pipeline.clean import CleanResult
 from tests.conftest import add_badge, render_photo

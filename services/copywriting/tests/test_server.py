@@ -13,8 +13,8 @@ from globalpic_common.copy_facts import CopyFacts, parse_seller_facts
 from globalpic_common.errors import BadInputError
 from globalpic_common.grpc_server import ServiceServer, load_models
 from globalpic_common.interfaces import Copywriter
-from globalpic_copywriting.copywriter import build_copywriter
 from globalpic_copywriting.offline import OfflineCopywriter
+from globalpic_copywriting.registry import build_copywriter
 from globalpic_copywriting.server import HEALTH_NAME, registrar
 from globalpic_copywriting.settings import CopywritingSettings
 

@@ -42,8 +42,8 @@ def _text(settings: PipelineSettings) -> tuple[TextDetector, Classifier]:
     remote = remote_text(settings)
     if remote is not None:
         return remote
-    from globalpic_ocr.detector import build_detector
     from globalpic_ocr.overlay import classify_lines
+    from globalpic_ocr.registry import build_detector
 
     return build_detector(), classify_lines
 
@@ -81,7 +81,7 @@ def copywriter_from_settings(settings: PipelineSettings | None = None) -> Copywr
     remote = remote_copywriter(settings)
     if remote is not None:
         return remote
-    from globalpic_copywriting.copywriter import build_copywriter
+    from globalpic_copywriting.registry import build_copywriter
 
     return build_copywriter()  # offline, or the model GLOBALPIC_COPYWRITING__* names
 

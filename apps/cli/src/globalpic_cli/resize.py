@@ -82,8 +82,8 @@ def resize(
     """
     setup_logging(verbose)
     from globalpic_generation.canvas import CanvasFramer, build_canvas_backends
-    from globalpic_ocr.detector import build_detector
     from globalpic_ocr.overlay import classify_lines
+    from globalpic_ocr.registry import build_detector
     from globalpic_orchestrator.pipeline.check import Checker
     from globalpic_orchestrator.pipeline.frame import fit_frame, frame_for
     from globalpic_segmentation.registry import build_segmenter

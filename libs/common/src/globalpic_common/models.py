@@ -11,8 +11,8 @@
   (which wait for their peer's model). ``load_all`` loads those among its arguments; pure
   functions (the CPU inpainters) have nothing to load and are passed over.
 * The registry of each service (``globalpic_segmentation.registry``,
-  ``globalpic_generation.registry``, ``globalpic_ocr.detector.build_detector``,
-  ``globalpic_copywriting.copywriter.build_copywriter``) maps the name in its settings to a
+  ``globalpic_generation.registry``, ``globalpic_ocr.registry.build_detector``,
+  ``globalpic_copywriting.registry.build_copywriter``) maps the name in its settings to a
   class; servers build through it and never look a loader up by name.
 """
 

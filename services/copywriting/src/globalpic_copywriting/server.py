@@ -19,7 +19,7 @@ from globalpic_common.interfaces import DEFAULT_VARIANTS, Copywriter
 from globalpic_common.models import unload_all
 from globalpic_common.settings import settings_config
 from globalpic_common.timing import StageTimer
-from globalpic_copywriting.copywriter import build_copywriter
+from globalpic_copywriting.registry import build_copywriter
 
 SERVICE = "copywriting"
 HEALTH_NAME = copywriting_pb2.DESCRIPTOR.services_by_name["CopywritingService"].full_name

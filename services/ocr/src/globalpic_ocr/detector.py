@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from globalpic_common.errors import ModelUnavailableError
-from globalpic_common.interfaces import ImageArray, TextDetector
+from globalpic_common.interfaces import ImageArray
 from globalpic_common.models import Model
 from globalpic_common.schemas import TextLine
 from globalpic_ocr import faint
@@ -259,11 +259,3 @@ class EasyOcrDetector(Model):
                 continue
             lines.append(TextLine(box=_quad(box), text=str(text), confidence=float(score)))
         return lines
-
-
-def build_detector(settings: OcrSettings | None = None) -> TextDetector:
-    """The configured backend (composition roots call this, never the classes directly)."""
-    settings = settings or OcrSettings()
-    if settings.backend == "easyocr":
-        return EasyOcrDetector(settings)
-    return RapidOcrDetector(settings)

@@ -26,8 +26,8 @@ from globalpic_common.wire import (
     text_line_to_proto,
     text_lines_from_proto,
 )
-from globalpic_ocr.detector import build_detector
 from globalpic_ocr.overlay import classify_lines
+from globalpic_ocr.registry import build_detector
 
 SERVICE = "ocr"
 HEALTH_NAME = ocr_pb2.DESCRIPTOR.services_by_name["OcrService"].full_name
