@@ -15,24 +15,10 @@ from globalpic_common.schemas import LineDecision, RuleResult, TextKind, TextLin
 from globalpic_ocr.overlay import classify_lines
 from globalpic_orchestrator.pipeline.check import Checker
 from globalpic_segmentation.rules import PixelRules, evaluate_rules
+from tests.support.rule_photos import Mask, Rgb, by_id, disc_photo
 
-Rgb = npt.NDArray[np.uint8]
-Mask = npt.NDArray[np.uint8]
 AMAZON = get_platform("amazon")
 RULES = PixelRules()
-
-
-def disc_photo(size: int = 1000, radius: int = 450, bg: int = 255) -> tuple[Rgb, Mask]:
-    """A dark product disc centred on a flat background of grey level ``bg``."""
-    img = np.full((size, size, 3), bg, np.uint8)
-    mask = np.zeros((size, size), np.uint8)
-    cv2.circle(mask, (size // 2, size // 2), radius, 255, -1)
-    img[mask > 0] = (40, 60, 90)
-    return img, mask
-
-
-def by_id(results: list[RuleResult]) -> dict[str, RuleResult]:
-    return {r.rule: r for r in results}
 
 
 class FakeSegmenter:
