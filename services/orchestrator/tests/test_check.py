@@ -100,9 +100,8 @@ class PartPicker(FakeSegmenter):
         dark = image.min(axis=2) < 250  # the box with its label
         rows, cols = np.nonzero(dark.any(axis=1))[0], np.nonzero(dark.any(axis=0))[0]
         margin = min(rows[0], cols[0], image.shape[0] - 1 - rows[-1], image.shape[1] - 1 - cols[-1])
-        if margin >= 0.1 * max(image.shape[:2]):
-            return dark.astype(np.float32)
-        return np.all(image == (220, 30, 40), axis=2).astype(np.float32)
+        found = dark if margin >= 0.1 * max(image.shape[:2]) else np.all(image == (220, 30, 40), 2)
+        return np.asarray(found, np.float32)
 
 
 def test_the_check_segments_a_frame_filling_product_inside_a_margin() -> None:
