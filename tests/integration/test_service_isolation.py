@@ -38,10 +38,11 @@ ROOT = Path(__file__).resolve().parents[2]
 LIBS = ("libs/protos", "libs/common")
 GPU_STACK = frozenset({"torch", "torchvision", "diffusers", "transformers", "segment-anything"})
 ALL_SERVICES = ("ocr", "segmentation", "generation", "storage", "copywriting")
-SERVICE_DISTS = frozenset({f"globalpic-{s}" for s in (*ALL_SERVICES, "gateway")} | {"globalpic"})
-SERVICE_MODULES = frozenset(
-    {f"globalpic_{s}" for s in (*ALL_SERVICES, "gateway")} | {"globalpic_pipeline"}
-)
+# What a model service must neither install nor import: the other services, the gateway, the
+# orchestrator and the CLI (the apps that compose them).
+OTHERS = (*ALL_SERVICES, "gateway", "orchestrator", "cli")
+SERVICE_DISTS = frozenset(f"globalpic-{s}" for s in OTHERS)
+SERVICE_MODULES = frozenset(f"globalpic_{s}" for s in OTHERS)
 PIP_TIMEOUT_S = 900.0
 STOP_TIMEOUT_S = 30.0
 OUTPUT_TAIL = 6000
