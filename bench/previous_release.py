@@ -1,8 +1,9 @@
 """The previous release's ``clean``, run beside the working tree's in one bench run.
 
-``git archive REV libs services`` is unpacked once into a cache folder keyed by the full
-commit id; a worker process (``bench/_previous_worker.py``) puts that tree's sources first on
-``sys.path`` and runs its ``Cleaner``. Images go over as ``.npy`` files (lossless), the
+``git archive REV libs services [apps]`` (the source folders the release has) is unpacked
+once into a cache folder keyed by the full commit id; a worker process
+(``bench/_previous_worker.py``) puts that tree's sources first on ``sys.path`` and runs its
+``Cleaner``. Images go over as ``.npy`` files (lossless), the
 output comes back the same way, the regions as JSON. A rev the clone does not have (shallow
 clone) is reported as skipped, not an error: the other methods still run.
 """
@@ -58,8 +59,26 @@ def resolve_rev(rev: str, repo: Path = REPO_ROOT) -> str:
     return done.stdout.strip()
 
 
+SOURCE_FOLDERS = ("libs", "services", "apps")
+
+
+def _source_folders(commit: str, repo: Path) -> list[str]:
+    """The top-level source folders ``commit`` has, of ``SOURCE_FOLDERS``."""
+    done = subprocess.run(
+        ["git", "-C", str(repo), "ls-tree", "--name-only", commit],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    present = set(done.stdout.split()) if done.returncode == 0 else set()
+    return [folder for folder in SOURCE_FOLDERS if folder in present]
+
+
 def extract_tree(rev: str, cache_root: Path | None = None, repo: Path = REPO_ROOT) -> Path:
-    """``git archive REV libs services | tar -x`` into ``<cache>/<commit id>`` (once)."""
+    """``git archive REV <its source folders> | tar -x`` into ``<cache>/<commit id>`` (once).
+
+    The folders are ``libs`` and ``services``, and ``apps`` in releases since the orchestrator
+    split (the CLI and its embedded composition root moved there)."""
     commit = resolve_rev(rev, repo)
     root = cache_root or default_cache_root()
     tree = root / commit
@@ -68,15 +87,17 @@ def extract_tree(rev: str, cache_root: Path | None = None, repo: Path = REPO_ROO
     root.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=root, prefix=f".{commit[:12]}."))
     try:
+        folders = _source_folders(commit, repo)
         archive = subprocess.Popen(
-            ["git", "-C", str(repo), "archive", commit, "libs", "services"],
-            stdout=subprocess.PIPE,
+            ["git", "-C", str(repo), "archive", commit, *folders], stdout=subprocess.PIPE
         )
         untar = subprocess.run(["tar", "-x", "-C", str(tmp)], stdin=archive.stdout, check=False)
         if archive.stdout is not None:
             archive.stdout.close()
         if archive.wait() != 0 or untar.returncode != 0:
-            raise PreviousUnavailableError(f"git archive {commit} libs services | tar -x failed")
+            raise PreviousUnavailableError(
+                f"git archive {commit} {' '.join(folders)} | tar -x failed"
+            )
         (tmp / ".complete").write_text(commit + "\n")
         shutil.rmtree(tree, ignore_errors=True)
         os.replace(tmp, tree)  # atomic: a crash leaves no half tree that looks complete

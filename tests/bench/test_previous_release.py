@@ -112,3 +112,15 @@ def test_extract_once_and_run_in_a_worker(repo: Path, tmp_path: Path) -> None:
         assert np.array_equal(out, 255 - rgb)
     finally:
         release.close()
+
+
+def test_a_release_with_apps_brings_them_along(repo: Path, tmp_path: Path) -> None:
+    """Since the orchestrator split the CLI and its embedded root live in ``apps/``."""
+    cli = repo / "apps" / "cli" / "src" / "globalpic_cli"
+    cli.mkdir(parents=True)
+    (cli / "embedded.py").write_text("")
+    _git(repo, "add", ".")
+    _git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "apps")
+    tree = extract_tree(_git(repo, "rev-parse", "HEAD"), tmp_path / "cache", repo)
+    assert (tree / "apps/cli/src/globalpic_cli/embedded.py").is_file()
+    assert (tree / "libs/pipeline/src/globalpic_pipeline/clean.py").is_file()
