@@ -66,13 +66,18 @@ def _generation(
     remote = remote_generation(settings)
     if remote is not None:
         return remote
-    from globalpic_generation.canvas import CanvasFramer, build_canvas_backends
     from globalpic_generation.clean_mask import CleanMasker
     from globalpic_generation.registry import build_inpainter
     from globalpic_generation.remix import Remixer
 
-    framer = CanvasFramer(build_canvas_backends())  # generative as GLOBALPIC_GENERATION__* say
-    return build_inpainter(), Remixer.from_settings(), CleanMasker(), framer
+    return build_inpainter(), Remixer.from_settings(), CleanMasker(), _local_framer()
+
+
+def _local_framer() -> Framer:
+    """Generation's canvas fit in process, generative as ``GLOBALPIC_GENERATION__*`` say."""
+    from globalpic_generation.canvas import CanvasFramer, build_canvas_backends
+
+    return CanvasFramer(build_canvas_backends())
 
 
 def copywriter_from_settings(settings: PipelineSettings | None = None) -> Copywriter:
@@ -87,8 +92,10 @@ def copywriter_from_settings(settings: PipelineSettings | None = None) -> Copywr
 
 
 def framer_from_settings(settings: PipelineSettings | None = None) -> Framer:
-    """Resize's frame fit: the generation service's, or generation's canvas in process."""
-    return _generation(settings or PipelineSettings())[3]
+    """Resize's frame fit: the generation service's, or generation's canvas in process (only
+    the framer is built)."""
+    remote = remote_generation(settings or PipelineSettings())
+    return remote[3] if remote is not None else _local_framer()
 
 
 def backends_from_settings(settings: PipelineSettings | None = None) -> Backends:
