@@ -7,8 +7,8 @@ BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 PACKAGES := -e libs/protos -e libs/common -e libs/clients -e services/ocr \
             -e services/segmentation[test,sam] -e services/generation[zimage] -e apps/cli \
-            -e services/storage[test] -e libs/jobs -e services/gateway[test] -e services/orchestrator \
-            -e services/copywriting \
+            -e services/storage[test] -e libs/db -e libs/jobs -e services/gateway[test] -e services/orchestrator \
+            -e services/copywriting -e services/auth[test] -e services/billing \
             -e tools/dev
 STAMP  := $(VENV)/.installed
 

@@ -86,9 +86,25 @@ def test_the_orchestrator_reaches_its_models_only_through_their_clients() -> Non
 
 
 def test_the_libraries_depend_on_no_service() -> None:
-    for lib in ("globalpic-common", "globalpic-clients", "globalpic-jobs"):
+    libraries = {
+        "globalpic-common",
+        "globalpic-protos",
+        "globalpic-clients",
+        "globalpic-db",
+        "globalpic-jobs",
+    }
+    for lib in sorted(libraries - {"globalpic-protos"}):
         ours = {d for d in _closure(lib) if d.startswith("globalpic-")}
-        assert ours <= {"globalpic-common", "globalpic-protos", "globalpic-clients", lib}, lib
+        assert ours <= libraries, (lib, ours - libraries)
+
+
+def test_the_account_services_are_small() -> None:
+    """auth and billing are databases behind gRPC: no model, no job runner, no gateway."""
+    for dist in ("globalpic-auth", "globalpic-billing"):
+        deps = _closure(dist)
+        assert "globalpic-db" in deps, dist
+        forbidden = MODEL_STACK | {"globalpic-gateway", "globalpic-orchestrator", "opencv-python"}
+        assert not deps & forbidden, (dist, deps & forbidden)
 
 
 def test_easyocr_is_an_opt_in_extra() -> None:

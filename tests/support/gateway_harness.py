@@ -179,12 +179,17 @@ class Harness:
 
 @asynccontextmanager
 async def running_gateway(
-    settings: GatewaySettings, keys: dict[str, str], storage: Storage, **runner_overrides: Any
+    settings: GatewaySettings,
+    keys: dict[str, str],
+    storage: Storage,
+    *,
+    port: int | None = None,
+    **runner_overrides: Any,
 ) -> AsyncIterator[Harness]:
-    """The gateway served by uvicorn on a free loopback port, in this event loop; runners
-    started on it get ``runner_settings(settings, **runner_overrides)``."""
+    """The gateway served by uvicorn on loopback ``port`` (default: a free one), in this event
+    loop; runners started on it get ``runner_settings(settings, **runner_overrides)``."""
     app = create_app(settings, storage=storage)
-    port = free_port()
+    port = port or free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )

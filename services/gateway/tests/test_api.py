@@ -215,7 +215,7 @@ def test_openapi_documents_the_upload_the_problems_and_examples(
         assert form["required"] == ["images"]
         assert {"images", "ops", "style", "platform", "candidates"} <= set(form["properties"])
         assert "amazon-white" in form["properties"]["style"]["enum"]
-        assert {"202", "401", "413", "415", "422", "503"} <= set(post["responses"])
+        assert {"202", "401", "402", "413", "415", "422", "429", "503"} <= set(post["responses"])
         assert "application/problem+json" in post["responses"]["422"]["content"]
         schemas = spec["components"]["schemas"]
         assert "code" in schemas["Problem"]["required"]
@@ -223,7 +223,10 @@ def test_openapi_documents_the_upload_the_problems_and_examples(
         # Lines kept on doubt: in the job view's report and the SSE done event.
         assert "kept_uncertain" in schemas["TextAction"]["enum"]
         assert "uncertain_texts" in schemas["ImageProgress"]["properties"]
-        assert spec["components"]["securitySchemes"]["ApiKey"]["scheme"] == "bearer"
+        assert spec["components"]["securitySchemes"]["Bearer"]["scheme"] == "bearer"
+        # the accounts' REST contract (issue 14) is documented beside the jobs'
+        for path in ("/v1/auth/signup", "/v1/auth/token", "/v1/billing/webhook", "/v1/me"):
+            assert path in spec["paths"], path
         events = spec["paths"]["/v1/jobs/{job_id}/events"]["get"]
         assert "text/event-stream" in events["responses"]["200"]["content"]
 

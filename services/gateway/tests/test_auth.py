@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from pydantic import ValidationError
 
+from globalpic_common.errors import UnauthenticatedError
 from globalpic_gateway.core.auth import ApiKeyAuthenticator, Tenant
 from globalpic_gateway.core.config import ApiKeyEntry, GatewaySettings, hash_api_key, new_api_key
 
@@ -17,10 +20,15 @@ def test_keys_resolve_to_their_tenant() -> None:
             ApiKeyEntry(tenant_id="big-co", key_sha256=hash_api_key(b), plan="enterprise"),
         ]
     )
-    assert auth.authenticate(a) == Tenant("acme", "default")
-    assert auth.authenticate(b) == Tenant("big-co", "enterprise")
-    assert auth.authenticate(a + "x") is None
-    assert auth.authenticate(hash_api_key(a)) is None  # the stored hash is not a key
+    assert auth.lookup(a) == Tenant("acme", "default")
+    assert auth.lookup(b) == Tenant("big-co", "enterprise")
+    assert auth.lookup(a + "x") is None
+    assert auth.lookup(hash_api_key(a)) is None  # the stored hash is not a key
+    assert asyncio.run(auth.authenticate(b)) == Tenant("big-co", "enterprise")
+    with pytest.raises(UnauthenticatedError) as refused:
+        asyncio.run(auth.authenticate(a + "x"))
+    assert refused.value.code == "unauthorized"
+    assert not Tenant("acme").metered  # settings keys are not billed
 
 
 def test_keys_are_random_and_prefixed() -> None:
@@ -50,6 +58,20 @@ def test_production_refuses_to_start_without_keys(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("GLOBALPIC_ENV", "production")
     with pytest.raises(ValidationError, match="API_KEYS"):
         GatewaySettings()
+
+
+def test_production_accounts_need_billing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GLOBALPIC_ENV", "production")
+    monkeypatch.setenv("GLOBALPIC_GATEWAY__AUTH_ADDR", "auth:50061")
+    with pytest.raises(ValidationError, match="BILLING_ADDR"):
+        GatewaySettings()
+    monkeypatch.setenv("GLOBALPIC_GATEWAY__BILLING_ADDR", "billing:50062")
+    assert GatewaySettings().api_keys == []  # accounts alone are enough to sign in
+
+
+def test_the_auth_cache_cannot_outlive_the_revocation_bound() -> None:
+    with pytest.raises(ValidationError):
+        GatewaySettings(auth_cache_seconds=31)
 
 
 def test_a_plaintext_key_is_not_accepted_as_a_hash() -> None:

@@ -36,6 +36,40 @@ class ServiceUnavailableError(GlobalPicError):
     code = "service_unavailable"
 
 
+class UnauthenticatedError(GlobalPicError):
+    """The credential is missing, wrong, expired or revoked (HTTP 401)."""
+
+    code = "unauthorized"
+
+
+class PermissionDeniedError(GlobalPicError):
+    """The caller is known but its role, plan or scopes do not allow this (HTTP 403)."""
+
+    code = "forbidden"
+
+
+class NotFoundError(GlobalPicError):
+    """The thing named does not exist, or not for this caller (HTTP 404)."""
+
+    code = "not_found"
+
+
+class ConflictError(GlobalPicError):
+    """The request clashes with what exists (an email already registered; HTTP 409)."""
+
+    code = "conflict"
+
+
+class RateLimitedError(GlobalPicError):
+    """Too many attempts; ``retry_after_s`` says when to try again (HTTP 429)."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, code: str | None = None, retry_after_s: int = 60) -> None:
+        super().__init__(message, code=code)
+        self.retry_after_s = retry_after_s
+
+
 class ModelUnavailableError(GlobalPicError):
     """A model's weights are not where the configuration says (setup problem, not user input)."""
 
@@ -79,3 +113,26 @@ STORAGE_UNAVAILABLE = "storage_unavailable"
 # (unreachable, rate-limited or erroring after retries, malformed JSON twice) and no offline
 # fallback was allowed (ServiceUnavailableError: retryable).
 COPY_BACKEND_ERROR = "copy_backend_error"
+
+# Accounts (services/auth). UnauthenticatedError: bad_credentials, token_invalid, token_expired,
+# token_reused; RateLimitedError: account_locked; ConflictError: email_taken; BadInputError:
+# weak_password, bad_email; PermissionDeniedError: forbidden, email_not_verified, last_owner.
+UNAUTHORIZED = "unauthorized"  # no credential, or one nobody issued
+BAD_CREDENTIALS = "bad_credentials"
+TOKEN_INVALID = "token_invalid"
+TOKEN_EXPIRED = "token_expired"
+TOKEN_REUSED = "token_reused"
+ACCOUNT_LOCKED = "account_locked"
+EMAIL_TAKEN = "email_taken"
+WEAK_PASSWORD = "weak_password"
+BAD_EMAIL = "bad_email"
+FORBIDDEN = "forbidden"
+EMAIL_NOT_VERIFIED = "email_not_verified"
+LAST_OWNER = "last_owner"
+NOT_FOUND = "not_found"
+
+# Billing (services/billing).
+UNKNOWN_PLAN = "unknown_plan"
+UNKNOWN_PACK = "unknown_pack"
+NO_CUSTOMER = "no_customer"  # the portal before the team ever paid
+STRIPE_UNAVAILABLE = "stripe_unavailable"

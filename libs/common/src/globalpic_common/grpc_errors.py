@@ -14,16 +14,37 @@ from globalpic.common.v1 import common_pb2
 from globalpic_common import errors
 from globalpic_common.errors import (
     BadInputError,
+    ConflictError,
     GlobalPicError,
     ModelUnavailableError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitedError,
     ServiceUnavailableError,
+    UnauthenticatedError,
 )
 
 # "-bin" keys carry bytes (gRPC base64s them on the wire).
 ERROR_METADATA_KEY = "globalpic-error-bin"
 
 
+# The account errors travel as their own status codes, so each comes back as its class.
+_STATUS_BY_CLASS: tuple[tuple[type[GlobalPicError], grpc.StatusCode], ...] = (
+    (UnauthenticatedError, grpc.StatusCode.UNAUTHENTICATED),
+    (PermissionDeniedError, grpc.StatusCode.PERMISSION_DENIED),
+    (NotFoundError, grpc.StatusCode.NOT_FOUND),
+    (ConflictError, grpc.StatusCode.ALREADY_EXISTS),
+    (RateLimitedError, grpc.StatusCode.RESOURCE_EXHAUSTED),
+)
+_CLASS_BY_STATUS = {status: cls for cls, status in _STATUS_BY_CLASS}
+# RateLimitedError's retry_after_s rides in the detail's message as a suffix.
+_RETRY_AFTER = " [retry_after_s="
+
+
 def status_for(exc: GlobalPicError) -> grpc.StatusCode:
+    for cls, status in _STATUS_BY_CLASS:
+        if isinstance(exc, cls):
+            return status
     if isinstance(exc, BadInputError):
         return grpc.StatusCode.INVALID_ARGUMENT
     if isinstance(exc, ServiceUnavailableError):
@@ -34,7 +55,10 @@ def status_for(exc: GlobalPicError) -> grpc.StatusCode:
 
 
 def error_trailers(exc: GlobalPicError) -> tuple[tuple[str, bytes], ...]:
-    detail = common_pb2.ErrorDetail(code=exc.code, message=exc.message)
+    message = exc.message
+    if isinstance(exc, RateLimitedError):
+        message = f"{message}{_RETRY_AFTER}{exc.retry_after_s}]"
+    detail = common_pb2.ErrorDetail(code=exc.code, message=message)
     return ((ERROR_METADATA_KEY, detail.SerializeToString()),)
 
 
@@ -52,6 +76,13 @@ def error_from_rpc(exc: grpc.RpcError, peer: str) -> GlobalPicError:
     status = exc.code()
     detail = _detail(exc)
     if detail is not None:
+        account_error = _CLASS_BY_STATUS.get(status)
+        if account_error is RateLimitedError:
+            message, _, retry = detail.message.partition(_RETRY_AFTER)
+            retry_after = int(retry.rstrip("]")) if retry.rstrip("]").isdigit() else 60
+            return RateLimitedError(message, code=detail.code, retry_after_s=retry_after)
+        if account_error is not None:
+            return account_error(detail.message, code=detail.code)
         if status == grpc.StatusCode.INVALID_ARGUMENT:
             return BadInputError(detail.message, code=detail.code)
         if status == grpc.StatusCode.FAILED_PRECONDITION:

@@ -51,6 +51,10 @@ class ImageProgress(ProgressEvent):
         None, description="Estimated seconds until this image is done; null when unknown"
     )
     error: ErrorInfo | None = None
+    cached: bool = Field(
+        False,
+        description="Stage `done`: the result came from the team's result cache (not billed)",
+    )
     uncertain_texts: list[TextRegion] = Field(
         default_factory=list,
         description="Stage `done` of a completed image: the text lines clean kept on doubt "

@@ -62,6 +62,7 @@ class JobEvents:
         error: ErrorInfo | None = None,
         msg_id: str | None = None,
         uncertain: Sequence[TextRegion] = (),
+        cached: bool = False,
     ) -> int:
         event = ImageProgress(
             input=image.filename,
@@ -73,6 +74,7 @@ class JobEvents:
             state=state,
             eta_seconds=eta_seconds,
             error=error,
+            cached=cached,
             uncertain_texts=list(uncertain),
         )
         return await publish_model(self.js, self.subjects.progress(image.job_id), event, msg_id)
@@ -98,6 +100,7 @@ class JobEvents:
             error=error,
             msg_id=f"{image.job_id}.{image.index}.done",
             uncertain=uncertain_texts(report),
+            cached=bool(image.cached),
         )
 
     async def completed_if_pending(self, job_id: str) -> bool:

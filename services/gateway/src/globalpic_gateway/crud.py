@@ -106,6 +106,7 @@ def cached_result(
 def create_job(
     session: Session,
     *,
+    job_id: str | None = None,
     tenant_id: str,
     options: JobOptions,
     options_hash: str,
@@ -116,7 +117,7 @@ def create_job(
     """Insert the job, its images (cache hits already completed) and the idempotency key, and
     commit. A concurrent request with the same idempotency key raises ``IntegrityError``."""
     job = Job(
-        id=new_job_id(),
+        id=job_id or new_job_id(),
         tenant_id=tenant_id,
         ops=options.ops_text,
         style=options.style,

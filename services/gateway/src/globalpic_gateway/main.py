@@ -14,9 +14,15 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from globalpic_clients.auth import AuthClient
+from globalpic_clients.billing import BillingClient
 from globalpic_common.grpc_client import GrpcClient
 from globalpic_gateway.api.main import api_router
-from globalpic_gateway.core.auth import ApiKeyAuthenticator, Authenticator
+from globalpic_gateway.core.auth import (
+    ApiKeyAuthenticator,
+    Authenticator,
+    AuthServiceAuthenticator,
+)
 from globalpic_gateway.core.config import GatewaySettings, get_settings
 from globalpic_gateway.core.metrics import HTTP_REQUESTS, HTTP_SECONDS
 from globalpic_gateway.core.problems import document_problems, install_problem_handlers
@@ -32,9 +38,11 @@ Localize Chinese marketplace product photos for Western marketplaces.
 
 Submit photos with `POST /v1/jobs`, follow `GET /v1/jobs/{id}/events` (Server-Sent Events) or
 poll `GET /v1/jobs/{id}`, then download `GET /v1/jobs/{id}/images/{n}/result` or
-`GET /v1/jobs/{id}/results.zip`. Every route but the probes needs
-`Authorization: Bearer <API key>`. Errors are `application/problem+json` (RFC 9457) with a
-stable `code`.
+`GET /v1/jobs/{id}/results.zip`. Every route but the probes, sign-up / sign-in and Stripe's
+webhook needs `Authorization: Bearer <credential>`: an API key (`gp_live_...`, integrators) or
+an access token from `POST /v1/auth/token` (the web app). Errors are `application/problem+json`
+(RFC 9457) with a stable `code`; `402 quota_exceeded` says how many images remain and what would
+unlock more.
 """
 
 
@@ -96,12 +104,24 @@ def create_app(
             log.info("storage: %s", describe_storage(settings.storage_addr))
         else:
             chosen = storage
+        auth_client, billing_client = _account_clients(settings)
+        settings_keys = ApiKeyAuthenticator(settings.api_keys)
+        if authenticator is not None:
+            chosen_authenticator: Authenticator = authenticator
+        elif auth_client is not None:
+            chosen_authenticator = AuthServiceAuthenticator(
+                auth_client, settings_keys, ttl_seconds=settings.auth_cache_seconds
+            )
+        else:
+            chosen_authenticator = settings_keys
         state = AppState(
             settings=settings,
             engine=make_engine(settings.database_url),
             storage=chosen,
-            authenticator=authenticator or ApiKeyAuthenticator(settings.api_keys),
+            authenticator=chosen_authenticator,
             subjects=Subjects.from_settings(settings),
+            auth_client=auth_client,
+            billing_client=billing_client,
         )
         state.start_nats()
         app.state.globalpic = state
@@ -125,6 +145,9 @@ def create_app(
             {"name": "jobs", "description": "Submit photos and follow their processing"},
             {"name": "results", "description": "Download results"},
             {"name": "catalog", "description": "Styles and platforms a job can name"},
+            {"name": "auth", "description": "Sign up, sign in, sessions and passwords"},
+            {"name": "account", "description": "Who you are, your team and its API keys"},
+            {"name": "billing", "description": "Plans, checkout, usage; Stripe's webhook"},
             {"name": "health", "description": "Probes and metrics"},
         ],
     )
@@ -133,6 +156,16 @@ def create_app(
     app.add_middleware(MetricsMiddleware)
     _document_events(app)
     return app
+
+
+def _account_clients(
+    settings: GatewaySettings,
+) -> tuple[AuthClient | None, BillingClient | None]:
+    auth = AuthClient(settings.auth_addr) if settings.auth_addr else None
+    billing = BillingClient(settings.billing_addr) if settings.billing_addr else None
+    if auth is not None and billing is None:
+        log.warning("accounts without billing (GLOBALPIC_GATEWAY__BILLING_ADDR): not metered")
+    return auth, billing
 
 
 def _telemetry_options() -> dict[str, Any]:

@@ -2,8 +2,10 @@
 
 Order matters for "nothing stored on a bad upload": the body is parsed within the limits, the
 options and every image are validated (decoded) first; only a request that is entirely valid
-stores originals, writes rows and publishes work. Originals are content-addressed, so a retried
-request stores nothing twice.
+has its images held against the team's plan (billing's ``Reserve``: refused whole with 402 when
+fewer remain), then stores originals, writes rows and publishes work. A submission that fails
+after the hold gives it back. Originals are content-addressed, so a retried request stores
+nothing twice.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from globalpic_common.imageio import decode_image
 from globalpic_gateway import crud
 from globalpic_gateway.core import problems
 from globalpic_gateway.core.auth import Tenant
+from globalpic_gateway.core.billing import PlanLimits
 from globalpic_gateway.core.metrics import IMAGES_SUBMITTED, JOBS_SUBMITTED
 from globalpic_gateway.core.problems import ApiError
 from globalpic_gateway.core.state import AppState
@@ -78,6 +81,24 @@ def _check_images(upload: ParsedUpload, state: AppState) -> list[CheckedImage]:
     return checked
 
 
+def _check_output_size(options: JobOptions, images: list[CheckedImage], plan: PlanLimits) -> None:
+    """Without resize a result keeps its input's size: the plan's output limit applies to it.
+    (Every platform frame fits the smallest limit, 2048 px.)"""
+    if plan.max_output_px is None or "resize" in options.ops:
+        return
+    for image in images:
+        side = max(image.width, image.height)
+        if side > plan.max_output_px:
+            raise ApiError(
+                402,
+                problems.PLAN_LIMIT,
+                f"images[{image.index}] {image.filename} would come out {side} px on its long "
+                f"side; the {plan.plan} plan outputs up to {plan.max_output_px} px: add "
+                "'resize' to ops, or move to a plan with 4K output",
+                limit=plan.max_output_px,
+            )
+
+
 def _fingerprint(options_hash: str, images: list[CheckedImage]) -> str:
     digest = hashlib.sha256(options_hash.encode())
     for image in images:
@@ -114,9 +135,10 @@ async def submit_job(
 ) -> Submission:
     settings = state.settings
     state.jetstream()  # 503 before reading a large body the queue could not take anyway
+    plan = await state.billing.limits(tenant)
     limits = UploadLimits(
         max_file_bytes=settings.image_limits().max_bytes,
-        max_files=settings.batch_limit(tenant.plan),
+        max_files=plan.max_batch,
     )
     upload = await parse_upload(request, limits)
     try:
@@ -129,6 +151,7 @@ async def submit_job(
         images = await asyncio.to_thread(_check_images, upload, state)
     finally:
         upload.close()
+    _check_output_size(options, images, plan)
 
     options_hash = options.hash(settings.output_format)
     fingerprint = _fingerprint(options_hash, images)
@@ -137,6 +160,40 @@ async def submit_job(
         if replay is not None:
             return replay
 
+    job_id = crud.new_job_id()
+    await state.billing.reserve(tenant, job_id, len(images))
+    try:
+        submission = await _store_and_record(
+            state, tenant, job_id, images, options, options_hash, idempotency_key, fingerprint
+        )
+    except BaseException:
+        await state.billing.release(tenant, job_id)
+        raise
+    if submission.job.id != job_id:  # another request with the same Idempotency-Key won
+        await state.billing.release(tenant, job_id)
+        return submission
+    try:
+        await _queue(state, submission)
+    except BaseException:
+        await state.billing.release(tenant, job_id)
+        raise
+    JOBS_SUBMITTED.inc()
+    for row in submission.images:
+        IMAGES_SUBMITTED.labels(cached=str(row.cached).lower()).inc()
+    return submission
+
+
+async def _store_and_record(
+    state: AppState,
+    tenant: Tenant,
+    job_id: str,
+    images: list[CheckedImage],
+    options: JobOptions,
+    options_hash: str,
+    idempotency_key: str | None,
+    fingerprint: str,
+) -> Submission:
+    settings = state.settings
     new_images: list[crud.NewImage] = []
     for image in images:
         info = await asyncio.to_thread(
@@ -158,6 +215,7 @@ async def submit_job(
         with Session(state.engine) as session:
             job = crud.create_job(
                 session,
+                job_id=job_id,
                 tenant_id=tenant.id,
                 options=options,
                 options_hash=options_hash,
@@ -170,7 +228,7 @@ async def submit_job(
             return Submission(job, job_state.job_images(session, job.id), replayed=False)
 
     try:
-        submission = await asyncio.to_thread(record)
+        return await asyncio.to_thread(record)
     except IntegrityError:
         # Another request with the same Idempotency-Key won the race: answer with its job.
         assert idempotency_key is not None
@@ -178,11 +236,6 @@ async def submit_job(
         if replay is None:
             raise
         return replay
-    await _queue(state, submission)
-    JOBS_SUBMITTED.inc()
-    for row in submission.images:
-        IMAGES_SUBMITTED.labels(cached=str(row.cached).lower()).inc()
-    return submission
 
 
 async def _queue(state: AppState, submission: Submission) -> None:

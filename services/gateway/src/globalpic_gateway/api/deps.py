@@ -1,11 +1,12 @@
-"""FastAPI dependencies: the app state and the authenticated tenant.
+"""FastAPI dependencies: the app state, the authenticated tenant and what it may do.
 
-They are ``async def`` although they wait for nothing: FastAPI runs a plain ``def`` dependency
+They are ``async def`` although most wait for nothing: FastAPI runs a plain ``def`` dependency
 in its thread pool, two thread hand-offs per request for what takes microseconds.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
@@ -14,17 +15,17 @@ from sqlmodel import Session
 
 from globalpic_gateway import crud
 from globalpic_gateway.core import problems
-from globalpic_gateway.core.auth import Tenant
-from globalpic_gateway.core.problems import ApiError
+from globalpic_gateway.core.auth import JOBS_READ, JOBS_WRITE, Role, Tenant
+from globalpic_gateway.core.problems import BEARER_CHALLENGE, ApiError
 from globalpic_gateway.core.state import AppState
 from globalpic_jobs.models import Job
 
 bearer = HTTPBearer(
     auto_error=False,
-    scheme_name="ApiKey",
-    description="Your API key: `Authorization: Bearer gp_...`",
+    scheme_name="Bearer",
+    description="An API key (`Authorization: Bearer gp_live_...`) or an access token from "
+    "`POST /v1/auth/token`",
 )
-_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="globalpic"'}
 
 
 def app_state(request: Request) -> AppState:
@@ -36,21 +37,60 @@ async def get_state(request: Request) -> AppState:
     return app_state(request)
 
 
-async def current_tenant(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
-) -> Tenant:
+def bearer_credential(credentials: HTTPAuthorizationCredentials | None) -> str:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise ApiError(
             401,
             problems.UNAUTHORIZED,
-            "send your API key as 'Authorization: Bearer <key>'",
-            headers=_CHALLENGE,
+            "send your API key or access token as 'Authorization: Bearer <credential>'",
+            headers=BEARER_CHALLENGE,
         )
-    tenant = app_state(request).authenticator.authenticate(credentials.credentials)
-    if tenant is None:
-        raise ApiError(401, problems.UNAUTHORIZED, "the API key is not valid", headers=_CHALLENGE)
+    return credentials.credentials
+
+
+async def current_tenant(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
+) -> Tenant:
+    # An UnauthenticatedError from the authenticator is a 401 with its own code.
+    return await app_state(request).authenticator.authenticate(bearer_credential(credentials))
+
+
+def require_scope(scope: str) -> Callable[[Tenant], Awaitable[Tenant]]:
+    async def check(tenant: Annotated[Tenant, Depends(current_tenant)]) -> Tenant:
+        if scope not in tenant.scopes:
+            raise ApiError(
+                403, problems.INSUFFICIENT_SCOPE, f"this API key lacks the scope {scope!r}"
+            )
+        return tenant
+
+    return check
+
+
+async def current_user(tenant: Annotated[Tenant, Depends(current_tenant)]) -> Tenant:
+    """A signed-in user (an access token): account routes are not for API keys."""
+    if tenant.user_id is None:
+        raise ApiError(
+            403,
+            problems.FORBIDDEN,
+            "this route needs a signed-in user (an access token from POST /v1/auth/token), "
+            "not an API key",
+        )
     return tenant
+
+
+def require_role(*roles: Role) -> Callable[[Tenant], Awaitable[Tenant]]:
+    async def check(user: Annotated[Tenant, Depends(current_user)]) -> Tenant:
+        if user.role not in roles:
+            raise ApiError(
+                403,
+                problems.FORBIDDEN,
+                f"your role in this team ({user.role}) cannot do this; it needs "
+                + " or ".join(roles),
+            )
+        return user
+
+    return check
 
 
 def job_not_found(job_id: str) -> ApiError:
@@ -67,3 +107,8 @@ def require_job(session: Session, tenant_id: str, job_id: str) -> Job:
 
 StateDep = Annotated[AppState, Depends(get_state)]
 TenantDep = Annotated[Tenant, Depends(current_tenant)]
+ReaderDep = Annotated[Tenant, Depends(require_scope(JOBS_READ))]
+WriterDep = Annotated[Tenant, Depends(require_scope(JOBS_WRITE))]
+UserDep = Annotated[Tenant, Depends(current_user)]
+ManagerDep = Annotated[Tenant, Depends(require_role("owner", "admin"))]
+OwnerDep = Annotated[Tenant, Depends(require_role("owner"))]

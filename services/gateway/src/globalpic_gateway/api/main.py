@@ -2,7 +2,17 @@
 
 from fastapi import APIRouter
 
-from globalpic_gateway.api.routes import catalog, events, files, health, jobs, results
+from globalpic_gateway.api.routes import (
+    account,
+    auth,
+    billing,
+    catalog,
+    events,
+    files,
+    health,
+    jobs,
+    results,
+)
 
 api_router = APIRouter()
 api_router.include_router(jobs.router)
@@ -11,3 +21,6 @@ api_router.include_router(results.router)
 api_router.include_router(catalog.router)
 api_router.include_router(files.router)
 api_router.include_router(health.router)
+api_router.include_router(auth.router)
+api_router.include_router(account.router)
+api_router.include_router(billing.router)

@@ -55,6 +55,26 @@ class GatewaySettings(JobQueueSettings):
         default_factory=lambda: {"default": 50, "enterprise": 500},
         description="Most images in one job, per plan; unknown plans get 'default'",
     )
+    auth_addr: str | None = Field(
+        None,
+        description="The auth service (host:port): sign-up, sessions, teams, API keys; unset: "
+        "only the settings keys above (make dev without accounts, self-hosted)",
+    )
+    billing_addr: str | None = Field(
+        None,
+        description="The billing service (host:port): plans, quotas, Stripe; needed with "
+        "auth_addr outside development (accounts without billing would be unlimited)",
+    )
+    auth_cache_seconds: float = Field(
+        10.0,
+        ge=0,
+        le=30,
+        description="How long an answer of the auth service is reused: a revoked key or a "
+        "logged-out token is refused within this time",
+    )
+    plan_cache_seconds: float = Field(
+        5.0, ge=0, le=60, description="How long a team's plan limits are reused (not quotas)"
+    )
     page_size: int = Field(20, ge=1, le=100)
     finished_image_cache_size: int = Field(
         2048,
@@ -65,8 +85,17 @@ class GatewaySettings(JobQueueSettings):
 
     @model_validator(mode="after")
     def _production_needs_keys(self) -> GatewaySettings:
-        if current_environment() != "development" and not self.api_keys:
-            raise ValueError("GLOBALPIC_GATEWAY__API_KEYS is empty: no tenant could sign in")
+        production = current_environment() != "development"
+        if production and not self.api_keys and self.auth_addr is None:
+            raise ValueError(
+                "GLOBALPIC_GATEWAY__API_KEYS is empty and GLOBALPIC_GATEWAY__AUTH_ADDR unset: "
+                "no tenant could sign in"
+            )
+        if production and self.auth_addr is not None and self.billing_addr is None:
+            raise ValueError(
+                "GLOBALPIC_GATEWAY__AUTH_ADDR is set without GLOBALPIC_GATEWAY__BILLING_ADDR: "
+                "sign-ups would get unlimited images"
+            )
         if "default" not in self.batch_limits:
             raise ValueError("GLOBALPIC_GATEWAY__BATCH_LIMITS needs a 'default' plan")
         return self

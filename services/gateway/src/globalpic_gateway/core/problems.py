@@ -20,7 +20,15 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from globalpic_common import errors
-from globalpic_common.errors import BadInputError, GlobalPicError
+from globalpic_common.errors import (
+    BadInputError,
+    ConflictError,
+    GlobalPicError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitedError,
+    UnauthenticatedError,
+)
 
 log = logging.getLogger("globalpic.gateway")
 
@@ -45,6 +53,25 @@ IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
 BAD_LAST_EVENT_ID = "bad_last_event_id"
 SERVICE_UNAVAILABLE = errors.SERVICE_UNAVAILABLE
 INTERNAL_ERROR = "internal_error"
+# Accounts and billing
+QUOTA_EXCEEDED = "quota_exceeded"
+PAYMENT_REQUIRED = "payment_required"  # the subscription's last payment failed
+THROTTLED = "throttled"  # fair use: over the month's images, one image a minute
+PLAN_LIMIT = "plan_limit"  # the plan does not allow this (a feature, an output size)
+INSUFFICIENT_SCOPE = "insufficient_scope"
+ACCOUNTS_DISABLED = "accounts_disabled"
+FORBIDDEN = errors.FORBIDDEN
+
+BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="globalpic"'}
+
+# The account errors the auth and billing services raise, as HTTP statuses.
+_ACCOUNT_STATUS: tuple[tuple[type[GlobalPicError], int], ...] = (
+    (UnauthenticatedError, 401),
+    (PermissionDeniedError, 403),
+    (NotFoundError, 404),
+    (ConflictError, 409),
+    (RateLimitedError, 429),
+)
 
 # Which HTTP status a BadInputError code maps to; every other bad input is 422.
 _BAD_INPUT_STATUS = {
@@ -98,6 +125,17 @@ class ApiError(Exception):
         self.detail = detail
         self.headers = headers
         self.extra = extra
+
+    @classmethod
+    def from_account_error(cls, exc: GlobalPicError) -> ApiError:
+        """401 / 403 / 404 / 409 / 429 for the account error classes (their code kept)."""
+        status = next(code for kind, code in _ACCOUNT_STATUS if isinstance(exc, kind))
+        headers = None
+        if isinstance(exc, UnauthenticatedError):
+            headers = BEARER_CHALLENGE
+        elif isinstance(exc, RateLimitedError):
+            headers = {"Retry-After": str(exc.retry_after_s)}
+        return cls(status, exc.code, exc.message, headers=headers)
 
     @classmethod
     def from_bad_input(cls, exc: BadInputError, prefix: str = "") -> ApiError:
@@ -214,6 +252,14 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(BadInputError, on_bad_input)
+
+    async def on_account_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, GlobalPicError)
+        api = ApiError.from_account_error(exc)
+        return problem_response(request, api.status, api.code, api.detail, api.headers)
+
+    for kind, _status in _ACCOUNT_STATUS:
+        app.add_exception_handler(kind, on_account_error)
     # Not ``add_exception_handler(Exception, ...)``: Starlette runs that handler and then
     # re-raises, so the server logged every 500 a second time.
     app.add_middleware(UnexpectedErrorMiddleware)

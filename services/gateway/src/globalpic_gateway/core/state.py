@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
@@ -18,6 +19,7 @@ from sqlalchemy.engine import Engine
 from globalpic_gateway.api.views import FinishedImageCache
 from globalpic_gateway.core import problems
 from globalpic_gateway.core.auth import Authenticator
+from globalpic_gateway.core.billing import Billing
 from globalpic_gateway.core.config import GatewaySettings
 from globalpic_gateway.core.event_feed import JobEventFeed
 from globalpic_gateway.core.problems import ApiError
@@ -25,6 +27,10 @@ from globalpic_jobs.db import reads_engine
 from globalpic_jobs.publisher import JobEvents
 from globalpic_jobs.queue import Subjects, connect, ensure_streams
 from globalpic_storage import Storage
+
+if TYPE_CHECKING:
+    from globalpic_clients.auth import AuthClient
+    from globalpic_clients.billing import BillingClient
 
 log = logging.getLogger("globalpic.gateway")
 
@@ -38,16 +44,41 @@ class AppState:
     storage: Storage
     authenticator: Authenticator
     subjects: Subjects
+    auth_client: AuthClient | None = None
+    billing_client: BillingClient | None = None
     nc: NatsClient | None = None
     feed: JobEventFeed | None = None
     _connector: asyncio.Task[None] | None = field(default=None, repr=False)
     # the hot read paths (job status, the SSE job check): `engine`'s pool without transactions
     read_engine: Engine = field(init=False, repr=False)
     finished_images: FinishedImageCache = field(init=False, repr=False)
+    billing: Billing = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.read_engine = reads_engine(self.engine)
         self.finished_images = FinishedImageCache(self.settings.finished_image_cache_size)
+        self.billing = Billing(self.settings, self.billing_client)
+
+    @property
+    def auth(self) -> AuthClient:
+        """The auth service, or 404 ``accounts_disabled`` where none is configured."""
+        if self.auth_client is None:
+            raise ApiError(
+                404,
+                problems.ACCOUNTS_DISABLED,
+                "accounts are not enabled on this server (GLOBALPIC_GATEWAY__AUTH_ADDR)",
+            )
+        return self.auth_client
+
+    @property
+    def billing_service(self) -> BillingClient:
+        if self.billing_client is None:
+            raise ApiError(
+                404,
+                problems.ACCOUNTS_DISABLED,
+                "billing is not enabled on this server (GLOBALPIC_GATEWAY__BILLING_ADDR)",
+            )
+        return self.billing_client
 
     @property
     def nats_ready(self) -> bool:
@@ -106,3 +137,6 @@ class AppState:
         if self.nc is not None:
             await self.nc.drain()
         self.engine.dispose()
+        for client in (self.auth_client, self.billing_client):
+            if client is not None:
+                client.close()

@@ -23,7 +23,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from globalpic_common.quantities import IntegerParseError, parse_int
 from globalpic_gateway import crud
-from globalpic_gateway.api.deps import StateDep, TenantDep, job_not_found
+from globalpic_gateway.api.deps import ReaderDep, StateDep, job_not_found
 from globalpic_gateway.core import problems
 from globalpic_gateway.core.problems import ApiError, problem_responses
 from globalpic_gateway.core.state import AppState
@@ -153,7 +153,7 @@ async def _events(
 async def job_events(
     job_id: str,
     state: StateDep,
-    tenant: TenantDep,
+    tenant: ReaderDep,
     last_event_id: Annotated[
         str,
         Header(

@@ -16,7 +16,7 @@ from globalpic_common.styles import style_ids
 from globalpic_common.tracing import tracer
 from globalpic_gateway import crud
 from globalpic_gateway.api import views
-from globalpic_gateway.api.deps import StateDep, TenantDep, job_not_found
+from globalpic_gateway.api.deps import ReaderDep, StateDep, WriterDep, job_not_found
 from globalpic_gateway.core.problems import problem_responses
 from globalpic_gateway.schemas import JobOut, JobPage
 from globalpic_gateway.submit import submit_job
@@ -102,13 +102,13 @@ def _job_response(job_out: JobOut, status: int, headers: dict[str, str]) -> JSON
             "description": "Accepted: the job",
             "headers": {"Location": {"description": "Job URL", "schema": {"type": "string"}}},
         },
-        **problem_responses(400, 401, 413, 415, 422, 503),
+        **problem_responses(400, 401, 402, 403, 413, 415, 422, 429, 503),
     },
 )
 async def create_job(
     request: Request,
     state: StateDep,
-    tenant: TenantDep,
+    tenant: WriterDep,
     idempotency_key: Annotated[
         str | None,
         Header(
@@ -139,7 +139,7 @@ async def create_job(
 )
 async def list_jobs(
     state: StateDep,
-    tenant: TenantDep,
+    tenant: ReaderDep,
     limit: Annotated[int | None, Query(ge=1, le=100, description="Page size")] = None,
     offset: Annotated[int, Query(ge=0, le=INT64_MAX, description="Jobs to skip")] = 0,
 ) -> JobPage:
@@ -165,7 +165,7 @@ async def list_jobs(
     summary="One job: status, each image's state, outputs and checks",
     responses=problem_responses(401, 404),
 )
-async def get_job(job_id: str, state: StateDep, tenant: TenantDep) -> Response:
+async def get_job(job_id: str, state: StateDep, tenant: ReaderDep) -> Response:
     # The route clients poll. The body is JobOut's JSON, rendered by views.job_json (finished
     # images come rendered from a cache) and returned as is: FastAPI would otherwise validate
     # and encode the whole JobOut again (response_model stays for the OpenAPI document).

@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from globalpic_common.quantities import INT32_MAX
 from globalpic_gateway.api import views
-from globalpic_gateway.api.deps import StateDep, TenantDep, require_job
+from globalpic_gateway.api.deps import ReaderDep, StateDep, require_job
 from globalpic_gateway.api.downloads import content_disposition, safe_name
 from globalpic_gateway.api.zipstream import zip_entries
 from globalpic_gateway.core import problems
@@ -55,7 +55,7 @@ def _output_name(image: JobImage, candidate: int, key: str, stem: str | None = N
 async def image_result(
     job_id: str,
     state: StateDep,
-    tenant: TenantDep,
+    tenant: ReaderDep,
     index: Annotated[int, Path(ge=0, le=INT32_MAX, description="0-based image index in the job")],
     candidate: Annotated[
         int,
@@ -106,7 +106,7 @@ async def image_result(
     response_class=StreamingResponse,
     responses={**_ZIP_DOC, **problem_responses(401, 404, 409)},
 )
-async def results_zip(job_id: str, state: StateDep, tenant: TenantDep) -> StreamingResponse:
+async def results_zip(job_id: str, state: StateDep, tenant: ReaderDep) -> StreamingResponse:
     def load() -> tuple[list[tuple[str, str]], bytes, Any]:
         with Session(state.engine) as session:
             job = require_job(session, tenant.id, job_id)

@@ -1,0 +1,1 @@
+"""GlobalPic billing: plans, quotas, metering of completed images, and Stripe."""

@@ -1,0 +1,171 @@
+"""Settling images from the job events: a JetStream durable pull consumer.
+
+It reads ``<events prefix>.*.progress`` (``ImageProgress``) from the events stream and acts on
+stage ``done`` only: completed and not cached -> charged, anything else -> released
+(``Meter.settle``). The message is acked after the settlement committed; a crash in between
+redelivers it, and settling again changes nothing (each image settles once). The orchestrator
+may publish a ``done`` twice (a runner killed mid-image), the gateway publishes the ``done``
+(``cached=true``) of images answered from the result cache: both land here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from contextlib import suppress
+
+import nats
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
+from pydantic import ValidationError
+
+from globalpic_billing.metering import Meter, Settled
+from globalpic_billing.settings import BillingSettings
+from globalpic_common.schemas import ProgressStage
+from globalpic_jobs.events import ImageProgress
+from globalpic_jobs.models import ImageState
+from globalpic_jobs.queue import connect
+
+log = logging.getLogger(__name__)
+
+ACK_WAIT_S = 30.0
+RETRY_DELAY_S = 5.0  # a settlement that failed (database down) is retried after this
+STREAM_WAIT_S = 2.0  # the events stream is created by the gateway / orchestrator
+STOP_GRACE_S = 5.0
+
+
+def consumer_config(settings: BillingSettings) -> ConsumerConfig:
+    return ConsumerConfig(
+        durable_name=settings.durable,
+        ack_policy=AckPolicy.EXPLICIT,
+        # A new durable reads what the stream still holds: events of jobs reserved before
+        # billing first ran settle too, and those of unmetered jobs are acked and ignored.
+        deliver_policy=DeliverPolicy.ALL,
+        ack_wait=ACK_WAIT_S,
+        max_deliver=-1,  # an event must not be dropped while the database is down
+        filter_subject=f"{settings.events_subject_prefix}.*.progress",
+        max_ack_pending=1000,
+    )
+
+
+class SettleConsumer:
+    def __init__(
+        self, meter: Meter, settings: BillingSettings, *, fetch_timeout: float = 1.0
+    ) -> None:
+        self.meter = meter
+        self.settings = settings
+        self.fetch_timeout = fetch_timeout
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run_forever(self) -> None:
+        """``run`` until ``stop()``, starting over when NATS or the stream fails under it."""
+        while not self._stopping.is_set():
+            try:
+                await self.run()
+            except Exception:
+                log.exception("the settle consumer failed; starting over")
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), RETRY_DELAY_S)
+
+    async def run(self) -> None:
+        """Pull and settle until ``stop()``."""
+        nc = await connect(self.settings.nats_url, "globalpic-billing")
+        try:
+            js = nc.jetstream()
+            if not await self._ensure_consumer(js):
+                return
+            await self._pull(js)
+        finally:
+            with suppress(Exception):
+                await nc.drain()
+
+    async def _ensure_consumer(self, js: JetStreamContext) -> bool:
+        while not self._stopping.is_set():
+            try:
+                await js.add_consumer(self.settings.events_stream, consumer_config(self.settings))
+                return True
+            except NotFoundError:
+                log.info("stream %s not there yet; waiting", self.settings.events_stream)
+                with suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), STREAM_WAIT_S)
+        return False
+
+    async def _pull(self, js: JetStreamContext) -> None:
+        sub = await js.pull_subscribe_bind(
+            durable=self.settings.durable, stream=self.settings.events_stream
+        )
+        log.info("settling from %s (%s)", self.settings.events_stream, self.settings.durable)
+        try:
+            while not self._stopping.is_set():
+                try:
+                    msgs = await sub.fetch(64, timeout=self.fetch_timeout)
+                except nats.errors.TimeoutError:
+                    continue
+                for msg in msgs:
+                    await self.handle(msg)
+        finally:
+            with suppress(Exception):
+                await sub.unsubscribe()
+
+    async def handle(self, msg: Msg) -> Settled | None:
+        """Settle one event's image (stage ``done``); ack it once that committed."""
+        try:
+            event = ImageProgress.model_validate_json(msg.data)
+        except ValidationError as exc:
+            log.error("unreadable progress event on %s: %s", msg.subject, exc)
+            await msg.term()
+            return None
+        if event.stage != ProgressStage.DONE:
+            await msg.ack()
+            return None
+        try:
+            settled = await asyncio.to_thread(
+                self.meter.settle,
+                event.job_id,
+                event.image,
+                completed=event.state == ImageState.COMPLETED,
+                cached=event.cached,
+            )
+        except Exception:
+            log.exception("settling %s image %d failed; retrying", event.job_id, event.image)
+            await msg.nak(delay=RETRY_DELAY_S)
+            return None
+        await msg.ack()
+        return settled
+
+
+class ConsumerThread:
+    """The consumer on an event loop of its own, beside the synchronous gRPC server."""
+
+    def __init__(self, consumer: SettleConsumer) -> None:
+        self.consumer = consumer
+        self._loop = asyncio.new_event_loop()
+        self._task = self._loop.create_task(consumer.run_forever())
+        self._thread = threading.Thread(target=self._main, name="billing-settle", daemon=True)
+
+    def _main(self) -> None:
+        try:
+            with suppress(asyncio.CancelledError):
+                self._loop.run_until_complete(self._task)
+        finally:
+            self._loop.close()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, grace_s: float = STOP_GRACE_S) -> None:
+        """Finish the message in hand, then stop; one stuck (NATS unreachable) is cancelled
+        after ``grace_s`` (an unacked message is redelivered and settles once anyway)."""
+        if not self._thread.is_alive():
+            return
+        self._loop.call_soon_threadsafe(self.consumer.stop)
+        self._thread.join(grace_s)
+        if self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._task.cancel)
+            self._thread.join(grace_s)
