@@ -22,7 +22,14 @@ from globalpic_dev.mail_sink import first_link
 from globalpic_dev.stripe_fake import sign_payload
 from globalpic_jobs.options import JobOptions
 from globalpic_orchestrator.processing import LocalizerProcessor, ProcessedImage, ProgressFn
-from tests.support.accounts_stack import AccountsStack, accounts_stack, with_accounts
+from tests.support.accounts_stack import (
+    AccountsStack,
+    accounts_stack,
+    pay,
+    settled_usage,
+    signed_in,
+    with_accounts,
+)
 from tests.support.gateway_harness import (
     Harness,
     assert_problem,
@@ -59,35 +66,8 @@ def _run(
 
 
 async def _user(gw: Harness, stack: AccountsStack, email: str) -> httpx.AsyncClient:
-    """Sign up, verify by the mailed link, sign in: a client with the access token."""
-    async with gw.client(None) as anonymous:
-        mails = len(stack.mail.messages)
-        created = await anonymous.post(
-            "/v1/auth/signup", json={"email": email, "password": PASSWORD}
-        )
-        assert created.status_code == 201, created.text
-        assert created.json()["verification_required"] is True
-        refused = await anonymous.post(
-            "/v1/auth/token", data={"username": email, "password": PASSWORD}
-        )
-        assert_problem(refused, 403, "email_not_verified")
-        link = first_link(
-            next(m for m in stack.mail.wait_for(mails + 1)[mails:] if m["To"] == email)
-        )
-        token = link.split("token=")[1]
-        assert (
-            await anonymous.post("/v1/auth/verify-email", json={"token": token})
-        ).status_code == 204
-        signed_in = await anonymous.post(
-            "/v1/auth/token", data={"username": email, "password": PASSWORD}
-        )
-        assert signed_in.status_code == 200, signed_in.text
-        pair = signed_in.json()
-    return httpx.AsyncClient(
-        base_url=gw.base_url,
-        headers={"Authorization": f"Bearer {pair['access_token']}"},
-        timeout=60,
-    )
+    client, _pair = await signed_in(gw.base_url, stack, email, PASSWORD)
+    return client
 
 
 async def _submit(api: httpx.AsyncClient, n: int = 1, seed: int = 0) -> httpx.Response:
@@ -105,25 +85,6 @@ async def _finished(api: httpx.AsyncClient, job_id: str) -> dict[str, Any]:
             return job
         await asyncio.sleep(0.2)
     raise AssertionError(f"job {job_id} did not finish")
-
-
-async def _settled(api: httpx.AsyncClient) -> dict[str, Any]:
-    """The team's usage once billing has settled every image it holds (it settles from the
-    job events, a moment after the job view says done)."""
-    deadline = time.monotonic() + DEADLINE_S
-    while True:
-        usage: dict[str, Any] = (await api.get("/v1/billing/usage")).json()
-        if usage["images_reserved"] == 0 or time.monotonic() > deadline:
-            return usage
-        await asyncio.sleep(0.2)
-
-
-async def _pay(url: str) -> None:
-    """The user on the Checkout page presses Pay: the stand-in sends the signed webhooks to the
-    gateway before it redirects back."""
-    async with httpx.AsyncClient(timeout=60) as browser:
-        paid = await browser.post(url)
-    assert paid.status_code == 303, paid.text
 
 
 def test_sign_up_trial_quota_checkout_webhook_and_paid_jobs(
@@ -147,14 +108,14 @@ def test_sign_up_trial_quota_checkout_webhook_and_paid_jobs(
 
             checkout = await alice.post("/v1/billing/checkout", json={"pack": "pack_10"})
             assert checkout.status_code == 200, checkout.text
-            await _pay(checkout.json()["url"])
+            await pay(checkout.json()["url"])
             me = (await alice.get("/v1/me")).json()
             assert me["account"]["plan"]["id"] == "payg" and me["account"]["credits"] == 10
 
             paid = await _submit(alice, 3, seed=10)
             assert paid.status_code == 202, paid.text
             assert (await _finished(alice, paid.json()["id"]))["status"] == "completed"
-            usage = await _settled(alice)
+            usage = await settled_usage(alice)
             assert usage["images_charged"] == 4 and usage["images_reserved"] == 0
             assert usage["credits_bought"] == 10 and usage["credits_used"] == 3
             assert usage["account"]["credits"] == 7
@@ -219,7 +180,7 @@ def test_a_runner_killed_mid_image_is_charged_once(
             job = await _finished(user, submitted.json()["id"])
             assert job["status"] == "completed"
             assert max(image["attempts"] for image in job["images"]) == 2
-            usage = await _settled(user)
+            usage = await settled_usage(user)
             assert usage["images_charged"] == 2 and usage["account"]["trial_remaining"] == 1
 
     _run(tmp_path, postgres_url, nats_url, scenario)
@@ -242,7 +203,7 @@ def test_roles_keys_teams_and_no_secret_in_clear(
             refused = await owner.post("/v1/teams/members", json={"email": "bob@example.com"})
             assert_problem(refused, 402, "plan_limit")
             checkout = await owner.post("/v1/billing/checkout", json={"plan": "enterprise"})
-            await _pay(checkout.json()["url"])
+            await pay(checkout.json()["url"])
             assert (await owner.get("/v1/me")).json()["account"]["plan"]["id"] == "enterprise"
 
             created = await owner.post("/v1/api-keys", json={"name": "sync"})

@@ -28,6 +28,30 @@ def _alive(pid: int) -> bool:
     return not (status.exists() and "\nState:\tZ" in status.read_text())
 
 
+def _sign_up_and_pay(base: str, dev_dir: Path) -> None:
+    """The web app's flow on make dev's accounts: sign up (verified at once here), sign in,
+    buy the Personal plan on the Stripe stand-in's Checkout page, which posts the signed
+    webhooks to the gateway before it returns to the app."""
+    account = {"email": "dev@example.com", "password": "a long dev password"}
+    assert httpx.post(f"{base}/v1/auth/signup", json=account, timeout=30).status_code == 201
+    pair = httpx.post(
+        f"{base}/v1/auth/token",
+        data={"username": account["email"], "password": account["password"]},
+        timeout=30,
+    ).json()
+    user = {"Authorization": f"Bearer {pair['access_token']}"}
+    me = httpx.get(f"{base}/v1/me", headers=user, timeout=30).json()
+    assert me["account"]["plan"]["id"] == "free" and me["user"]["email_verified"]
+    checkout = httpx.post(
+        f"{base}/v1/billing/checkout", headers=user, json={"plan": "personal"}, timeout=30
+    ).json()
+    assert httpx.post(checkout["url"], timeout=60).status_code == 303  # "Pay"
+    me = httpx.get(f"{base}/v1/me", headers=user, timeout=30).json()
+    assert me["account"]["plan"]["id"] == "personal", me
+    assert (dev_dir / "stripe-webhook-secret").stat().st_mode & 0o777 == 0o600
+    assert list((dev_dir / "mail").glob("*.eml")) == []  # nothing to verify in development
+
+
 def test_make_dev_runs_a_job_and_stops_cleanly(tmp_path: Path, tiny_models_env: Path) -> None:
     port = free_port()
     dev_dir = tmp_path / ".dev"
@@ -74,12 +98,23 @@ def test_make_dev_runs_a_job_and_stops_cleanly(tmp_path: Path, tiny_models_env: 
             time.sleep(0.5)
         assert state["status"] == "completed", state
         assert (dev_dir / "gateway.db").is_file() and (dev_dir / "nats").is_dir()
+        _sign_up_and_pay(base, dev_dir)
     finally:
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=60)
     assert process.returncode == 0, output
     pids = [int(pid) for pid in re.findall(r"pid (\d+)", output)]
-    assert len(pids) == 2  # orchestrator and gateway (--in-process: no gRPC services)
+    # the accounts (mail sink, Stripe stand-in, auth, billing), orchestrator and gateway;
+    # --in-process: no model services
+    assert len(pids) == 6, output
     assert not any(_alive(pid) for pid in pids), output
     stops = [line.strip() for line in output.splitlines() if line.strip().startswith("stopped")]
-    assert stops == ["stopped gateway", "stopped orchestrator", "stopped nats-server"], output
+    assert stops == [
+        "stopped gateway",
+        "stopped orchestrator",
+        "stopped billing",
+        "stopped auth",
+        "stopped stripe-fake",
+        "stopped mail-sink",
+        "stopped nats-server",
+    ], output

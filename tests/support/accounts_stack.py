@@ -7,6 +7,7 @@ this process, wired to a gateway that will listen on ``gateway_port``.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import subprocess
@@ -16,14 +17,18 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from globalpic_dev.mail_sink import MailSink
+import httpx
+
+from globalpic_dev.mail_sink import MailSink, first_link
 from globalpic_dev.natsd import free_port, port_open
 from globalpic_dev.stripe_fake import FakeStripe, http_deliverer, running
 from globalpic_gateway.core.config import GatewaySettings
 
 STRIPE_KEY = "sk_test_globalpic_tests"
 START_TIMEOUT_S = 60.0
+SETTLE_TIMEOUT_S = 240.0
 
 
 @dataclass
@@ -157,3 +162,53 @@ def with_accounts(
     return gateway.model_copy(
         update={"auth_addr": stack.auth_addr, "billing_addr": stack.billing_addr, **overrides}
     )
+
+
+async def signed_in(
+    base_url: str, stack: AccountsStack, email: str, password: str
+) -> tuple[httpx.AsyncClient, dict[str, object]]:
+    """Sign up, verify by the mailed link, sign in: a client with the access token, and the
+    token response. (Sign-in before the verification is refused: checked on the way.)"""
+    async with httpx.AsyncClient(base_url=base_url, timeout=60) as anonymous:
+        mails = len(stack.mail.messages)
+        created = await anonymous.post(
+            "/v1/auth/signup", json={"email": email, "password": password}
+        )
+        if created.status_code != 201:
+            raise AssertionError(created.text)
+        assert created.json()["verification_required"] is True
+        form = {"username": email, "password": password}
+        refused = await anonymous.post("/v1/auth/token", data=form)
+        assert refused.status_code == 403 and refused.json()["code"] == "email_not_verified"
+        arrived = await asyncio.to_thread(stack.mail.wait_for, mails + 1)
+        mail = next(m for m in arrived[mails:] if m["To"] == email)
+        token = first_link(mail).split("token=")[1]
+        verified = await anonymous.post("/v1/auth/verify-email", json={"token": token})
+        assert verified.status_code == 204, verified.text
+        answer = await anonymous.post("/v1/auth/token", data=form)
+        assert answer.status_code == 200, answer.text
+        pair: dict[str, object] = answer.json()
+    client = httpx.AsyncClient(
+        base_url=base_url, headers={"Authorization": f"Bearer {pair['access_token']}"}, timeout=60
+    )
+    return client, pair
+
+
+async def pay(url: str) -> None:
+    """The user presses Pay on the stand-in's Checkout page: it sends the signed webhooks
+    (to the gateway, or wherever ``stack.stripe.deliver`` points) before it redirects."""
+    async with httpx.AsyncClient(timeout=60) as browser:
+        paid = await browser.post(url)
+    assert paid.status_code == 303, paid.text
+
+
+async def settled_usage(api: httpx.AsyncClient) -> dict[str, Any]:
+    """The team's usage once billing has settled every image it holds (it settles from the
+    job events, a moment after the job view says done)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + SETTLE_TIMEOUT_S
+    while True:
+        usage: dict[str, Any] = (await api.get("/v1/billing/usage")).json()
+        if usage["images_reserved"] == 0 or loop.time() > deadline:
+            return usage
+        await asyncio.sleep(0.2)
