@@ -12,7 +12,7 @@ PACKAGES := -e libs/protos -e libs/common -e libs/clients -e services/ocr \
             -e tools/dev
 STAMP  := $(VENV)/.installed
 
-.PHONY: dev setup models fonts postgres demo test lint typecheck unit proto proto-check bench-clean bench-remix bench-extract bench-copy bench-localize bench-products bench-api bench-platform bench-gpu clean-venv help
+.PHONY: dev setup models fonts postgres demo test lint typecheck unit proto proto-check bench-clean bench-remix bench-extract bench-copy bench-localize bench-products bench-api bench-accounts bench-platform bench-gpu clean-venv help
 
 help:
 	@echo "make demo         set up, then clean the bundled sample photo into ./out/"
@@ -25,6 +25,7 @@ help:
 	@echo "make bench-copy   copy benchmark: seconds per image offline / via the API, share passing checks"
 	@echo "make bench-localize resize amazon -> check pass rate, localize seconds per image"
 	@echo "make bench-products the Amazon-bound cut-out vs hand-drawn product boxes on real photos (tune + test)"
+	@echo "make bench-accounts auth overhead, revocation, free-trial race, billing soak (webhooks, kills), secrets"
 	@echo "make bench-api    schemathesis over every REST operation (--checks all): 5xx count"
 	@echo "make bench-gpu    Z-Image speed/memory vs plain diffusers (GPU; BENCH_ARGS=--tiny on CPU)"
 	@echo "make proto        regenerate libs/protos from protos/**/*.proto (commit the result)"
@@ -110,6 +111,11 @@ bench-localize: setup models
 
 bench-products: setup models
 	$(PY) -m bench.product_box_bench --split both
+
+# Accounts and billing as processes (auth, billing, PostgreSQL, NATS, the Stripe stand-in):
+# auth overhead, revocation, the free-trial race, a webhook + runner-kill soak, secrets in clear.
+bench-accounts: setup models
+	$(PY) -m bench.accounts_bench
 
 # The REST API under schemathesis (every operation, --checks all, EXAMPLES generated requests
 # each) against a real gateway + runner + PostgreSQL + NATS; the figure is the 5xx count (0).

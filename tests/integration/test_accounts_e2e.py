@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -20,8 +18,6 @@ import pytest
 
 from globalpic_dev.mail_sink import first_link
 from globalpic_dev.stripe_fake import sign_payload
-from globalpic_jobs.options import JobOptions
-from globalpic_orchestrator.processing import LocalizerProcessor, ProcessedImage, ProgressFn
 from tests.support.accounts_stack import (
     AccountsStack,
     accounts_stack,
@@ -31,10 +27,12 @@ from tests.support.accounts_stack import (
     with_accounts,
 )
 from tests.support.gateway_harness import (
+    Gated,
     Harness,
     assert_problem,
     embedded_processor,
     harness_settings,
+    job_finished,
     photo_bytes,
     running_gateway,
     storage_at,
@@ -77,16 +75,6 @@ async def _submit(api: httpx.AsyncClient, n: int = 1, seed: int = 0) -> httpx.Re
     return await api.post("/v1/jobs", files=files, data=FORM)
 
 
-async def _finished(api: httpx.AsyncClient, job_id: str) -> dict[str, Any]:
-    deadline = time.monotonic() + DEADLINE_S
-    while time.monotonic() < deadline:
-        job: dict[str, Any] = (await api.get(f"/v1/jobs/{job_id}")).json()
-        if job["status"] in ("completed", "failed"):
-            return job
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"job {job_id} did not finish")
-
-
 def test_sign_up_trial_quota_checkout_webhook_and_paid_jobs(
     tmp_path: Path, postgres_url: str, nats_url: str, tiny_models_env: Path
 ) -> None:
@@ -100,7 +88,7 @@ def test_sign_up_trial_quota_checkout_webhook_and_paid_jobs(
             await gw.start_runner(embedded_processor())
             first = await _submit(alice)
             assert first.status_code == 202, first.text
-            assert (await _finished(alice, first.json()["id"]))["status"] == "completed"
+            assert (await job_finished(alice, first.json()["id"]))["status"] == "completed"
 
             over = await _submit(alice, 3, seed=10)
             body = assert_problem(over, 402, "quota_exceeded")
@@ -114,7 +102,7 @@ def test_sign_up_trial_quota_checkout_webhook_and_paid_jobs(
 
             paid = await _submit(alice, 3, seed=10)
             assert paid.status_code == 202, paid.text
-            assert (await _finished(alice, paid.json()["id"]))["status"] == "completed"
+            assert (await job_finished(alice, paid.json()["id"]))["status"] == "completed"
             usage = await settled_usage(alice)
             assert usage["images_charged"] == 4 and usage["images_reserved"] == 0
             assert usage["credits_bought"] == 10 and usage["credits_used"] == 3
@@ -148,21 +136,6 @@ def test_fifty_racing_submissions_get_exactly_the_three_free_images(
     _run(tmp_path, postgres_url, nats_url, scenario)
 
 
-class Gated:
-    """Blocks inside process() until released: a runner caught mid-image."""
-
-    def __init__(self, inner: LocalizerProcessor) -> None:
-        self.inner, self.backend = inner, inner.backend
-        self.started, self.release = threading.Event(), threading.Event()
-
-    def process(
-        self, data: bytes, name: str, options: JobOptions, cb: ProgressFn
-    ) -> ProcessedImage:
-        self.started.set()
-        self.release.wait(60)
-        return self.inner.process(data, name, options, cb)
-
-
 def test_a_runner_killed_mid_image_is_charged_once(
     tmp_path: Path, postgres_url: str, nats_url: str, tiny_models_env: Path
 ) -> None:
@@ -177,7 +150,7 @@ def test_a_runner_killed_mid_image_is_charged_once(
             await gw.crash_runner(doomed)  # no ack: JetStream redelivers after ack_wait
             gated.release.set()
             await gw.start_runner(processor)
-            job = await _finished(user, submitted.json()["id"])
+            job = await job_finished(user, submitted.json()["id"])
             assert job["status"] == "completed"
             assert max(image["attempts"] for image in job["images"]) == 2
             usage = await settled_usage(user)

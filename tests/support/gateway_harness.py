@@ -13,6 +13,8 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager, suppress
@@ -30,9 +32,15 @@ from globalpic_dev.natsd import free_port
 from globalpic_gateway.core.config import ApiKeyEntry, GatewaySettings, hash_api_key, new_api_key
 from globalpic_gateway.core.state import AppState
 from globalpic_gateway.main import create_app
+from globalpic_jobs.options import JobOptions
 from globalpic_jobs.queue import connect
 from globalpic_jobs.settings import JobQueueSettings
-from globalpic_orchestrator.processing import ImageProcessor, LocalizerProcessor
+from globalpic_orchestrator.processing import (
+    ImageProcessor,
+    LocalizerProcessor,
+    ProcessedImage,
+    ProgressFn,
+)
 from globalpic_orchestrator.runner import Runner
 from globalpic_orchestrator.settings import OrchestratorSettings
 from globalpic_storage import Storage
@@ -216,6 +224,38 @@ async def running_gateway(
 
 
 PROBLEM_JSON = "application/problem+json"
+# How long a test waits for one job: generous, a busy CI machine runs real (tiny) models.
+JOB_LIMIT_S = 240.0
+
+
+class Gated:
+    """Blocks inside process() until released: a runner caught mid-image (to be killed)."""
+
+    def __init__(self, inner: LocalizerProcessor, hold_s: float = 120.0) -> None:
+        self.inner, self.backend, self.hold_s = inner, inner.backend, hold_s
+        self.started = threading.Event()
+        self.release = threading.Event()
+
+    def process(
+        self, data: bytes, name: str, options: JobOptions, cb: ProgressFn
+    ) -> ProcessedImage:
+        self.started.set()
+        self.release.wait(self.hold_s)
+        return self.inner.process(data, name, options, cb)
+
+
+async def job_finished(
+    api: httpx.AsyncClient, job_id: str, timeout: float = JOB_LIMIT_S
+) -> dict[str, Any]:
+    """``GET /v1/jobs/{id}`` polled until the job completed or failed."""
+    deadline = time.monotonic() + timeout
+    job: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        job = (await api.get(f"/v1/jobs/{job_id}")).json()
+        if job["status"] in ("completed", "failed"):
+            return job
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"job {job_id} did not finish: {job}")
 
 
 def run_scenario(

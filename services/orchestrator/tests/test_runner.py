@@ -34,9 +34,11 @@ from globalpic_orchestrator.processing import LocalizerProcessor, ProcessedImage
 from globalpic_orchestrator.runner import FAILPOINT_TEXT, Runner
 from globalpic_orchestrator.settings import Failpoint, OrchestratorSettings, failpoint_subject
 from tests.support.gateway_harness import (
+    Gated,
     Harness,
     embedded_processor,
     harness_settings,
+    job_finished,
     photo_bytes,
     running_gateway,
     split_overrides,
@@ -50,23 +52,6 @@ EMBEDDED_RUNNER = [sys.executable, "-m", "globalpic_dev.embedded_orchestrator"]
 
 
 # --- test doubles wrapping the real processor (timing and failures on demand) --------------
-
-
-class Gated:
-    """Blocks inside process() until released: a runner caught mid-image."""
-
-    def __init__(self, inner: LocalizerProcessor) -> None:
-        self.inner = inner
-        self.backend = inner.backend
-        self.started = threading.Event()
-        self.release = threading.Event()
-
-    def process(
-        self, data: bytes, name: str, options: JobOptions, cb: ProgressFn
-    ) -> ProcessedImage:
-        self.started.set()
-        self.release.wait(60)
-        return self.inner.process(data, name, options, cb)
 
 
 class Together:
@@ -152,13 +137,7 @@ async def _submit(api: httpx.AsyncClient, n: int = 1, **form: str) -> str:
 async def _finished(
     api: httpx.AsyncClient, job_id: str, timeout: float = FIRST_IMAGE_LIMIT_S
 ) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job: dict[str, Any] = (await api.get(f"/v1/jobs/{job_id}")).json()
-        if job["status"] in ("completed", "failed"):
-            return job
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"job {job_id} did not finish: {job}")
+    return await job_finished(api, job_id, timeout)
 
 
 async def _count(gw: Harness, stream: str, subject: str) -> int:

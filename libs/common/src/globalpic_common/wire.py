@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 import numpy as np
 import numpy.typing as npt
@@ -272,3 +273,11 @@ def rule_result_from_proto(message: segmentation_pb2.RuleResult) -> RuleResult:
         measured=message.measured if message.HasField("measured") else None,
         required=message.required if message.HasField("required") else None,
     )
+
+
+def rfc3339(moment: datetime | None) -> str:
+    """A timestamp on the wire (proto string fields): RFC 3339 in UTC to the second,
+    ``2026-12-07T18:45:17Z``; empty for none."""
+    if moment is None:
+        return ""
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from globalpic.auth.v1 import auth_pb2
 from globalpic_auth.models import Role
 from globalpic_auth.results import (
@@ -21,6 +19,7 @@ from globalpic_auth.results import (
 )
 from globalpic_common import errors
 from globalpic_common.errors import BadInputError
+from globalpic_common.wire import rfc3339
 
 ROLE_TO_PROTO: dict[Role, auth_pb2.Role.ValueType] = {
     Role.OWNER: auth_pb2.ROLE_OWNER,
@@ -32,12 +31,6 @@ KIND_TO_PROTO: dict[CredentialKind, auth_pb2.CredentialKind.ValueType] = {
     CredentialKind.ACCESS_TOKEN: auth_pb2.CREDENTIAL_KIND_ACCESS_TOKEN,
     CredentialKind.API_KEY: auth_pb2.CREDENTIAL_KIND_API_KEY,
 }
-
-
-def timestamp(moment: datetime | None) -> str:
-    if moment is None:
-        return ""
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def role_from_proto(value: auth_pb2.Role.ValueType, *, default: Role = Role.MEMBER) -> Role:
@@ -63,7 +56,7 @@ def user(view: UserView) -> auth_pb2.User:
         id=view.id,
         email=view.email,
         email_verified=view.email_verified,
-        created_at=timestamp(view.created_at),
+        created_at=rfc3339(view.created_at),
     )
 
 
@@ -98,9 +91,9 @@ def api_key(view: ApiKeyView) -> auth_pb2.ApiKey:
         name=view.name,
         prefix=view.prefix,
         scopes=list(view.scopes),
-        created_at=timestamp(view.created_at),
-        last_used_at=timestamp(view.last_used_at),
-        revoked_at=timestamp(view.revoked_at),
+        created_at=rfc3339(view.created_at),
+        last_used_at=rfc3339(view.last_used_at),
+        revoked_at=rfc3339(view.revoked_at),
     )
 
 
@@ -109,7 +102,7 @@ def member(view: MemberView) -> auth_pb2.Member:
         user_id=view.user_id,
         email=view.email,
         role=ROLE_TO_PROTO[view.role],
-        joined_at=timestamp(view.joined_at),
+        joined_at=rfc3339(view.joined_at),
     )
 
 
@@ -118,7 +111,7 @@ def invitation(view: InvitationView) -> auth_pb2.Invitation:
         id=view.id,
         email=view.email,
         role=ROLE_TO_PROTO[view.role],
-        expires_at=timestamp(view.expires_at),
+        expires_at=rfc3339(view.expires_at),
     )
 
 

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from globalpic.billing.v1 import billing_pb2
 from globalpic_billing.metering import ReserveOutcome, Usage
 from globalpic_billing.models import Invoice
 from globalpic_billing.plans import PackSpec, PlanSpec
 from globalpic_billing.standing import Standing
-
-
-def _rfc3339(moment: datetime | None) -> str:
-    return moment.isoformat().replace("+00:00", "Z") if moment is not None else ""
+from globalpic_common.wire import rfc3339
 
 
 def plan_to_proto(plan: PlanSpec) -> billing_pb2.Plan:
@@ -33,7 +28,7 @@ def account_to_proto(standing: Standing) -> billing_pb2.Account:
         credits=standing.credits,
         trial_remaining=standing.trial_remaining,
         subscription_status=subscription.status if subscription is not None else "",
-        current_period_end=_rfc3339(period_end),
+        current_period_end=rfc3339(period_end),
         images_this_month=standing.images_this_month,
         throttled=standing.throttled,
     )
@@ -56,7 +51,7 @@ def invoice_to_proto(invoice: Invoice) -> billing_pb2.Invoice:
         amount_paid_cents=invoice.amount_paid_cents,
         currency=invoice.currency,
         status=invoice.status,
-        created_at=_rfc3339(invoice.created_at),
+        created_at=rfc3339(invoice.created_at),
         hosted_invoice_url=invoice.hosted_invoice_url,
     )
 
