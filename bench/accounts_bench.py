@@ -237,7 +237,7 @@ async def buy(stack: AccountsStack, teams: list[Team], rng: random.Random) -> No
     first pack. The stand-in's webhooks are only collected here (``stack.stripe.deliver``),
     delivered later."""
     for index, team in enumerate(teams):
-        for pack in rng.sample(["pack_10", "pack_50", "pack_10"], k=2):
+        for pack in rng.sample(["pack_10", "pack_50"], k=2):
             answer = await team.api.post("/v1/billing/checkout", json={"pack": pack})
             assert answer.status_code == 200, answer.text
             await pay(answer.json()["url"])
@@ -330,11 +330,14 @@ async def deliver_all(
     return counts
 
 
-async def kill_cycles(gw: Harness, team: Team, kills: int, processor: LocalizerProcessor) -> int:
-    """``kills`` one-image jobs, each taken by a runner killed mid-image and finished by
-    another after the redelivery; the images completed."""
+async def kill_cycles(
+    gw: Harness, teams: list[Team], kills: int, processor: LocalizerProcessor
+) -> int:
+    """``kills`` one-image jobs (the teams in turn), each taken by a runner killed mid-image
+    and finished by another after the redelivery; the images completed."""
     completed = 0
     for cycle in range(kills):
+        team = teams[cycle % len(teams)]
         answer = await submit(team.api, 1, seed=5000 + cycle, prefix="kill")
         assert answer.status_code == 202, answer.text
         gated = Gated(processor)
@@ -383,8 +386,7 @@ async def soak(
     )
 
     processor = embedded_processor()
-    killed_team = teams[0]
-    kill_completed = await kill_cycles(gw, killed_team, args.kills, processor)
+    kill_completed = await kill_cycles(gw, teams, args.kills, processor)
     say(f"soak: {args.kills} runners killed mid-image, {kill_completed} of those images completed")
 
     await gw.start_runner(FailsNamed(processor))

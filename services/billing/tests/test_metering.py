@@ -77,6 +77,20 @@ def test_release_gives_back_what_a_job_still_holds(meter: Meter) -> None:
     )
 
 
+def test_holds_without_an_event_are_given_back_after_the_max_age(
+    meter: Meter, clock: ManualClock
+) -> None:
+    meter.reserve("acme", "lost-job", 2)  # the gateway died before queueing it
+    clock.advance(3600)
+    meter.reserve("acme", "live-job", 1)
+    assert meter.release_stale(2 * 3600) == 0
+    clock.advance(3601)
+    assert meter.release_stale(2 * 3600) == 2  # the lost job's, not the live one
+    assert meter.settle("lost-job", 0, completed=True, cached=False) is Settled.UNCHANGED
+    standing = meter.standing("acme")
+    assert (standing.images_reserved, standing.trial_remaining) == (1, 2)
+
+
 def test_bad_requests_are_bad_options(meter: Meter) -> None:
     for team, job, images in (("", "job", 1), ("acme", "", 1), ("acme", "job", 0)):
         with pytest.raises(BadInputError) as caught:

@@ -35,6 +35,7 @@ ACK_WAIT_S = 30.0
 RETRY_DELAY_S = 5.0  # a settlement that failed (database down) is retried after this
 STREAM_WAIT_S = 2.0  # the events stream is created by the gateway / orchestrator
 STOP_GRACE_S = 5.0
+SWEEP_EVERY_S = 300.0  # how often holds older than hold_max_age_seconds are given back
 
 
 def consumer_config(settings: BillingSettings) -> ConsumerConfig:
@@ -101,8 +102,13 @@ class SettleConsumer:
             durable=self.settings.durable, stream=self.settings.events_stream
         )
         log.info("settling from %s (%s)", self.settings.events_stream, self.settings.durable)
+        loop = asyncio.get_running_loop()
+        next_sweep = loop.time()
         try:
             while not self._stopping.is_set():
+                if loop.time() >= next_sweep:
+                    next_sweep = loop.time() + SWEEP_EVERY_S
+                    await self.sweep()
                 try:
                     msgs = await sub.fetch(64, timeout=self.fetch_timeout)
                 except nats.errors.TimeoutError:
@@ -112,6 +118,16 @@ class SettleConsumer:
         finally:
             with suppress(Exception):
                 await sub.unsubscribe()
+
+    async def sweep(self) -> int:
+        """Give back stale holds (``Meter.release_stale``); a failure waits for the next turn."""
+        try:
+            return await asyncio.to_thread(
+                self.meter.release_stale, self.settings.hold_max_age_seconds
+            )
+        except Exception:
+            log.exception("releasing stale holds failed; trying again later")
+            return 0
 
     async def handle(self, msg: Msg) -> Settled | None:
         """Settle one event's image (stage ``done``); ack it once that committed."""

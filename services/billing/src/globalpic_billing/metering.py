@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ from globalpic_billing.plans import Catalog, Pool
 from globalpic_billing.standing import Standing, lock_account, standing_of
 from globalpic_common import errors
 from globalpic_common.errors import BadInputError
+
+log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 
@@ -219,6 +222,27 @@ class Meter:
                 row.state = ReservationState.RELEASED.value
                 row.settled_at = now
                 session.add(row)
+        return len(rows)
+
+    def release_stale(self, max_age_s: float) -> int:
+        """Give back images held longer than ``max_age_s`` without a ``done`` event: their
+        job never got queued (the gateway died between Reserve and publishing) or its events
+        are gone. The customer keeps the images; a ``done`` arriving later changes nothing."""
+        cutoff = self.clock() - timedelta(seconds=max_age_s)
+        query = (
+            select(Reservation)
+            .where(Reservation.state == ReservationState.RESERVED.value)
+            .where(Reservation.created_at < cutoff)
+        )
+        with transaction(self.engine) as session:
+            rows = session.exec(query.with_for_update()).all()
+            now = self.clock()
+            for row in rows:
+                row.state = ReservationState.RELEASED.value
+                row.settled_at = now
+                session.add(row)
+        if rows:
+            log.warning("released %d image(s) held %.0f s without an event", len(rows), max_age_s)
         return len(rows)
 
 

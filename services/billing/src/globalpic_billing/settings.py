@@ -53,6 +53,12 @@ class BillingSettings(GrpcServerSettings):
     settle_consumer: bool = Field(
         True, description="Settle images from the events stream (off: nothing is ever charged)"
     )
+    hold_max_age_seconds: int = Field(
+        48 * 3600,
+        ge=3600,
+        description="An image held this long without its done event is given back (its job "
+        "was never queued, or its events expired: the events stream keeps 24 h)",
+    )
 
     plans: list[PlanSpec] = Field(default_factory=lambda: list(DEFAULT_PLANS))
     packs: list[PackSpec] = Field(default_factory=lambda: list(DEFAULT_PACKS))
