@@ -7,11 +7,10 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlmodel import SQLModel
 
 from globalpic_auth import models
 from globalpic_auth.db import MIGRATIONS_DIR, VERSION_TABLE, make_engine, migrate
-from globalpic_db.migrations import alembic_config
+from globalpic_db.migrations import alembic_config, own_tables
 
 AUTH_TABLES = {
     "auth_user",
@@ -45,10 +44,8 @@ def test_upgrade_matches_the_models_and_downgrade_removes_everything(database_ur
             context = MigrationContext.configure(
                 connection, opts={"compare_type": True, "version_table": VERSION_TABLE}
             )
-            auth_metadata = sa.MetaData()
-            for table in SQLModel.metadata.sorted_tables:
-                if table.name in AUTH_TABLES:
-                    table.to_metadata(auth_metadata)
+            auth_metadata = own_tables(*models.TABLES)
+            assert set(auth_metadata.tables) == AUTH_TABLES
             assert compare_metadata(context, auth_metadata) == []
     finally:
         engine.dispose()

@@ -7,16 +7,13 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.engine import Engine
-from sqlmodel import SQLModel
 
 from globalpic_billing import models
+from globalpic_db.migrations import own_tables
 
 
 def test_the_migration_matches_the_models(engine: Engine) -> None:
-    billing = sa.MetaData()
-    for table in SQLModel.metadata.tables.values():
-        if table.name.startswith("billing_"):
-            table.to_metadata(billing)
+    billing = own_tables(*models.TABLES)
     assert {t.name for t in billing.tables.values()} == {
         models.Account.__tablename__,
         models.Subscription.__tablename__,

@@ -12,10 +12,24 @@ from pathlib import Path
 from alembic import command, context
 from alembic.config import Config
 from sqlalchemy import MetaData
+from sqlmodel import SQLModel
 
 from globalpic_db.engine import make_engine, normalize_url
 
 VERSION_TABLE_OPTION = "globalpic_version_table"
+
+
+def own_tables(*models: type[SQLModel]) -> MetaData:
+    """The tables of ``models`` alone. ``SQLModel.metadata`` holds every table any imported
+    service declared (a test process imports several): a service's migrations and its
+    schema check must see its own tables only."""
+    metadata = MetaData()
+    for model in models:
+        table = getattr(model, "__table__", None)
+        if table is None:
+            raise TypeError(f"{model.__name__} is not a table model")
+        table.to_metadata(metadata)
+    return metadata
 
 
 def alembic_config(url: str, script_location: Path, version_table: str) -> Config:

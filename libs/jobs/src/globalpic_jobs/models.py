@@ -108,3 +108,7 @@ class ResultCacheEntry(SQLModel, table=True):
     outputs: list[str] = Field(default_factory=list, sa_type=sa.JSON)
     report: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
     created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+# The job store's tables, for its migrations and its schema check (globalpic_db.own_tables).
+TABLES: tuple[type[SQLModel], ...] = (Job, JobImage, IdempotencyKey, ResultCacheEntry)

@@ -152,3 +152,17 @@ class LoginFailure(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     client_ip: str = Field(max_length=64)
     at: datetime = Field(default_factory=utcnow, index=True)
+
+
+# This service's tables, for its migrations and its schema check (globalpic_db.own_tables).
+TABLES: tuple[type[SQLModel], ...] = (
+    User,
+    Team,
+    Membership,
+    Invitation,
+    AuthSession,
+    RefreshToken,
+    ApiKey,
+    EmailToken,
+    LoginFailure,
+)

@@ -120,3 +120,14 @@ class Invoice(SQLModel, table=True):
     status: str = Field(max_length=32)
     created_at: datetime = Field(default_factory=utcnow)
     hosted_invoice_url: str = Field(default="", max_length=2000)
+
+
+# This service's tables, for its migrations and its schema check (globalpic_db.own_tables).
+TABLES: tuple[type[SQLModel], ...] = (
+    Account,
+    Subscription,
+    Reservation,
+    CreditEntry,
+    StripeEvent,
+    Invoice,
+)

@@ -3,10 +3,8 @@
 
 from __future__ import annotations
 
-from sqlmodel import SQLModel
-
-from globalpic_billing import models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from globalpic_billing.db import VERSION_TABLE
-from globalpic_db.migrations import run_env
+from globalpic_billing.models import TABLES
+from globalpic_db.migrations import own_tables, run_env
 
-run_env(SQLModel.metadata, VERSION_TABLE)
+run_env(own_tables(*TABLES), VERSION_TABLE)
