@@ -122,6 +122,46 @@ def test_sign_up_trial_quota_checkout_webhook_and_paid_jobs(
     _run(tmp_path, postgres_url, nats_url, scenario)
 
 
+def test_the_web_app_keeps_its_refresh_token_in_an_http_only_cookie(
+    tmp_path: Path, postgres_url: str, nats_url: str
+) -> None:
+    async def scenario(gw: Harness, stack: AccountsStack) -> None:
+        user, pair = await signed_in(gw.base_url, stack, "web@example.com", PASSWORD)
+        await user.aclose()
+        async with httpx.AsyncClient(base_url=gw.base_url, timeout=60) as browser:
+            form = {"username": "web@example.com", "password": PASSWORD}
+            signed = await browser.post("/v1/auth/token", data=form)
+            cookie = signed.headers["set-cookie"]
+            assert cookie.startswith("globalpic_refresh=")
+            for attribute in ("HttpOnly", "Secure", "SameSite=strict", "Path=/v1/auth"):
+                assert attribute.lower() in cookie.lower(), cookie
+            # a browser sends the cookie back (Secure cookies count http://127.0.0.1 as
+            # secure there); httpx would only over https, so the header is written here
+            refresh = signed.json()["refresh_token"]
+            renewed = await browser.post(
+                "/v1/auth/refresh", json={}, headers={"Cookie": f"globalpic_refresh={refresh}"}
+            )
+            assert renewed.status_code == 200, renewed.text
+            assert renewed.json()["refresh_token"] != refresh
+            # the spent cookie again: the whole session ends (token reuse)
+            reused = await browser.post(
+                "/v1/auth/refresh", json={}, headers={"Cookie": f"globalpic_refresh={refresh}"}
+            )
+            assert_problem(reused, 401, "token_reused")
+            assert_problem(await browser.post("/v1/auth/refresh", json={}), 401, "token_invalid")
+            again = await browser.post("/v1/auth/token", data=form)
+            out = await browser.post(
+                "/v1/auth/logout",
+                headers={"Authorization": f"Bearer {again.json()['access_token']}"},
+            )
+            assert out.status_code == 204
+            assert 'globalpic_refresh=""' in out.headers["set-cookie"]
+            assert "max-age=0" in out.headers["set-cookie"].lower()
+        assert pair["token_type"] == "bearer"
+
+    _run(tmp_path, postgres_url, nats_url, scenario)
+
+
 def test_fifty_racing_submissions_get_exactly_the_three_free_images(
     tmp_path: Path, postgres_url: str, nats_url: str
 ) -> None:

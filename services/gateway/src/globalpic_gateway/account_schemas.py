@@ -88,7 +88,12 @@ class TokenOut(BaseModel):
 
 
 class RefreshIn(BaseModel):
-    refresh_token: str = Field(min_length=1, max_length=512)
+    refresh_token: str | None = Field(
+        None,
+        min_length=1,
+        max_length=512,
+        description="Integrators: the refresh token; the web app sends none (its cookie)",
+    )
 
 
 class PasswordChangeIn(BaseModel):

@@ -18,6 +18,7 @@ from globalpic_clients.auth import AuthClient
 from globalpic_clients.billing import BillingClient
 from globalpic_common.grpc_client import GrpcClient
 from globalpic_gateway.api.main import api_router
+from globalpic_gateway.api.routes.web import install_web_app
 from globalpic_gateway.core.auth import (
     ApiKeyAuthenticator,
     Authenticator,
@@ -153,6 +154,8 @@ def create_app(
     )
     install_problem_handlers(app)
     app.include_router(api_router)
+    if settings.web_dir is not None:
+        install_web_app(app, settings.web_dir)  # last: its catch-all must not shadow the API
     app.add_middleware(MetricsMiddleware)
     _document_events(app)
     return app

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from functools import lru_cache
+from pathlib import Path
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -74,6 +75,19 @@ class GatewaySettings(JobQueueSettings):
     )
     plan_cache_seconds: float = Field(
         5.0, ge=0, le=60, description="How long a team's plan limits are reused (not quotas)"
+    )
+    web_dir: Path | None = Field(
+        None,
+        description="The built web app (services/web/dist) served at / with a fallback to its "
+        "index.html for client routes; unset: the API alone (its own container serves it)",
+    )
+    refresh_cookie_secure: bool = Field(
+        True,
+        description="The web app's refresh-token cookie is Secure (HTTPS only; browsers treat "
+        "http://127.0.0.1 and localhost as secure too)",
+    )
+    refresh_cookie_max_age_seconds: int = Field(
+        30 * 24 * 3600, ge=60, description="Keep it as long as the auth service's refresh TTL"
     )
     page_size: int = Field(20, ge=1, le=100)
     finished_image_cache_size: int = Field(

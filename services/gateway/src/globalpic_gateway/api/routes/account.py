@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 
 from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
 
 from globalpic_gateway.account_schemas import (
     ROLE_VALUES,
@@ -23,6 +24,7 @@ from globalpic_gateway.account_schemas import (
     TokenOut,
 )
 from globalpic_gateway.api.deps import ManagerDep, StateDep, UserDep
+from globalpic_gateway.api.routes.auth import with_refresh_cookie
 from globalpic_gateway.core import problems
 from globalpic_gateway.core.auth import AuthServiceAuthenticator, Tenant
 from globalpic_gateway.core.problems import ApiError, problem_responses
@@ -132,7 +134,7 @@ async def remove_member(user_id: str, user: ManagerDep, state: StateDep) -> Resp
     summary="Join the team you were invited to; the new tokens act in that team",
     responses=problem_responses(401, 403, 404, 503),
 )
-async def accept_invitation(token: str, user: UserDep, state: StateDep) -> TokenOut:
+async def accept_invitation(token: str, user: UserDep, state: StateDep) -> JSONResponse:
     assert user.user_id is not None
     pair = await asyncio.to_thread(state.auth.accept_invitation, token, user.user_id)
-    return TokenOut.of(pair)
+    return with_refresh_cookie(state, pair)

@@ -7,9 +7,12 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response, Security
+from fastapi import APIRouter, Cookie, Depends, Request, Response, Security
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, OAuth2PasswordRequestForm
 
+from globalpic.auth.v1 import auth_pb2
+from globalpic_common import errors
 from globalpic_gateway.account_schemas import (
     AccountOut,
     Credentials,
@@ -26,9 +29,30 @@ from globalpic_gateway.account_schemas import (
 )
 from globalpic_gateway.api.deps import StateDep, TenantDep, UserDep, bearer, bearer_credential
 from globalpic_gateway.core.auth import AuthServiceAuthenticator
-from globalpic_gateway.core.problems import problem_responses
+from globalpic_gateway.core.problems import BEARER_CHALLENGE, ApiError, problem_responses
+from globalpic_gateway.core.state import AppState
 
 router = APIRouter(tags=["auth"])
+
+# The web app's refresh token lives in this cookie (httpOnly: no script reads it; SameSite
+# strict and the /v1/auth path: sent only to these routes, from our own pages). Integrators
+# use the refresh token of the JSON body instead; both work.
+REFRESH_COOKIE = "globalpic_refresh"
+REFRESH_COOKIE_PATH = "/v1/auth"
+
+
+def with_refresh_cookie(state: AppState, pair: auth_pb2.TokenPair) -> JSONResponse:
+    response = JSONResponse(TokenOut.of(pair).model_dump())
+    response.set_cookie(
+        REFRESH_COOKIE,
+        pair.refresh_token,
+        max_age=state.settings.refresh_cookie_max_age_seconds,
+        path=REFRESH_COOKIE_PATH,
+        secure=state.settings.refresh_cookie_secure,
+        httponly=True,
+        samesite="strict",
+    )
+    return response
 
 
 @router.post(
@@ -57,22 +81,35 @@ async def signup(body: Credentials, state: StateDep) -> SignUpOut:
 )
 async def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Request, state: StateDep
-) -> TokenOut:
+) -> JSONResponse:
     client_ip = request.client.host if request.client else ""
     pair = await asyncio.to_thread(state.auth.login, form.username, form.password, client_ip)
-    return TokenOut.of(pair)
+    return with_refresh_cookie(state, pair)
 
 
 @router.post(
     "/v1/auth/refresh",
     response_model=TokenOut,
     summary="A refresh token -> a new pair (the old refresh token is spent)",
-    description="Presenting a spent refresh token again ends its whole session "
-    "(`401 token_reused`).",
+    description="The refresh token of the body, or (the web app) of the `globalpic_refresh` "
+    "cookie when the body has none. Presenting a spent refresh token again ends its whole "
+    "session (`401 token_reused`).",
     responses=problem_responses(401, 422, 503),
 )
-async def refresh(body: RefreshIn, state: StateDep) -> TokenOut:
-    return TokenOut.of(await asyncio.to_thread(state.auth.refresh, body.refresh_token))
+async def refresh(
+    state: StateDep,
+    body: RefreshIn | None = None,
+    cookie: Annotated[str | None, Cookie(alias=REFRESH_COOKIE)] = None,
+) -> JSONResponse:
+    refresh_token = (body.refresh_token if body else None) or cookie
+    if not refresh_token:
+        raise ApiError(
+            401,
+            errors.TOKEN_INVALID,
+            "send the refresh token as 'refresh_token' (or sign in again)",
+            headers=BEARER_CHALLENGE,
+        )
+    return with_refresh_cookie(state, await asyncio.to_thread(state.auth.refresh, refresh_token))
 
 
 @router.post(
@@ -89,7 +126,15 @@ async def logout(
     await asyncio.to_thread(state.auth.logout, access_token)
     if isinstance(state.authenticator, AuthServiceAuthenticator):
         state.authenticator.forget(access_token)  # refused here at once, not after the cache
-    return Response(status_code=204)
+    response = Response(status_code=204)
+    response.delete_cookie(
+        REFRESH_COOKIE,
+        path=REFRESH_COOKIE_PATH,
+        secure=state.settings.refresh_cookie_secure,
+        httponly=True,
+        samesite="strict",
+    )
+    return response
 
 
 @router.post(
@@ -98,7 +143,7 @@ async def logout(
     summary="Change your password; your other sessions end, this one gets new tokens",
     responses=problem_responses(401, 403, 422, 503),
 )
-async def change_password(body: PasswordChangeIn, user: UserDep, state: StateDep) -> TokenOut:
+async def change_password(body: PasswordChangeIn, user: UserDep, state: StateDep) -> JSONResponse:
     assert user.user_id is not None
     pair = await asyncio.to_thread(
         state.auth.change_password,
@@ -107,7 +152,7 @@ async def change_password(body: PasswordChangeIn, user: UserDep, state: StateDep
         body.new_password,
         user.session_id or "",
     )
-    return TokenOut.of(pair)
+    return with_refresh_cookie(state, pair)
 
 
 @router.post(
