@@ -5,8 +5,10 @@ the gateway serving the built app at /). Needs ``make web`` (``make test`` build
 
 The whole flow once in Chinese on a desktop viewport: sign up -> upload the sample -> clean +
 remix + resize with 4 candidates -> progress cards -> candidates -> compare slider -> ZIP
-downloaded and holding every candidate; then in English at 375 px: upload -> result. Each page
-is screenshotted into the test's ``artifacts`` folder (kept by pytest's tmp_path retention).
+downloaded and holding every candidate -> plans; then in English at 375 px: upload -> result.
+Each page is screenshotted into the test's ``artifacts`` folder (kept by pytest's tmp_path
+retention) and checked with axe-core (the npm package of services/web): no serious or
+critical accessibility violation; no console error on the way.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from globalpic_dev.natsd import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB_DIST = ROOT / "services" / "web" / "dist"
+AXE = ROOT / "services" / "web" / "node_modules" / "axe-core" / "axe.min.js"
 SAMPLE = ROOT / "samples" / "taobao_sample.jpg"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -54,6 +57,7 @@ class DevPlatform:
 def platform(tmp_path_factory: pytest.TempPathFactory, tiny_u2net: Path) -> Iterator[DevPlatform]:
     assert (WEB_DIST / "index.html").is_file(), "the web app is not built: run `make web`"
     assert Path(CHROMIUM).is_file(), "no chromium: run `make browser` (Debian's chromium)"
+    assert AXE.is_file(), "no axe-core: run `make web` (npm ci in services/web)"
     dev_dir = tmp_path_factory.mktemp("dev") / ".dev"
     port = free_port()
     env = {**os.environ, "GLOBALPIC_SEGMENTATION__MODEL_PATH": str(tiny_u2net)}
@@ -99,9 +103,20 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
-def _shot(page: Page, folder: Path, name: str) -> None:
+AXE_RUN = """async () => {
+  const result = await axe.run(document, { resultTypes: ["violations"] });
+  return result.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length }));
+}"""
+
+
+def _shot(page: Page, folder: Path, name: str, violations: list[str]) -> None:
+    """A full-page screenshot, and the page's serious / critical axe-core violations."""
     folder.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+    page.add_script_tag(path=str(AXE))
+    for found in page.evaluate(AXE_RUN):
+        if found["impact"] in ("serious", "critical"):
+            violations.append(f"{name}: {found['id']} ({found['impact']}, {found['nodes']} nodes)")
 
 
 def _sign_up(platform: DevPlatform, email: str) -> None:
@@ -126,14 +141,15 @@ def test_the_whole_flow_in_chinese_on_a_desktop(
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     page = context.new_page()
     errors: list[str] = []
+    violations: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
 
     page.goto(platform.base)
     expect(page.get_by_test_id("signup-link")).to_be_visible(timeout=30_000)
-    _shot(page, artifacts, "1-login")
+    _shot(page, artifacts, "1-login", violations)
     page.get_by_test_id("signup-link").click()
-    _shot(page, artifacts, "2-signup")
+    _shot(page, artifacts, "2-signup", violations)
     email = "browser-zh@example.com"
     page.get_by_test_id("signup-email").fill(email)
     page.get_by_test_id("signup-password").fill(PASSWORD)
@@ -147,15 +163,15 @@ def test_the_whole_flow_in_chinese_on_a_desktop(
     page.get_by_test_id("op-remix").check()
     page.get_by_test_id("op-resize").check()
     page.get_by_test_id("candidates-select").select_option("4")
-    _shot(page, artifacts, "3-upload")
+    _shot(page, artifacts, "3-upload", violations)
     page.get_by_test_id("start-button").click()
 
     expect(page.get_by_test_id("progress").first).to_be_visible(timeout=30_000)
-    _shot(page, artifacts, "4-progress")
+    _shot(page, artifacts, "4-progress", violations)
     expect(page.get_by_test_id("candidate")).to_have_count(4, timeout=JOB_TIMEOUT_MS)
     expect(page.get_by_test_id("result-image").first).to_be_visible(timeout=30_000)
     page.get_by_test_id("compare-slider").first.fill("30")
-    _shot(page, artifacts, "5-results")
+    _shot(page, artifacts, "5-results", violations)
 
     with page.expect_download(timeout=60_000) as download:
         page.get_by_test_id("download-zip").click()
@@ -164,7 +180,12 @@ def test_the_whole_flow_in_chinese_on_a_desktop(
     with zipfile.ZipFile(saved) as archive:
         names = archive.namelist()
     assert "report.json" in names and sum(n.endswith(".png") for n in names) == 4, names
+
+    page.goto(f"{platform.base}/plans")
+    expect(page.get_by_test_id("plan").first).to_be_visible(timeout=30_000)
+    _shot(page, artifacts, "6-plans", violations)
     assert not errors, errors
+    assert not violations, violations
     context.close()
 
 
@@ -177,17 +198,19 @@ def test_upload_to_result_in_english_on_a_phone(
     context = browser.new_context(viewport={"width": 375, "height": 800}, locale="en-US")
     page = context.new_page()
     errors: list[str] = []
+    violations: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     _log_in(page, platform, email)
     if not page.evaluate("document.documentElement.lang").startswith("en"):
         page.get_by_test_id("lang-switch").click()  # zh is the default: switch once
     expect(page.locator("html")).to_have_attribute("lang", "en")
     page.get_by_test_id("upload-input").set_input_files(str(SAMPLE))
-    _shot(page, artifacts, "1-upload-375")
+    _shot(page, artifacts, "1-upload-375", violations)
     page.get_by_test_id("start-button").click()
     expect(page.get_by_test_id("result-image").first).to_be_visible(timeout=JOB_TIMEOUT_MS)
-    _shot(page, artifacts, "2-result-375")
+    _shot(page, artifacts, "2-result-375", violations)
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 375, f"the page scrolls sideways at 375 px ({width} px wide)"
     assert not errors, errors
+    assert not violations, violations
     context.close()

@@ -32,7 +32,9 @@ export function Layout() {
               type="button"
               className="btn btn-ghost"
               lang={lang === "zh" ? "en" : "zh-CN"}
-              aria-label={t("lang.switchLabel")}
+              // the visible name ("English" / "中文", in its own language) is the accessible
+              // name: an aria-label that differs from it confuses voice control (axe-core)
+              title={t("lang.switchLabel")}
               data-testid="lang-switch"
               onClick={() => setLang(lang === "zh" ? "en" : "zh")}
             >
