@@ -12,7 +12,7 @@ PACKAGES := -e libs/protos -e libs/common -e libs/clients -e services/ocr \
             -e tools/dev
 STAMP  := $(VENV)/.installed
 
-.PHONY: dev setup models fonts postgres browser node web web-test demo test lint typecheck unit proto proto-check bench-clean bench-remix bench-extract bench-copy bench-localize bench-products bench-api bench-accounts bench-platform bench-gpu clean-venv help
+.PHONY: dev setup models fonts postgres browser node web web-test demo test lint typecheck unit proto proto-check bench-clean bench-remix bench-extract bench-copy bench-localize bench-products bench-api bench-accounts bench-web bench-platform bench-gpu clean-venv help
 
 help:
 	@echo "make demo         set up, then clean the bundled sample photo into ./out/"
@@ -26,6 +26,7 @@ help:
 	@echo "make bench-localize resize amazon -> check pass rate, localize seconds per image"
 	@echo "make bench-products the Amazon-bound cut-out vs hand-drawn product boxes on real photos (tune + test)"
 	@echo "make bench-accounts auth overhead, revocation, free-trial race, billing soak (webhooks, kills), secrets"
+	@echo "make bench-web    the web app in chromium: first load, JS size, SSE-to-screen delay"
 	@echo "make bench-api    schemathesis over every REST operation (--checks all): 5xx count"
 	@echo "make bench-gpu    Z-Image speed/memory vs plain diffusers (GPU; BENCH_ARGS=--tiny on CPU)"
 	@echo "make proto        regenerate libs/protos from protos/**/*.proto (commit the result)"
@@ -143,6 +144,11 @@ bench-products: setup models
 # auth overhead, revocation, the free-trial race, a webhook + runner-kill soak, secrets in clear.
 bench-accounts: setup models
 	$(PY) -m bench.accounts_bench
+
+# The web app in Debian's chromium against make dev: first load (cold cache) to the upload
+# zone, the JavaScript it took (gzipped), the delay from an SSE progress event to the screen.
+bench-web: setup models web browser
+	$(PY) -m bench.web_bench
 
 # The REST API under schemathesis (every operation, --checks all, EXAMPLES generated requests
 # each) against a real gateway + runner + PostgreSQL + NATS; the figure is the 5xx count (0).
