@@ -65,7 +65,8 @@ TIMING_SCRIPT = """
     const tee = new TransformStream({
       transform(chunk, controller) {
         const at = performance.now();
-        buffer += decoder.decode(chunk, { stream: true });
+        // sse-starlette ends lines with CRLF
+        buffer += decoder.decode(chunk, { stream: true }).replace(/\\r\\n/g, "\\n");
         const blocks = buffer.split("\\n\\n");
         buffer = blocks.pop();
         for (const block of blocks) {
