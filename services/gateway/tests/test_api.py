@@ -167,10 +167,23 @@ def test_reads_errors_and_catalogs(database_url: str, tmp_path: Path, nats_url: 
             assert_problem(await api.get("/v1/jobs?limit=0"), 422, "validation_error")
             assert_problem(await api.get("/v1/nowhere"), 404, "not_found")
             assert_problem(await api.delete("/v1/styles"), 405, "method_not_allowed")
-            job = (await api.post("/v1/jobs", files=_images(1), data={"ops": "extract"})).json()
+            uploads = _images(1)
+            job = (await api.post("/v1/jobs", files=uploads, data={"ops": "extract"})).json()
             assert_problem(
                 await api.get(f"/v1/jobs/{job['id']}/images/0/result"), 409, "result_not_ready"
             )
+            # the upload as it came, whatever the image's state (the web app's compare slider)
+            original = await api.get(f"/v1/jobs/{job['id']}/images/0/original")
+            assert original.status_code == 200
+            assert original.content == uploads[0][1][1]
+            assert original.headers["content-type"] == "image/jpeg"
+            assert "_original.jpg" in original.headers["content-disposition"]
+            assert_problem(
+                await api.get(f"/v1/jobs/{job['id']}/images/3/original"), 404, "image_not_found"
+            )
+            async with gw.client("tenant-b") as other:
+                foreign = await other.get(f"/v1/jobs/{job['id']}/images/0/original")
+                assert_problem(foreign, 404, "job_not_found")
             assert_problem(
                 await api.get(f"/v1/jobs/{job['id']}/images/7/result"), 404, "image_not_found"
             )

@@ -135,7 +135,7 @@ export function JobPage() {
           {job.images
             .filter((image) => image.state === "completed")
             .map((image) => (
-              <ImageResults key={image.index} image={image} />
+              <ImageResults key={image.index} jobId={job.id} image={image} />
             ))}
         </section>
       )}
@@ -219,7 +219,7 @@ function Thumb({ path, alt, testId }: { path: string; alt: string; testId?: stri
   return <img src={url} alt={alt} data-testid={testId} />;
 }
 
-function ImageResults({ image }: { image: JobImage }) {
+function ImageResults({ jobId, image }: { jobId: string; image: JobImage }) {
   const { t } = useI18n();
   const [selected, setSelected] = useState(0);
   const [split, setSplit] = useState(50);
@@ -229,8 +229,10 @@ function ImageResults({ image }: { image: JobImage }) {
   const variants = image.report?.copy?.variants ?? [];
   const checks = image.checks ?? [];
   const current = outputs[Math.min(selected, outputs.length - 1)];
-  const first = outputs[0];
-  const before = useBlobUrl(outputs.length > 1 ? first?.url : null);
+  // the upload itself, to compare a result with what the seller sent
+  const before = useBlobUrl(
+    outputs.length > 0 ? `/v1/jobs/${encodeURIComponent(jobId)}/images/${image.index}/original` : null,
+  );
   const after = useBlobUrl(current?.url);
 
   async function downloadOne() {
@@ -259,7 +261,7 @@ function ImageResults({ image }: { image: JobImage }) {
             ) : (
               <span className="img-placeholder">{after.error ? errorMessage(t, after.error) : t("job.imageLoading")}</span>
             )}
-            {outputs.length > 1 && before.url && (
+            {before.url && (
               <img
                 className="compare-before"
                 src={before.url}
@@ -268,7 +270,7 @@ function ImageResults({ image }: { image: JobImage }) {
               />
             )}
           </div>
-          {outputs.length > 1 && (
+          {before.url && (
             <label className="compare-label">
               {t("job.compareLabel")}
               <input

@@ -101,6 +101,48 @@ async def image_result(
 
 
 @router.get(
+    "/{job_id}/images/{index}/original",
+    summary="Download an image as it was uploaded",
+    description="The upload itself, whatever the image's state: what the web app's "
+    "before / after slider compares a result with.",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "The original upload",
+            "content": {"image/png": {}, "image/jpeg": {}, "image/webp": {}},
+        },
+        **problem_responses(401, 404),
+    },
+)
+async def image_original(
+    job_id: str,
+    state: StateDep,
+    tenant: ReaderDep,
+    index: Annotated[int, Path(ge=0, le=INT32_MAX, description="0-based image index in the job")],
+) -> StreamingResponse:
+    def locate() -> tuple[JobImage, Iterator[bytes]]:
+        with Session(state.engine) as session:
+            require_job(session, tenant.id, job_id)
+            image = job_state.get_image(session, job_id, index)
+        if image is None:
+            raise ApiError(404, problems.IMAGE_NOT_FOUND, f"job {job_id} has no image {index}")
+        return image, state.storage.iter_chunks(tenant.id, image.original_key)
+
+    image, chunks = await asyncio.to_thread(locate)
+    ext = image.original_key.rsplit(".", 1)[-1]
+    stem = safe_name(PurePath(image.filename).stem) or f"image-{index}"
+    return StreamingResponse(
+        chunks,
+        media_type=image.content_type,
+        headers={
+            "Content-Disposition": content_disposition(
+                f"{index:03d}_{stem}_original.{ext}", default_stem=f"{index:03d}_image_original"
+            )
+        },
+    )
+
+
+@router.get(
     "/{job_id}/results.zip",
     summary="Download every result of a finished job as one ZIP",
     response_class=StreamingResponse,
