@@ -12,7 +12,7 @@ PACKAGES := -e libs/protos -e libs/common -e libs/clients -e services/ocr \
             -e tools/dev
 STAMP  := $(VENV)/.installed
 
-.PHONY: dev setup models fonts postgres browser node web web-test demo test lint typecheck unit proto proto-check bench-clean bench-remix bench-extract bench-copy bench-localize bench-products bench-api bench-accounts bench-web bench-platform bench-gpu clean-venv help
+.PHONY: dev setup models fonts postgres browser node web web-test style-previews demo test lint typecheck unit proto proto-check bench-clean bench-remix bench-extract bench-copy bench-localize bench-products bench-api bench-accounts bench-web bench-platform bench-gpu clean-venv help
 
 help:
 	@echo "make demo         set up, then clean the bundled sample photo into ./out/"
@@ -73,6 +73,11 @@ $(WEB)/node_modules/.package-lock.json: $(WEB)/package-lock.json | node
 
 $(WEB)/dist/index.html: $(WEB)/node_modules/.package-lock.json $(WEB)/index.html $(WEB)/vite.config.ts $(shell find $(WEB)/src -type f 2>/dev/null)
 	cd $(WEB) && npm run build
+
+# The style gallery's previews (services/web/public/styles, committed): every style rendered
+# by our own remixer behind one product; rerun after a style or its renderer changes.
+style-previews: $(STAMP)
+	$(PY) -m bench.style_previews
 
 # vitest, then the build (type-checked): what the browser tests load
 web-test: $(WEB)/node_modules/.package-lock.json

@@ -20,34 +20,18 @@ from __future__ import annotations
 import argparse
 import gzip
 import os
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 from playwright.sync_api import Browser, Page, Response, sync_playwright
 
-from globalpic_dev.natsd import free_port
+from tests.support.dev_platform import CHROMIUM, CHROMIUM_ARGS, SAMPLE, WEB_DIST, dev_platform
 
-ROOT = Path(__file__).resolve().parents[1]
-WEB_DIST = ROOT / "services" / "web" / "dist"
-SAMPLE = ROOT / "samples" / "taobao_sample.jpg"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PASSWORD = "a long bench password"
 
 # Runs before the app: tees the events stream, noting when each progress event's bytes came
@@ -95,42 +79,6 @@ TIMING_SCRIPT = """
 
 def say(line: str) -> None:
     print(line, flush=True)
-
-
-@contextmanager
-def dev_platform(work: Path) -> Iterator[str]:
-    port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "globalpic_dev.supervisor",
-        "--port",
-        str(port),
-        "--dev-dir",
-        str(work / ".dev"),
-        "--in-process",
-        "--web-dir",
-        str(WEB_DIST),
-    ]
-    log = (work / "supervisor.log").open("w")
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline and process.poll() is None:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        else:
-            raise RuntimeError((work / "supervisor.log").read_text())
-        yield base
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(60)
-        log.close()
 
 
 def first_load(browser: Browser, base: str, email: str) -> tuple[float, float, int]:

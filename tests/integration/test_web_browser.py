@@ -4,7 +4,8 @@ the gateway serving the built app at /). Needs ``make web`` (``make test`` build
 ``make browser`` (chromium).
 
 The whole flow once in Chinese on a desktop viewport: sign up -> upload the sample -> clean +
-remix + resize with 4 candidates -> progress cards -> candidates -> compare slider -> ZIP
+remix + resize + copy with 4 candidates -> progress cards -> candidates -> compare slider
+(original vs result) -> English copy variants -> ZIP
 downloaded and holding every candidate -> plans; then in English at 375 px: upload -> result.
 Each page is screenshotted into the test's ``artifacts`` folder (kept by pytest's tmp_path
 retention) and checked with axe-core (the npm package of services/web): no serious or
@@ -14,10 +15,6 @@ critical accessibility violation; no console error on the way.
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import sys
-import time
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,21 +24,16 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from globalpic_dev.natsd import free_port
+from tests.support.dev_platform import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    ROOT,
+    SAMPLE,
+    WEB_DIST,
+    dev_platform,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
-WEB_DIST = ROOT / "services" / "web" / "dist"
 AXE = ROOT / "services" / "web" / "node_modules" / "axe-core" / "axe.min.js"
-SAMPLE = ROOT / "samples" / "taobao_sample.jpg"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 READY_TIMEOUT_S = 120.0
 JOB_TIMEOUT_MS = 240_000
 PASSWORD = "a long browser password"
@@ -58,41 +50,14 @@ def platform(tmp_path_factory: pytest.TempPathFactory, tiny_u2net: Path) -> Iter
     assert (WEB_DIST / "index.html").is_file(), "the web app is not built: run `make web`"
     assert Path(CHROMIUM).is_file(), "no chromium: run `make browser` (Debian's chromium)"
     assert AXE.is_file(), "no axe-core: run `make web` (npm ci in services/web)"
-    dev_dir = tmp_path_factory.mktemp("dev") / ".dev"
-    port = free_port()
-    env = {**os.environ, "GLOBALPIC_SEGMENTATION__MODEL_PATH": str(tiny_u2net)}
-    env["GLOBALPIC_SEGMENTATION__SEGMENTER"] = "u2netp"
-    command = [
-        sys.executable,
-        "-m",
-        "globalpic_dev.supervisor",
-        "--port",
-        str(port),
-        "--dev-dir",
-        str(dev_dir),
-        "--in-process",
-        "--web-dir",
-        str(WEB_DIST),
-    ]
-    log = (dev_dir.parent / "supervisor.log").open("w")
-    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while time.monotonic() < deadline and process.poll() is None:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        else:
-            raise AssertionError((dev_dir.parent / "supervisor.log").read_text())
-        yield DevPlatform(base, dev_dir)
-    finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(60)
-        log.close()
+    work = tmp_path_factory.mktemp("dev")
+    env = {
+        **os.environ,
+        "GLOBALPIC_SEGMENTATION__MODEL_PATH": str(tiny_u2net),
+        "GLOBALPIC_SEGMENTATION__SEGMENTER": "u2netp",
+    }
+    with dev_platform(work, env, READY_TIMEOUT_S) as base:
+        yield DevPlatform(base, work / ".dev")
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +127,17 @@ def test_the_whole_flow_in_chinese_on_a_desktop(
     page.get_by_test_id("op-clean").check()
     page.get_by_test_id("op-remix").check()
     page.get_by_test_id("op-resize").check()
+    page.get_by_test_id("op-copy").check()
     page.get_by_test_id("candidates-select").select_option("4")
+    # the style gallery: a preview per style, rendered by our remixer (bench/style_previews.py)
+    chosen = page.locator('[data-testid="style-option"]:has(input[value="modern-home"])')
+    chosen.click()
+    expect(chosen.locator("input")).to_be_checked()
+    preview = chosen.locator("img")
+    preview.scroll_into_view_if_needed()
+    expect(preview).to_have_js_property("complete", True)
+    assert preview.evaluate("img => img.naturalWidth") == 320
+    assert page.get_by_test_id("style-option").count() >= 16
     _shot(page, artifacts, "3-upload", violations)
     page.get_by_test_id("start-button").click()
 
@@ -171,6 +146,7 @@ def test_the_whole_flow_in_chinese_on_a_desktop(
     expect(page.get_by_test_id("candidate")).to_have_count(4, timeout=JOB_TIMEOUT_MS)
     expect(page.get_by_test_id("result-image").first).to_be_visible(timeout=30_000)
     page.get_by_test_id("compare-slider").first.fill("30")
+    expect(page.get_by_test_id("copy-variant").first).to_be_visible(timeout=30_000)
     _shot(page, artifacts, "5-results", violations)
 
     with page.expect_download(timeout=60_000) as download:

@@ -11,6 +11,8 @@ import { UploadPage } from "./pages/UploadPage";
 const JobPage = lazy(() => import("./pages/JobPage").then((m) => ({ default: m.JobPage })));
 const PlansPage = lazy(() => import("./pages/PlansPage").then((m) => ({ default: m.PlansPage })));
 const HistoryPage = lazy(() => import("./pages/HistoryPage").then((m) => ({ default: m.HistoryPage })));
+const TeamPage = lazy(() => import("./pages/TeamPage").then((m) => ({ default: m.TeamPage })));
+const InvitationPage = lazy(() => import("./pages/InvitationPage").then((m) => ({ default: m.InvitationPage })));
 
 function NotFound() {
   const { t } = useI18n();
@@ -36,6 +38,9 @@ const router = createBrowserRouter([
       { path: "/jobs/:id", element: authed(<JobPage />) },
       { path: "/history", element: authed(<HistoryPage />) },
       { path: "/plans", element: authed(<PlansPage />) },
+      { path: "/team", element: authed(<TeamPage />) },
+      // the link of the invitation email; signed-out visitors sign in first, then come back
+      { path: "/invitations/:token", element: authed(<InvitationPage />) },
       { path: "/login", element: <AnonOnly><LoginPage /></AnonOnly> },
       { path: "/signup", element: <AnonOnly><SignupPage /></AnonOnly> },
       { path: "/verify-email", element: <VerifyEmailPage /> },

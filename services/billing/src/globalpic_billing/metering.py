@@ -20,6 +20,7 @@ from enum import StrEnum
 
 from sqlalchemy.engine import Engine
 from sqlmodel import col, func, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from globalpic_billing import metrics
 from globalpic_billing.db import transaction
@@ -215,14 +216,7 @@ class Meter:
         )
         if images:
             query = query.where(col(Reservation.image_index).in_(list(images)))
-        with transaction(self.engine) as session:
-            rows = session.exec(query.with_for_update()).all()
-            now = self.clock()
-            for row in rows:
-                row.state = ReservationState.RELEASED.value
-                row.settled_at = now
-                session.add(row)
-        return len(rows)
+        return self._release_held(query)
 
     def release_stale(self, max_age_s: float) -> int:
         """Give back images held longer than ``max_age_s`` without a ``done`` event: their
@@ -234,6 +228,13 @@ class Meter:
             .where(Reservation.state == ReservationState.RESERVED.value)
             .where(Reservation.created_at < cutoff)
         )
+        released = self._release_held(query)
+        if released:
+            log.warning("released %d image(s) held %.0f s without an event", released, max_age_s)
+        return released
+
+    def _release_held(self, query: SelectOfScalar[Reservation]) -> int:
+        """Mark the held reservations ``query`` selects released (row-locked), now."""
         with transaction(self.engine) as session:
             rows = session.exec(query.with_for_update()).all()
             now = self.clock()
@@ -241,8 +242,6 @@ class Meter:
                 row.state = ReservationState.RELEASED.value
                 row.settled_at = now
                 session.add(row)
-        if rows:
-            log.warning("released %d image(s) held %.0f s without an event", len(rows), max_age_s)
         return len(rows)
 
 

@@ -1,7 +1,20 @@
 // The gateway's REST API. The access token lives only in memory; the refresh token is the
 // httpOnly cookie the gateway sets on sign-in, spent by POST /v1/auth/refresh.
 
-import type { Job, JobPage, Me, Platform, PlansResponse, Style, TokenPair } from "./types";
+import type {
+  ApiKey,
+  ApiKeyCreated,
+  Invitation,
+  Job,
+  JobPage,
+  Me,
+  MembersResponse,
+  Platform,
+  PlansResponse,
+  Scope,
+  Style,
+  TokenPair,
+} from "./types";
 
 /** A problem+json answer (or a network failure: status 0, code "network_error"). */
 export class ApiError extends Error {
@@ -289,6 +302,44 @@ export class ApiClient {
 
   portal() {
     return this.request<{ url: string }>("/v1/billing/portal", { method: "POST", json: {} });
+  }
+
+  // ---- team: members, invitations, API keys ----
+
+  members() {
+    return this.request<MembersResponse>("/v1/teams/members");
+  }
+
+  invite(email: string, role: "member" | "admin") {
+    return this.request<Invitation>("/v1/teams/members", { method: "POST", json: { email, role } });
+  }
+
+  removeMember(userId: string) {
+    return this.request<void>(`/v1/teams/members/${encodeURIComponent(userId)}`, { method: "DELETE" });
+  }
+
+  /**
+   * Joins the team of an invitation: the answer is a pair for a session on that team, taken
+   * like a sign-in's (the refresh token of the body is ignored: the gateway set the cookie).
+   */
+  async acceptInvitation(token: string): Promise<void> {
+    const pair = await this.request<TokenPair>(`/v1/teams/invitations/${encodeURIComponent(token)}/accept`, {
+      method: "POST",
+      json: {},
+    });
+    this.setToken(pair.access_token);
+  }
+
+  apiKeys() {
+    return this.request<ApiKey[]>("/v1/api-keys");
+  }
+
+  createApiKey(name: string, scopes: Scope[]) {
+    return this.request<ApiKeyCreated>("/v1/api-keys", { method: "POST", json: { name, scopes } });
+  }
+
+  revokeApiKey(id: string) {
+    return this.request<void>(`/v1/api-keys/${encodeURIComponent(id)}`, { method: "DELETE" });
   }
 }
 

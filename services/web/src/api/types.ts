@@ -120,3 +120,20 @@ export interface CompletedData {
   cached: number;
   finished_at: string | null;
 }
+
+// Teams and API keys (owners / admins manage them; Enterprise).
+export type Scope = "jobs:read" | "jobs:write";
+export interface Member { user_id: string; email: string; role: Role; joined_at: string }
+export interface Invitation { id: string; email: string; role: Role; expires_at: string }
+export interface MembersResponse { members: Member[]; invitations: Invitation[] }
+export interface ApiKey {
+  id: string;
+  name: string;
+  prefix: string;
+  scopes: string[];
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+/** The answer of POST /v1/api-keys: `key` is shown this once. */
+export interface ApiKeyCreated extends ApiKey { key: string }

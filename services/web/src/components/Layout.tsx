@@ -24,6 +24,9 @@ export function Layout() {
               </NavLink>
               <NavLink to="/history">{t("nav.history")}</NavLink>
               <NavLink to="/plans">{t("nav.plans")}</NavLink>
+              <NavLink to="/team" data-testid="nav-team">
+                {t("nav.team")}
+              </NavLink>
             </nav>
           )}
           <div className="header-actions">

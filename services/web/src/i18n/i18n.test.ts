@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ApiError } from "../api/client";
 import { en, messages, zh } from "./messages";
-import { errorMessage, htmlLang, imageIndexOf, storedLang, storeLang, translator, LANG_STORAGE_KEY } from "./translate";
+import { errorMessage, htmlLang, imageIndexOf, planName, storedLang, storeLang, translator, LANG_STORAGE_KEY } from "./translate";
 
 function placeholders(text: string): string[] {
   return [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
@@ -60,6 +60,18 @@ describe("translate", () => {
     expect(errorMessage(translator("en"), new ApiError(401, "bad_credentials", "x"))).toBe("Wrong email or password.");
     expect(errorMessage(t, new ApiError(418, "teapot", "I am a teapot"))).toBe("I am a teapot");
     expect(errorMessage(t, new Error("boom"))).toBe(zh["error.generic"]);
+  });
+
+  it("names plans by id in the user's language, the API's name for an unknown id", () => {
+    const plans = [
+      { id: "free", name: "Free trial" },
+      { id: "payg", name: "Pay as you go" },
+      { id: "personal", name: "Personal" },
+      { id: "enterprise", name: "Enterprise" },
+      { id: "studio", name: "Studio" },
+    ];
+    expect(plans.map((p) => planName(translator("zh"), p))).toEqual(["免费试用", "按张付费", "个人版", "企业版", "Studio"]);
+    expect(plans.map((p) => planName(translator("en"), p))).toEqual(["Free trial", "Pay as you go", "Personal", "Enterprise", "Studio"]);
   });
 
   it("finds the file a per-file problem names", () => {

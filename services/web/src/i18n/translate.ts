@@ -65,3 +65,9 @@ export function imageIndexOf(error: unknown): number | null {
   const match = /images\[(\d+)\]/.exec(error.detail);
   return match ? Number(match[1]) : null;
 }
+
+/** A plan's name in the user's language by its id (`plan.name.<id>`), else the API's name. */
+export function planName(t: Translate, plan: { id: string; name: string }): string {
+  const key = `plan.name.${plan.id}`;
+  return hasMessage(key) ? t(key) : plan.name;
+}

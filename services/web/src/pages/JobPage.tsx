@@ -8,6 +8,7 @@ import { saveBlob, useBlobUrl } from "../components/useBlobUrl";
 import { useI18n } from "../i18n/I18nProvider";
 import type { MessageKey } from "../i18n/messages";
 import { errorMessage } from "../i18n/translate";
+import { writeClipboard } from "../lib/clipboard";
 import { stageLabel, stagePercent } from "../lib/stages";
 
 const TERMINAL = new Set(["completed", "failed"]);
@@ -351,23 +352,6 @@ export function copyText(variant: CopyVariant): string {
   if (variant.hashtags?.length) parts.push(variant.hashtags.join(" "));
   if (variant.search_terms) parts.push(variant.search_terms);
   return parts.join("\n\n");
-}
-
-async function writeClipboard(text: string): Promise<void> {
-  if (navigator.clipboard?.writeText) {
-    await navigator.clipboard.writeText(text);
-    return;
-  }
-  const area = document.createElement("textarea");
-  area.value = text;
-  area.setAttribute("readonly", "");
-  area.style.position = "fixed";
-  area.style.opacity = "0";
-  document.body.appendChild(area);
-  area.select();
-  const ok = document.execCommand("copy");
-  area.remove();
-  if (!ok) throw new Error("copy failed");
 }
 
 function CopyCard({ variant, n }: { variant: CopyVariant; n: number }) {

@@ -5,6 +5,7 @@ import type { PlansResponse } from "../api/types";
 import { useAuth } from "../auth/AuthProvider";
 import { ErrorMessage } from "../components/ErrorMessage";
 import { useI18n } from "../i18n/I18nProvider";
+import { planName } from "../i18n/translate";
 
 export function formatPrice(cents: number, lang: string): string {
   return new Intl.NumberFormat(lang === "zh" ? "zh-CN" : "en-US", {
@@ -80,7 +81,7 @@ export function PlansPage() {
       )}
       {account && (
         <p className="remaining" data-testid="remaining">
-          {t("plans.current")}: <strong>{account.plan.name}</strong> ·{" "}
+          {t("plans.current")}: <strong>{planName(t, account.plan)}</strong> ·{" "}
           {account.remaining_images === null
             ? t("upload.remainingUnlimited")
             : t("plans.remaining", { n: account.remaining_images })}
@@ -101,7 +102,7 @@ export function PlansPage() {
             {data.plans.map((plan) => (
               <li key={plan.id} className={`card plan${plan.id === currentPlan ? " current" : ""}`} data-testid="plan">
                 <h2>
-                  {plan.name} {plan.id === currentPlan && <span className="badge">{t("plans.currentBadge")}</span>}
+                  {planName(t, plan)} {plan.id === currentPlan && <span className="badge">{t("plans.currentBadge")}</span>}
                 </h2>
                 <p className="price">
                   {plan.monthly_price_cents > 0

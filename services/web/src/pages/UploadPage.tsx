@@ -236,17 +236,6 @@ export function UploadPage() {
         ))}
         <div className="selects">
           <label>
-            {t("upload.style")}
-            <select value={style} onChange={(e) => setStyle(e.target.value)} disabled={!remix} data-testid="style-select">
-              {styles.length === 0 && <option value={style}>{style}</option>}
-              {styles.map((s) => (
-                <option key={s.id} value={s.id} title={s.description}>
-                  {styleName(s, lang)}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label>
             {t("upload.platform")}
             <select value={platform} onChange={(e) => setPlatform(e.target.value)} data-testid="platform-select">
               {platforms.length === 0 && <option value={platform}>{platform}</option>}
@@ -273,6 +262,19 @@ export function UploadPage() {
             </select>
           </label>
         </div>
+        {/* previews rendered by our own remixer (bench/style_previews.py), one per style */}
+        <fieldset className="style-gallery" disabled={!remix} data-testid="style-gallery">
+          <legend>{t("upload.style")}</legend>
+          <div className="gallery">
+            {styles.map((s) => (
+              <label key={s.id} className={`style-card${s.id === style ? " selected" : ""}`} title={s.description} data-testid="style-option">
+                <input type="radio" name="style" value={s.id} checked={s.id === style} onChange={() => setStyle(s.id)} />
+                <img src={`/styles/${encodeURIComponent(s.id)}.jpg`} alt="" loading="lazy" width={96} height={96} />
+                <span>{styleName(s, lang)}</span>
+              </label>
+            ))}
+          </div>
+        </fieldset>
       </fieldset>
 
       <ErrorMessage error={error} prefix={errorFile} />

@@ -5,7 +5,7 @@ decides; its errors arrive as 401 / 403 / 409 / 422 / 429 problem+json with thei
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Cookie, Depends, Request, Response, Security
 from fastapi.responses import JSONResponse
@@ -41,16 +41,23 @@ REFRESH_COOKIE = "globalpic_refresh"
 REFRESH_COOKIE_PATH = "/v1/auth"
 
 
+def _cookie_scope(state: AppState) -> dict[str, Any]:
+    """Where the cookie lives; setting and clearing it must name the same."""
+    return {
+        "path": REFRESH_COOKIE_PATH,
+        "secure": state.settings.refresh_cookie_secure,
+        "httponly": True,
+        "samesite": "strict",
+    }
+
+
 def with_refresh_cookie(state: AppState, pair: auth_pb2.TokenPair) -> JSONResponse:
     response = JSONResponse(TokenOut.of(pair).model_dump())
     response.set_cookie(
         REFRESH_COOKIE,
         pair.refresh_token,
         max_age=state.settings.refresh_cookie_max_age_seconds,
-        path=REFRESH_COOKIE_PATH,
-        secure=state.settings.refresh_cookie_secure,
-        httponly=True,
-        samesite="strict",
+        **_cookie_scope(state),
     )
     return response
 
@@ -127,13 +134,7 @@ async def logout(
     if isinstance(state.authenticator, AuthServiceAuthenticator):
         state.authenticator.forget(access_token)  # refused here at once, not after the cache
     response = Response(status_code=204)
-    response.delete_cookie(
-        REFRESH_COOKIE,
-        path=REFRESH_COOKIE_PATH,
-        secure=state.settings.refresh_cookie_secure,
-        httponly=True,
-        samesite="strict",
-    )
+    response.delete_cookie(REFRESH_COOKIE, **_cookie_scope(state))
     return response
 
 
