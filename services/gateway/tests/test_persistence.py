@@ -15,11 +15,12 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from globalpic_db.clock import utcnow
 from globalpic_db.migrations import own_tables
 from globalpic_gateway import crud
 from globalpic_jobs import state as job_state
 from globalpic_jobs.db import make_engine, migrate
-from globalpic_jobs.models import TABLES, Job, JobImage, JobStatus, ResultCacheEntry, utcnow
+from globalpic_jobs.models import TABLES, Job, JobImage, JobStatus, ResultCacheEntry
 from globalpic_jobs.options import parse_options
 from tests.support.gateway_harness import (
     POSTGRES_ADMIN_URL,

@@ -6,18 +6,14 @@ images at submission; the orchestrator moves the images through their states.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-
-def utcnow() -> datetime:
-    # Aware UTC: SQLModel's UTCDateTime column stores and returns UTC on SQLite and PostgreSQL
-    # alike, so cache TTLs and ordering compare the same on both.
-    return datetime.now(UTC)
+from globalpic_db.clock import utcnow
 
 
 class JobStatus(StrEnum):

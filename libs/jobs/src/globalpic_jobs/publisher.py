@@ -15,9 +15,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from globalpic_common.schemas import ErrorInfo, ProgressStage, TextAction, TextRegion
+from globalpic_db.clock import utcnow
 from globalpic_jobs import state as job_state
 from globalpic_jobs.events import ImageProgress, JobCompleted
-from globalpic_jobs.models import ImageState, Job, JobImage, JobStatus, utcnow
+from globalpic_jobs.models import ImageState, Job, JobImage, JobStatus
 from globalpic_jobs.queue import Subjects, publish_model
 
 

@@ -16,7 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, func, select
 
-from globalpic_jobs.models import ImageState, Job, JobImage, JobStatus, ResultCacheEntry, utcnow
+from globalpic_db.clock import utcnow
+from globalpic_jobs.models import ImageState, Job, JobImage, JobStatus, ResultCacheEntry
 
 TERMINAL_STATES = (ImageState.COMPLETED.value, ImageState.FAILED.value)
 

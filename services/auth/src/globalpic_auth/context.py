@@ -11,10 +11,10 @@ from sqlmodel import Session
 
 from globalpic_auth.mailer import Mailer
 from globalpic_auth.mails import MailComposer
-from globalpic_auth.models import utcnow
 from globalpic_auth.passwords import Passwords
 from globalpic_auth.settings import AuthSettings
 from globalpic_auth.tokens import AccessTokens
+from globalpic_db.clock import utcnow
 
 Clock = Callable[[], datetime]
 

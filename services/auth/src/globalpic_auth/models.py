@@ -8,17 +8,13 @@ invitation) and API key as its SHA-256. The schema is owned by the migrations
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-
-def utcnow() -> datetime:
-    # Aware UTC: SQLModel's UTCDateTime column returns UTC on SQLite and PostgreSQL alike, so
-    # expiry comparisons behave the same on both.
-    return datetime.now(UTC)
+from globalpic_db.clock import utcnow
 
 
 def new_id() -> str:

@@ -13,11 +13,11 @@ from globalpic_auth.api_keys import ApiKeys
 from globalpic_auth.authenticate import Authenticator
 from globalpic_auth.context import AuthContext, Clock
 from globalpic_auth.mailer import Mailer
-from globalpic_auth.models import utcnow
 from globalpic_auth.passwords import Passwords
 from globalpic_auth.sessions import Sessions
 from globalpic_auth.settings import AuthSettings
 from globalpic_auth.teams import Teams
+from globalpic_db.clock import utcnow
 
 
 class AuthService:

@@ -24,11 +24,12 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from globalpic_billing import metrics
 from globalpic_billing.db import transaction
-from globalpic_billing.models import Account, Invoice, Reservation, ReservationState, utcnow
+from globalpic_billing.models import Account, Invoice, Reservation, ReservationState
 from globalpic_billing.plans import Catalog, Pool
 from globalpic_billing.standing import Standing, lock_account, standing_of
 from globalpic_common import errors
 from globalpic_common.errors import BadInputError
+from globalpic_db.clock import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -8,15 +8,13 @@ only add a row that a unique key refuses, never skew a counter.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+from globalpic_db.clock import utcnow
 
 
 class ReservationState(StrEnum):

@@ -33,7 +33,6 @@ from globalpic_billing.models import (
     Invoice,
     StripeEvent,
     Subscription,
-    utcnow,
 )
 from globalpic_billing.plans import Catalog, PackSpec, PlanSpec
 from globalpic_billing.standing import lock_account
@@ -51,6 +50,7 @@ from globalpic_billing.stripe_objects import (
 )
 from globalpic_common import errors
 from globalpic_common.errors import BadInputError, ServiceUnavailableError
+from globalpic_db.clock import utcnow
 
 log = logging.getLogger(__name__)
 

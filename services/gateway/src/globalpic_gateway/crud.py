@@ -15,13 +15,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
+from globalpic_db.clock import utcnow
 from globalpic_jobs.models import (
     IdempotencyKey,
     ImageState,
     Job,
     JobImage,
     ResultCacheEntry,
-    utcnow,
 )
 from globalpic_jobs.options import JobOptions
 from globalpic_jobs.state import TERMINAL_STATES, CachePolicy, refresh_job_status

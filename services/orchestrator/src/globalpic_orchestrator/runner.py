@@ -51,9 +51,10 @@ from globalpic_common.errors import BadInputError, GlobalPicError
 from globalpic_common.metrics import observe_stages
 from globalpic_common.schemas import STAGE_PERCENT, ErrorInfo, ProgressStage
 from globalpic_common.tracing import extract_headers, tracer
+from globalpic_db.clock import utcnow
 from globalpic_jobs import state as job_state
 from globalpic_jobs.events import WorkMessage
-from globalpic_jobs.models import ImageState, Job, JobImage, utcnow
+from globalpic_jobs.models import ImageState, Job, JobImage
 from globalpic_jobs.options import JobOptions
 from globalpic_jobs.publisher import JobEvents
 from globalpic_jobs.queue import (
