@@ -166,17 +166,14 @@ async def submit_job(
         submission = await _store_and_record(
             state, tenant, job_id, images, options, options_hash, idempotency_key, fingerprint
         )
+        if submission.job.id == job_id:
+            await _queue(state, submission)
     except BaseException:
         await state.billing.release(tenant, job_id)
         raise
     if submission.job.id != job_id:  # another request with the same Idempotency-Key won
         await state.billing.release(tenant, job_id)
         return submission
-    try:
-        await _queue(state, submission)
-    except BaseException:
-        await state.billing.release(tenant, job_id)
-        raise
     JOBS_SUBMITTED.inc()
     for row in submission.images:
         IMAGES_SUBMITTED.labels(cached=str(row.cached).lower()).inc()

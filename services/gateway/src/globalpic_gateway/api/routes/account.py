@@ -8,6 +8,7 @@ every plan); the auth service checks the roles again, this layer adds the plan.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
@@ -27,16 +28,23 @@ from globalpic_gateway.api.deps import ManagerDep, StateDep, UserDep
 from globalpic_gateway.api.routes.auth import with_refresh_cookie
 from globalpic_gateway.core import problems
 from globalpic_gateway.core.auth import AuthServiceAuthenticator, Tenant
+from globalpic_gateway.core.billing import PlanLimits
 from globalpic_gateway.core.problems import ApiError, problem_responses
 from globalpic_gateway.core.state import AppState
 
 router = APIRouter(tags=["account"])
 
 
+# The plan features these routes need, by the name the refusal gives them.
+_FEATURES: dict[str, Callable[[PlanLimits], bool]] = {
+    "API keys": lambda limits: limits.api_keys,
+    "team members": lambda limits: limits.team_members,
+}
+
+
 async def _require_feature(state: AppState, tenant: Tenant, feature: str) -> None:
     limits = await state.billing.limits(tenant)
-    allowed = limits.api_keys if feature == "API keys" else limits.team_members
-    if not allowed:
+    if not _FEATURES[feature](limits):
         raise ApiError(
             402,
             problems.PLAN_LIMIT,
