@@ -411,3 +411,46 @@ def test_sse_does_not_lose_events_when_the_doorbell_does_not_ring(
         await _publish_while_streaming(gw, monkeypatch)
 
     _run_gateway(tmp_path, nats_url, silent)
+
+
+def test_sse_reads_the_stream_before_completing_from_the_rows(
+    tmp_path: Path, nats_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A job finished and announced while its stream waited with a silent doorbell: the idle
+    check reads what the events stream holds first, so every event reaches the client with
+    its id, and the stored outcome is only for events that are gone (CI once saw a bare
+    ``completed`` that hid the job's last progress)."""
+    monkeypatch.setattr(events_route, "IDLE_CHECK_SECONDS", 0.3)
+
+    async def scenario(gw: Harness) -> None:
+        assert gw.state.feed is not None
+
+        async def never(msg: Any) -> None:
+            del msg
+
+        monkeypatch.setattr(gw.state.feed, "_ring", never)
+        await gw.state.feed.stop()
+        await gw.state.feed.start()
+        async with gw.client() as api:
+            job_id = await _submit(api)
+            caught_up = _CaughtUp(gw, monkeypatch)
+            received: asyncio.Queue[dict[str, str]] = asyncio.Queue()
+            reader = asyncio.create_task(_stream(api, job_id, received))
+            await caught_up.after(0)  # it has read the (empty) stream and waits
+            js, subjects = gw.state.jetstream(), gw.state.subjects
+            progress = await js.publish(subjects.progress(job_id), b'{"n": 1}')
+            completed = await js.publish(subjects.completed(job_id), b'{"done": true}')
+            with Session(gw.state.engine) as session:  # as the orchestrator records it
+                assert job_state.mark_running(session, job_id, 0) is not None
+                image = _image(session, job_id, 0)
+                job_state.record_result(
+                    session, image, ["k"], REPORT, options_hash=HASH, cache=NO_CACHE
+                )
+                job_state.mark_completed_event_sent(session, job_id)
+            events = await asyncio.wait_for(reader, 20)
+        assert [(e["event"], int(e["id"])) for e in events] == [
+            ("progress", progress.seq),
+            ("completed", completed.seq),
+        ]
+
+    _run_gateway(tmp_path, nats_url, scenario)

@@ -116,32 +116,37 @@ async def _events(
     it is published, until ``completed`` (``core.event_feed``: direct gets and a doorbell)."""
     feed = state.event_feed()
     cursor = start or 1  # the next stream sequence to look at
-    caught_up = False  # the last look found nothing stored at or after the cursor
+    quiet = False  # the last wait for the doorbell ran out without a ring
     with feed.doorbell(job_id) as bell:
         while True:
-            if caught_up:
-                try:
-                    await asyncio.wait_for(bell.wait(), IDLE_CHECK_SECONDS)
-                except TimeoutError:
-                    snapshot = await asyncio.to_thread(_snapshot, state, tenant_id, job_id)
-                    if snapshot is not None:
-                        yield ServerSentEvent(data=snapshot.model_dump_json(), event="completed")
-                        return
-                    # look at the stream again all the same: a ring lost in a reconnect costs
-                    # at most this wait, never an event
+            snapshot = None
+            if quiet:
+                # The store before the stream: ``completed`` is published before it is marked
+                # sent, so a snapshot taken first never hides an event the read below finds.
+                snapshot = await asyncio.to_thread(_snapshot, state, tenant_id, job_id)
             bell.clear()  # before reading: whatever is published after the read rings again
             try:
                 event = await feed.next_stored(job_id, cursor)
             except nats.errors.Error as exc:  # NATS restarting: keep the stream, look again
                 log.info("SSE for job %s: events not readable now (%r)", job_id, exc)
                 event = None
-            caught_up = event is None
-            if event is None:
+            if event is not None:
+                cursor = event.seq + 1
+                yield ServerSentEvent(data=event.data.decode(), event=event.kind, id=str(event.seq))
+                if event.kind == "completed":
+                    return
                 continue
-            cursor = event.seq + 1
-            yield ServerSentEvent(data=event.data.decode(), event=event.kind, id=str(event.seq))
-            if event.kind == "completed":
+            if snapshot is not None:
+                # finished, announced, and nothing left in the stream for us (its events
+                # expired, or were read by an earlier connection): the stored outcome
+                yield ServerSentEvent(data=snapshot.model_dump_json(), event="completed")
                 return
+            try:
+                await asyncio.wait_for(bell.wait(), IDLE_CHECK_SECONDS)
+                quiet = False
+            except TimeoutError:
+                # a ring lost in a reconnect costs at most this wait, never an event
+                quiet = True
 
 
 @router.get(
