@@ -52,7 +52,12 @@ from globalpic_common.errors import UnauthenticatedError
 from globalpic_dev.natsd import NatsServer, free_port
 from globalpic_gateway.core.auth import ApiKeyAuthenticator, AuthServiceAuthenticator
 from globalpic_jobs.options import JobOptions
-from globalpic_orchestrator.processing import LocalizerProcessor, ProcessedImage, ProgressFn
+from globalpic_orchestrator.processing import (
+    ImageInputs,
+    LocalizerProcessor,
+    ProcessedImage,
+    ProgressFn,
+)
 from tests.support.accounts_stack import (
     AccountsStack,
     accounts_stack,
@@ -219,12 +224,10 @@ class FailsNamed:
     def __init__(self, inner: LocalizerProcessor) -> None:
         self.inner, self.backend = inner, inner.backend
 
-    def process(
-        self, data: bytes, name: str, options: JobOptions, cb: ProgressFn
-    ) -> ProcessedImage:
-        if name.startswith("fail"):
-            raise ValueError(f"{name}: made to fail by the bench")
-        return self.inner.process(data, name, options, cb)
+    def process(self, inputs: ImageInputs, options: JobOptions, cb: ProgressFn) -> ProcessedImage:
+        if inputs.filename.startswith("fail"):
+            raise ValueError(f"{inputs.filename}: made to fail by the bench")
+        return self.inner.process(inputs, options, cb)
 
 
 async def finished(api: httpx.AsyncClient, job_id: str) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """Style previews for the web app's gallery (issue 15): every style of the catalog rendered by
 our own remixer (the CPU scene renderers, as the generation service runs them without a GPU)
 behind one product with an exact matte (``bench.composites``), as a small JPEG in
-``services/web/public/styles/<style id>.jpg``. The files are committed: the app shows them
-without a model service; ``tests/test_style_previews.py`` checks that every style has one.
+``globalpic_common/style_previews/<style id>.jpg`` (package data). The files are committed:
+the gateway serves them (``GET /v1/styles/{id}/preview``) without a model service;
+``tests/test_style_previews.py`` checks that every style has one.
 
 ``make style-previews`` (or ``python -m bench.style_previews``) after a style is added or its
 renderer changes.
@@ -19,11 +20,11 @@ import numpy as np
 from PIL import Image
 
 from bench.composites import make_composite
-from globalpic_common.styles import style_ids
+from globalpic_common.styles import PREVIEWS, style_ids
 from globalpic_generation.remix import Remixer
 
 ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "services" / "web" / "public" / "styles"
+OUT = PREVIEWS
 SIDE = 320
 QUALITY = 82
 # A composite whose product reads well at thumbnail size (a bottle, centred).

@@ -1,16 +1,13 @@
-"""The web app's style gallery shows a preview per style (rendered by bench/style_previews.py
-with our own remixer, committed under services/web/public/styles): one for every catalog
-style, none for a style that is gone, each a small JPEG."""
+"""Every style has a preview (rendered by bench/style_previews.py with our own remixer,
+committed as globalpic_common's package data, served at GET /v1/styles/{id}/preview for the
+web app's gallery): one for every catalog style, none for a style that is gone, each a small
+JPEG."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PIL import Image
 
-from globalpic_common.styles import style_ids
-
-PREVIEWS = Path(__file__).resolve().parents[1] / "services" / "web" / "public" / "styles"
+from globalpic_common.styles import PREVIEWS, style_ids
 
 
 def test_every_style_has_a_small_preview_and_no_style_is_left_over() -> None:

@@ -5,8 +5,10 @@ the gateway serving the built app at /). Needs ``make web`` (``make test`` build
 
 The whole flow once in Chinese on a desktop viewport: sign up -> upload the sample -> clean +
 remix + resize + copy with 4 candidates -> progress cards -> candidates -> compare slider
-(original vs result) -> English copy variants -> ZIP
-downloaded and holding every candidate -> plans; then in English at 375 px: upload -> result.
+(original vs result) -> English copy variants -> ZIP downloaded and holding every candidate ->
+fine-tune (live preview, then "apply": a re-run job the page follows) -> the brush (paint on
+the original, clean again) -> history, team, plans; then in English at 375 px: upload ->
+result.
 Each page is screenshotted into the test's ``artifacts`` folder (kept by pytest's tmp_path
 retention) and checked with axe-core (the npm package of services/web): no serious or
 critical accessibility violation; no console error on the way.
@@ -15,6 +17,7 @@ critical accessibility violation; no console error on the way.
 from __future__ import annotations
 
 import os
+import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -156,10 +159,48 @@ def test_the_whole_flow_in_chinese_on_a_desktop(
     with zipfile.ZipFile(saved) as archive:
         names = archive.namelist()
     assert "report.json" in names and sum(n.endswith(".png") for n in names) == 4, names
+    first_job = page.url
+
+    # -- fine-tune the selected result: the sliders preview at once, "apply" re-runs it on
+    # the server as a job of its own, which the page then follows --
+    brightness = page.get_by_test_id("adjust-brightness").first
+    brightness.fill("0.5")
+    expect(page.get_by_test_id("result-image").first).to_have_attribute(
+        "style", re.compile("brightness"), timeout=10_000
+    )
+    page.get_by_test_id("adjust-apply").first.click()
+    expect(page.get_by_test_id("rerun-of")).to_be_visible(timeout=30_000)
+    assert page.url != first_job
+    expect(page.get_by_test_id("result-image").first).to_be_visible(timeout=JOB_TIMEOUT_MS)
+    _shot(page, artifacts, "6-adjusted", violations)
+
+    # -- the brush: paint an area to erase on the original, run clean again --
+    page.goto(first_job)
+    page.get_by_test_id("edit-link").first.click()
+    canvas = page.get_by_test_id("brush-canvas")
+    expect(canvas).to_be_visible(timeout=30_000)
+    page.get_by_test_id("brush-mode-erase").click()
+    box = canvas.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] * 0.1, box["y"] + box["height"] * 0.1)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.15, steps=8)
+    page.mouse.up()
+    _shot(page, artifacts, "7-brush", violations)
+    page.get_by_test_id("clean-submit").click()
+    expect(page.get_by_test_id("rerun-of")).to_be_visible(timeout=30_000)
+    expect(page.get_by_test_id("result-image").first).to_be_visible(timeout=JOB_TIMEOUT_MS)
+
+    page.goto(f"{platform.base}/history")
+    expect(page.get_by_test_id("history-item").first).to_be_visible(timeout=30_000)
+    _shot(page, artifacts, "8-history", violations)
+    page.goto(f"{platform.base}/team")
+    expect(page.get_by_test_id("team-page")).to_be_visible(timeout=30_000)
+    _shot(page, artifacts, "9-team", violations)
 
     page.goto(f"{platform.base}/plans")
     expect(page.get_by_test_id("plan").first).to_be_visible(timeout=30_000)
-    _shot(page, artifacts, "6-plans", violations)
+    _shot(page, artifacts, "10-plans", violations)
     assert not errors, errors
     assert not violations, violations
     context.close()

@@ -36,6 +36,7 @@ from globalpic_jobs.options import JobOptions
 from globalpic_jobs.queue import connect
 from globalpic_jobs.settings import JobQueueSettings
 from globalpic_orchestrator.processing import (
+    ImageInputs,
     ImageProcessor,
     LocalizerProcessor,
     ProcessedImage,
@@ -236,12 +237,10 @@ class Gated:
         self.started = threading.Event()
         self.release = threading.Event()
 
-    def process(
-        self, data: bytes, name: str, options: JobOptions, cb: ProgressFn
-    ) -> ProcessedImage:
+    def process(self, inputs: ImageInputs, options: JobOptions, cb: ProgressFn) -> ProcessedImage:
         self.started.set()
         self.release.wait(self.hold_s)
-        return self.inner.process(data, name, options, cb)
+        return self.inner.process(inputs, options, cb)
 
 
 async def job_finished(

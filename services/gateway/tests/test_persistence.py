@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.engine import Engine
@@ -16,10 +17,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from globalpic_db.clock import utcnow
-from globalpic_db.migrations import own_tables
+from globalpic_db.migrations import alembic_config, own_tables
 from globalpic_gateway import crud
 from globalpic_jobs import state as job_state
-from globalpic_jobs.db import make_engine, migrate
+from globalpic_jobs.db import MIGRATIONS_DIR, VERSION_TABLE, make_engine, migrate
 from globalpic_jobs.models import TABLES, Job, JobImage, JobStatus, ResultCacheEntry
 from globalpic_jobs.options import parse_options
 from tests.support.gateway_harness import (
@@ -78,7 +79,29 @@ def test_migration_matches_the_models(database_url: str) -> None:
         version = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
     engine.dispose()
     assert diff == [], diff
-    assert version == "0001"
+    assert version == "0002"
+
+
+def test_upgrading_from_0001_keeps_every_job(database_url: str) -> None:
+    """0002 (edits and re-runs) adds columns: a job store of 0001 keeps its rows, and they
+    read back as plain jobs (no extras, no parent, no masks)."""
+    command.upgrade(alembic_config(database_url, MIGRATIONS_DIR, VERSION_TABLE), "0001")
+    engine = make_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO job (id, tenant_id, status, ops, candidates, options_hash,"
+                " image_count, created_at, updated_at, completed_event_sent) VALUES ('j1',"
+                " 'acme', 'queued', 'extract', 1, 'h', 1, :now, :now, false)"
+            ),
+            {"now": utcnow()},
+        )
+    migrate(database_url)
+    with Session(engine) as session:
+        job = session.get(Job, "j1")
+        assert job is not None and job.ops == "extract"
+        assert job.extras == {} and job.parent_job_id is None
+    engine.dispose()
 
 
 def test_an_image_is_recorded_once_and_the_job_follows(engine: Engine) -> None:

@@ -30,7 +30,12 @@ from globalpic_gateway.core.config import GatewaySettings
 from globalpic_jobs.models import JobImage, ResultCacheEntry
 from globalpic_jobs.options import JobOptions
 from globalpic_jobs.queue import connect
-from globalpic_orchestrator.processing import LocalizerProcessor, ProcessedImage, ProgressFn
+from globalpic_orchestrator.processing import (
+    ImageInputs,
+    LocalizerProcessor,
+    ProcessedImage,
+    ProgressFn,
+)
 from globalpic_orchestrator.runner import FAILPOINT_TEXT, Runner
 from globalpic_orchestrator.settings import Failpoint, OrchestratorSettings, failpoint_subject
 from tests.support.gateway_harness import (
@@ -61,10 +66,8 @@ class Together:
     def __init__(self, inner: LocalizerProcessor, barrier: threading.Barrier) -> None:
         self.inner, self.barrier, self.backend = inner, barrier, inner.backend
 
-    def process(
-        self, data: bytes, name: str, options: JobOptions, cb: ProgressFn
-    ) -> ProcessedImage:
-        processed = self.inner.process(data, name, options, cb)
+    def process(self, inputs: ImageInputs, options: JobOptions, cb: ProgressFn) -> ProcessedImage:
+        processed = self.inner.process(inputs, options, cb)
         self.barrier.wait(60)  # broken (an image alone) -> an error -> the test fails
         return processed
 
@@ -73,20 +76,16 @@ class RejectsOne:
     def __init__(self, inner: LocalizerProcessor, filename: str) -> None:
         self.inner, self.filename, self.backend = inner, filename, inner.backend
 
-    def process(
-        self, data: bytes, name: str, options: JobOptions, cb: ProgressFn
-    ) -> ProcessedImage:
-        if name == self.filename:
-            raise BadInputError(f"{name}: no product found", code="no_product")
-        return self.inner.process(data, name, options, cb)
+    def process(self, inputs: ImageInputs, options: JobOptions, cb: ProgressFn) -> ProcessedImage:
+        if inputs.filename == self.filename:
+            raise BadInputError(f"{inputs.filename}: no product found", code="no_product")
+        return self.inner.process(inputs, options, cb)
 
 
 class Broken:
     backend = "broken"
 
-    def process(
-        self, data: bytes, name: str, options: JobOptions, cb: ProgressFn
-    ) -> ProcessedImage:
+    def process(self, inputs: ImageInputs, options: JobOptions, cb: ProgressFn) -> ProcessedImage:
         raise RuntimeError("the GPU fell off the bus")
 
 

@@ -9,6 +9,7 @@ import { UploadPage } from "./pages/UploadPage";
 
 // Pages after the upload are loaded when first opened.
 const JobPage = lazy(() => import("./pages/JobPage").then((m) => ({ default: m.JobPage })));
+const EditPage = lazy(() => import("./pages/EditPage").then((m) => ({ default: m.EditPage })));
 const PlansPage = lazy(() => import("./pages/PlansPage").then((m) => ({ default: m.PlansPage })));
 const HistoryPage = lazy(() => import("./pages/HistoryPage").then((m) => ({ default: m.HistoryPage })));
 const TeamPage = lazy(() => import("./pages/TeamPage").then((m) => ({ default: m.TeamPage })));
@@ -36,6 +37,7 @@ const router = createBrowserRouter([
     children: [
       { path: "/", element: authed(<UploadPage />) },
       { path: "/jobs/:id", element: authed(<JobPage />) },
+      { path: "/jobs/:jobId/images/:index/edit", element: authed(<EditPage />) },
       { path: "/history", element: authed(<HistoryPage />) },
       { path: "/plans", element: authed(<PlansPage />) },
       { path: "/team", element: authed(<TeamPage />) },

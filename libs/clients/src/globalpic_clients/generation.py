@@ -316,3 +316,29 @@ class GenerationClient(GrpcClient):
         )
         reply = self.call(self._stub.EnforceWhite, request)
         return image_from_proto(reply.image)
+
+    def adjust(
+        self,
+        image: ImageArray,
+        *,
+        brightness: float = 0.0,
+        saturation: float = 0.0,
+        detail: float = 0.0,
+        strength: float = 1.0,
+        original: ImageArray | None = None,
+        alpha: AlphaArray | None = None,
+    ) -> ImageArray:
+        """``CanvasFramer.adjust`` on the service."""
+        request = generation_pb2.AdjustRequest(
+            image=image_to_proto(image),
+            brightness=brightness,
+            saturation=saturation,
+            detail=detail,
+            strength=strength,
+        )
+        if original is not None:
+            request.original.CopyFrom(image_to_proto(original))
+        if alpha is not None:
+            request.alpha.CopyFrom(alpha_to_proto(alpha))
+        reply = self.call(self._stub.Adjust, request)
+        return image_from_proto(reply.image)

@@ -191,27 +191,33 @@ def decode_image(data: bytes, name: str, limits: ImageLimits | None = None) -> L
 
 
 def load_mask(path: str | Path, size: tuple[int, int]) -> MaskArray:
-    """Read a user-painted mask (white / opaque = painted) for an image of ``size`` (w, h).
+    """Read a user-painted mask file for an image of ``size`` (w, h): ``decode_mask``."""
+    path = Path(path)
+    if not path.is_file():
+        raise BadInputError(f"{path}: no such mask file", code=errors.FILE_NOT_FOUND)
+    return decode_mask(path.read_bytes(), path.name, size)
+
+
+def decode_mask(data: bytes, name: str, size: tuple[int, int]) -> MaskArray:
+    """A user-painted mask (white / opaque = painted) for an image of ``size`` (w, h), as
+    0 / 255.
 
     A mask with the image's aspect ratio but another resolution is resized (nearest), so a
     brush stroke painted on a preview still lands in the right place.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise BadInputError(f"{path}: no such mask file", code=errors.FILE_NOT_FOUND)
     try:
-        opened = Image.open(path)
+        opened = Image.open(io.BytesIO(data))
+        if opened.width * opened.height > Image.MAX_IMAGE_PIXELS:  # type: ignore[operator]
+            raise BadInputError(f"{name}: mask is too large", code=errors.BAD_MASK)
         opened.load()
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise BadInputError(
-            f"{path.name}: mask is not a readable image", code=errors.BAD_MASK
-        ) from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise BadInputError(f"{name}: mask is not a readable image", code=errors.BAD_MASK) from exc
     img: Image.Image = ImageOps.exif_transpose(opened) or opened
     w, h = size
     mw, mh = img.size
-    if abs(mw / mh - w / h) > 0.01:
+    if abs(mw * h - w * mh) > 0.01 * w * mh:  # another aspect ratio (1 % either way)
         raise BadInputError(
-            f"{path.name}: mask is {mw}x{mh} but the image is {w}x{h}", code=errors.BAD_MASK
+            f"{name}: mask is {mw}x{mh} but the image is {w}x{h}", code=errors.BAD_MASK
         )
     if img.mode in ("RGBA", "LA") and np.asarray(img.getchannel("A")).min() < 255:
         gray = img.getchannel("A")  # painted strokes on a transparent layer

@@ -159,7 +159,8 @@ class FitResult:
 
 @runtime_checkable
 class Framer(Protocol):
-    """Fits a product photo into a frame without cropping the product (``resize``).
+    """Fits a product photo into a frame without cropping the product (``resize``), and
+    fine-tunes a finished image (``adjust``).
 
     In process: ``globalpic_generation.canvas.CanvasFramer`` (the classical fit, or the
     configured generative outpainter / upscaler); remote: the generation service's client
@@ -187,6 +188,21 @@ class Framer(Protocol):
     def enforce_white(self, image: ImageArray, alpha: AlphaArray) -> ImageArray:
         """Every pixel away from the product (``alpha``) exactly RGB 255, the product's edge
         faded to white; ``no_product`` when the alpha holds none."""
+        ...
+
+    def adjust(
+        self,
+        image: ImageArray,
+        *,
+        brightness: float = 0.0,
+        saturation: float = 0.0,
+        detail: float = 0.0,
+        strength: float = 1.0,
+        original: ImageArray | None = None,
+        alpha: AlphaArray | None = None,
+    ) -> ImageArray:
+        """Fine-tuning of a finished image (``globalpic_generation.adjust.adjust``): the
+        same image service finishes a frame and fine-tunes its result."""
         ...
 
 

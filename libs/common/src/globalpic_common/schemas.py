@@ -144,6 +144,11 @@ class ImageReport(BaseModel):
     copy_report: CopyReport | None = Field(
         None, alias="copy", description="localize --ops ...,copy: the English copy"
     )
+    copies: list[CopyReport] = Field(
+        default_factory=list,
+        description="The copy for every marketplace asked for (the API's copy_platforms), "
+        "the one in `copy` first",
+    )
     seconds: dict[str, float] = Field(
         default_factory=dict, description="Wall seconds per stage (decode, ocr, segment, ...)"
     )

@@ -10,6 +10,7 @@ the camera, never the product: the product is composited in from the seller's ow
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -238,6 +239,16 @@ STYLES: tuple[Style, ...] = (
 _BY_ID = {s.id: s for s in STYLES}
 if len(_BY_ID) != len(STYLES):  # pragma: no cover - a catalog typo, caught at import
     raise RuntimeError("duplicate style ids in STYLES")
+
+
+# A small JPEG per style, rendered by our own remixer (bench/style_previews.py): the web
+# app's gallery, served by the gateway at GET /v1/styles/{id}/preview.
+PREVIEWS = Path(__file__).resolve().parent / "style_previews"
+
+
+def preview_path(style_id: str) -> Path:
+    """The style's preview file (``unknown_style`` for an id not in the catalog)."""
+    return PREVIEWS / f"{get_style(style_id).id}.jpg"
 
 
 def style_ids() -> list[str]:

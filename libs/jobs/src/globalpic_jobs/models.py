@@ -53,6 +53,12 @@ class Job(SQLModel, table=True):
     # Set once the `completed` event is in the events stream, so a redelivered message of a
     # finished job does not publish it again.
     completed_event_sent: bool = False
+    # The options beyond the columns above (copy inputs, the seller's background, fine-tuning
+    # values): JobOptions.extras(), read back by job_options().
+    extras: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    # A re-run (adjust / clean / retry of one image) is a job of its own, pointing here.
+    parent_job_id: str | None = Field(default=None, max_length=32)
+    parent_image: int | None = None
 
 
 class JobImage(SQLModel, table=True):
@@ -78,6 +84,13 @@ class JobImage(SQLModel, table=True):
     error_message: str | None = Field(default=None, max_length=1000)
     attempts: int = 0
     cached: bool = Field(default=False, description="Result reused from the result cache")
+    # Brush masks painted by the seller (white = erase / never touch), stored like originals.
+    mask_key: str | None = Field(default=None, max_length=512)
+    keep_mask_key: str | None = Field(default=None, max_length=512)
+    # adjust: the photo its strength blends back toward (the parent image's original).
+    reference_key: str | None = Field(default=None, max_length=512)
+    # The result-cache options hash when this image's differs from its job's (its masks).
+    options_hash: str | None = Field(default=None, max_length=64)
     started_at: datetime | None = None
     finished_at: datetime | None = None
 

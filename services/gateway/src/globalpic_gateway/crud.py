@@ -40,6 +40,10 @@ class NewImage:
     content_type: str
     width: int
     height: int
+    mask_key: str | None = None
+    keep_mask_key: str | None = None
+    reference_key: str | None = None
+    options_hash: str | None = None  # the image's cache key when not its job's (masks)
 
 
 # --- reads -------------------------------------------------------------------------------
@@ -113,6 +117,7 @@ def create_job(
     images: list[NewImage],
     cache: CachePolicy,
     idempotency: tuple[str, str] | None = None,
+    parent: tuple[str, int] | None = None,
 ) -> Job:
     """Insert the job, its images (cache hits already completed) and the idempotency key, and
     commit. A concurrent request with the same idempotency key raises ``IntegrityError``."""
@@ -125,6 +130,9 @@ def create_job(
         candidates=options.candidates,
         options_hash=options_hash,
         image_count=len(images),
+        extras=options.extras(),
+        parent_job_id=parent[0] if parent else None,
+        parent_image=parent[1] if parent else None,
     )
     session.add(job)
     session.flush()  # the job row first: the images and the key reference it
@@ -140,8 +148,12 @@ def create_job(
             content_type=new.content_type,
             width=new.width,
             height=new.height,
+            mask_key=new.mask_key,
+            keep_mask_key=new.keep_mask_key,
+            reference_key=new.reference_key,
+            options_hash=new.options_hash,
         )
-        hit = cached_result(session, tenant_id, new.sha256, options_hash, cache)
+        hit = cached_result(session, tenant_id, new.sha256, new.options_hash or options_hash, cache)
         if hit is not None:
             row.state = ImageState.COMPLETED.value
             row.stage, row.percent = "done", 100
@@ -194,6 +206,9 @@ class JobRow:
     created_at: datetime
     updated_at: datetime
     finished_at: datetime | None
+    extras: dict[str, Any]
+    parent_job_id: str | None
+    parent_image: int | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ job has: its id, tenant, state, ETA and download links.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,11 +21,44 @@ from globalpic_common.schemas import (
 from globalpic_jobs.models import ImageState, JobStatus
 
 
+class AdjustmentOut(BaseModel):
+    """Fine-tuning values (``POST /v1/jobs/{id}/images/{n}/adjust``)."""
+
+    candidate: int = Field(0, ge=0, description="0-based: which result of the image to tune")
+    brightness: float = Field(0.0, ge=-1.0, le=1.0, description="-1 darker .. 1 brighter")
+    saturation: float = Field(0.0, ge=-1.0, le=1.0, description="-1 grey .. 1 more vivid")
+    detail: float = Field(0.0, ge=-1.0, le=1.0, description="-1 smoother .. 1 sharper")
+    strength: float = Field(
+        1.0,
+        ge=0.0,
+        le=1.0,
+        description="Style strength: 1 keeps the new background, lower blends it back toward "
+        "the original photo (the product is never blended); needs a result with the "
+        "original's aspect ratio",
+    )
+
+
 class JobOptionsOut(BaseModel):
-    ops: list[Op] = Field(description="The ops the job runs, in the order they run")
+    ops: list[Op | Literal["adjust"]] = Field(
+        description='The ops the job runs, in the order they run (an adjust re-run: ["adjust"])'
+    )
     style: str | None
     platform: str | None
     candidates: int
+    keywords: list[str] = Field(default_factory=list, description="copy: the seller's keywords")
+    facts: str = Field("", description="copy: the seller's facts, name=value pairs")
+    copy_platforms: list[str] = Field(
+        default_factory=list, description="copy: the marketplaces written for (empty: default)"
+    )
+    background: bool = Field(False, description="remix: on the seller's own background file")
+    adjust: AdjustmentOut | None = Field(None, description="An adjust re-run's values")
+
+
+class RerunOf(BaseModel):
+    """The image a re-run (adjust / clean / retry) was made from."""
+
+    job_id: str
+    image: int = Field(description="0-based index of the image in that job")
 
 
 class OutputOut(BaseModel):
@@ -67,6 +101,9 @@ class JobSummary(BaseModel):
         description="Images per state: queued, running, completed, failed"
     )
     links: JobLinks
+    rerun_of: RerunOf | None = Field(
+        None, description="Set on a re-run: the job and image it was made from"
+    )
 
 
 class JobOut(JobSummary):

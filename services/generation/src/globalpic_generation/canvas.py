@@ -500,3 +500,26 @@ class CanvasFramer:
 
     def enforce_white(self, image: ImageArray, alpha: AlphaArray) -> ImageArray:
         return enforce_white_background(image, alpha)
+
+    def adjust(
+        self,
+        image: ImageArray,
+        *,
+        brightness: float = 0.0,
+        saturation: float = 0.0,
+        detail: float = 0.0,
+        strength: float = 1.0,
+        original: ImageArray | None = None,
+        alpha: AlphaArray | None = None,
+    ) -> ImageArray:
+        from globalpic_generation.adjust import adjust
+
+        return adjust(
+            image,
+            brightness=brightness,
+            saturation=saturation,
+            detail=detail,
+            strength=strength,
+            original=original,
+            alpha=alpha,
+        )

@@ -360,6 +360,26 @@ class GenerationServicer(generation_pb2_grpc.GenerationServiceServicer):
             out = CanvasFramer(self.canvas).enforce_white(image, alpha)
         return generation_pb2.EnforceWhiteResponse(image=image_to_proto(out))
 
+    def Adjust(  # noqa: N802
+        self, request: generation_pb2.AdjustRequest, context: grpc.ServicerContext
+    ) -> generation_pb2.AdjustResponse:
+        image = image_from_proto(request.image)
+        size = (image.shape[0], image.shape[1])
+        original = image_from_proto(request.original) if request.HasField("original") else None
+        alpha = alpha_from_proto(request.alpha, size) if request.HasField("alpha") else None
+        timer = StageTimer(backend="classical")
+        with timer.stage("adjust"):
+            out = CanvasFramer(self.canvas).adjust(
+                image,
+                brightness=request.brightness,
+                saturation=request.saturation,
+                detail=request.detail,
+                strength=request.strength,
+                original=original,
+                alpha=alpha,
+            )
+        return generation_pb2.AdjustResponse(image=image_to_proto(out))
+
 
 def registrar(
     inpainter: Inpainter,

@@ -55,7 +55,7 @@ from globalpic_db.clock import utcnow
 from globalpic_jobs import state as job_state
 from globalpic_jobs.events import WorkMessage
 from globalpic_jobs.models import ImageState, Job, JobImage
-from globalpic_jobs.options import JobOptions
+from globalpic_jobs.options import JobOptions, job_options
 from globalpic_jobs.publisher import JobEvents
 from globalpic_jobs.queue import (
     DUPLICATE_WINDOW_SECONDS,
@@ -66,7 +66,7 @@ from globalpic_jobs.queue import (
 from globalpic_orchestrator.consumer import ensure_work_consumer
 from globalpic_orchestrator.eta import EtaEstimator
 from globalpic_orchestrator.metrics import RUNNER_IMAGE_SECONDS, RUNNER_IMAGES
-from globalpic_orchestrator.processing import ImageProcessor
+from globalpic_orchestrator.processing import ImageInputs, ImageProcessor
 from globalpic_orchestrator.settings import OrchestratorSettings, failpoint_subject
 from globalpic_storage import Storage
 
@@ -79,15 +79,6 @@ ADVISORY_QUEUE = "globalpic-runner-advisories"
 FAILPOINT_TEXT = "failpoint fired:"
 # The longest a ``pause`` failpoint waits for its answer before going on.
 FAILPOINT_PAUSE_LIMIT_SECONDS = 300.0
-
-
-def job_options(job: Job) -> JobOptions:
-    return JobOptions(
-        ops=tuple(job.ops.split(",")),
-        style=job.style,
-        platform=job.platform,
-        candidates=job.candidates,
-    )
 
 
 class Runner:
@@ -399,9 +390,9 @@ class Runner:
 
         publisher = asyncio.create_task(self._publish_stages(image, options, stages, started))
         try:
-            data = await asyncio.to_thread(self.storage.get, image.tenant_id, image.original_key)
+            inputs = await asyncio.to_thread(self._inputs, image, options)
             processed = await asyncio.to_thread(
-                self.processor.process, data, image.filename, options, on_progress
+                self.processor.process, inputs, options, on_progress
             )
         finally:
             stages.put_nowait(None)
@@ -415,6 +406,24 @@ class Runner:
             keys.append(info.key)
         report = processed.report.model_copy(update={"output": keys[0], "outputs": keys})
         return keys, report.model_dump(mode="json")
+
+    def _inputs(self, image: JobImage, options: JobOptions) -> ImageInputs:
+        """The photo and whatever else its processing reads from storage (brush masks, the
+        seller's background, adjust's reference photo)."""
+
+        def read(key: str | None) -> bytes | None:
+            return None if key is None else self.storage.get(image.tenant_id, key)
+
+        data = read(image.original_key)
+        assert data is not None
+        return ImageInputs(
+            data=data,
+            filename=image.filename,
+            mask=read(image.mask_key),
+            keep_mask=read(image.keep_mask_key),
+            background=read(options.background),
+            reference=read(image.reference_key),
+        )
 
     async def _publish_stages(
         self,
@@ -444,7 +453,12 @@ class Runner:
     ) -> bool:
         with Session(self.engine) as session:
             recorded = job_state.record_result(
-                session, image, outputs, report, options_hash=job.options_hash, cache=self.cache
+                session,
+                image,
+                outputs,
+                report,
+                options_hash=image.options_hash or job.options_hash,
+                cache=self.cache,
             )
             return recorded is not None
 

@@ -265,6 +265,11 @@ export class ApiClient {
     });
   }
 
+  /** The preview of a style: a public JPEG (no token needed), so a plain <img src>. */
+  stylePreviewUrl(id: string): string {
+    return `${this.baseUrl}/v1/styles/${encodeURIComponent(id)}/preview`;
+  }
+
   job(id: string, signal?: AbortSignal) {
     return this.request<Job>(`/v1/jobs/${encodeURIComponent(id)}`, { signal });
   }
@@ -278,6 +283,23 @@ export class ApiClient {
     const headers: Record<string, string> = { Accept: "text/event-stream" };
     if (lastEventId) headers["Last-Event-ID"] = lastEventId;
     return this.raw(`/v1/jobs/${encodeURIComponent(id)}/events`, { headers, signal });
+  }
+
+  // Re-runs of one image: each answers 202 with a new job of that one image (`rerun_of`).
+
+  /** Fine-tunes one result (brightness, saturation, detail, style strength). */
+  adjustImage(jobId: string, index: number, body: AdjustBody) {
+    return this.request<Job>(`${imagePath(jobId, index)}/adjust`, { method: "POST", json: body });
+  }
+
+  /** Cleans the original again with brush masks (`mask`, `keep_mask`) or `erase_texts`. */
+  cleanImage(jobId: string, index: number, form: FormData) {
+    return this.request<Job>(`${imagePath(jobId, index)}/clean`, { method: "POST", body: form });
+  }
+
+  /** Runs a failed image again with its job's options. */
+  retryImage(jobId: string, index: number) {
+    return this.request<Job>(`${imagePath(jobId, index)}/retry`, { method: "POST" });
   }
 
   /** A result (image or ZIP) as a blob, with the file name from Content-Disposition. */
@@ -341,6 +363,21 @@ export class ApiClient {
   revokeApiKey(id: string) {
     return this.request<void>(`/v1/api-keys/${encodeURIComponent(id)}`, { method: "DELETE" });
   }
+}
+
+/** The body of POST /v1/jobs/{id}/images/{n}/adjust. */
+export interface AdjustBody {
+  /** 0-based: which of the image's results. */
+  candidate: number;
+  brightness: number;
+  saturation: number;
+  detail: number;
+  strength: number;
+}
+
+/** `/v1/jobs/{id}/images/{n}`: an image of a job (its original, results and re-runs). */
+export function imagePath(jobId: string, index: number): string {
+  return `/v1/jobs/${encodeURIComponent(jobId)}/images/${index}`;
 }
 
 /** The file name of a Content-Disposition header (RFC 6266: filename* first). */

@@ -48,13 +48,29 @@ export interface TokenPair {
 }
 
 export interface Style { id: string; name_en?: string; name_zh?: string; name?: string; description?: string }
-export interface Platform { id: string; name: string; width: number; height: number }
+/** A marketplace frame (globalpic_common.platforms.Platform): the size resize writes. */
+export interface Platform {
+  id: string;
+  name: string;
+  width: number;
+  height: number;
+  min_side?: number;
+  white_background?: boolean;
+  notes?: string;
+}
 
 export type ImageState = "queued" | "running" | "completed" | "failed";
 export type JobStatus = "queued" | "running" | "completed" | "failed";
 
 export interface ErrorInfo { code: string; message: string }
-export interface RuleResult { rule: string; passed: boolean; message: string }
+/** A marketplace rule checked on a result (globalpic_common.schemas.RuleResult). */
+export interface RuleResult {
+  rule: string;
+  passed: boolean;
+  message: string;
+  measured?: number | null;
+  required?: number | null;
+}
 export interface CopyVariant {
   title: string;
   bullets: string[];
@@ -65,8 +81,45 @@ export interface CopyVariant {
   hashtags: string[];
   explanation_zh: string;
 }
-export interface CopyReport { platform: string; variants: CopyVariant[]; passed: boolean }
-export interface ImageReport { input: string; copy?: CopyReport | null; checks?: RuleResult[] }
+/** A copy rule on one variant (`variant` null: on the set); `required` is the limit. */
+export interface CopyCheck {
+  rule: string;
+  variant?: number | null;
+  passed: boolean;
+  message?: string;
+  measured?: number | null;
+  required?: number | null;
+}
+export interface CopyReport {
+  platform: string;
+  variants: CopyVariant[];
+  passed: boolean;
+  checks?: CopyCheck[];
+}
+
+export type TextAction = "erased" | "kept" | "kept_uncertain";
+/** A text line `clean` found, and what it did with it. */
+export interface TextRegion {
+  box: [number, number][];
+  text: string;
+  confidence: number;
+  kind: "overlay" | "product" | "scene";
+  action: TextAction;
+  /** 0..1; ≥ 0.5 reads as an overlay. */
+  overlay_score: number;
+  /** The measured cues behind the decision. */
+  cues: Record<string, number>;
+}
+
+export interface ImageReport {
+  input: string;
+  texts?: TextRegion[];
+  /** The first copy platform's copy (older jobs: the only one). */
+  copy?: CopyReport | null;
+  /** One copy per copy platform, in the order asked for. */
+  copies?: CopyReport[];
+  checks?: RuleResult[];
+}
 
 export interface Output { candidate: number; url: string; content_type: string }
 export interface JobImage {
@@ -76,6 +129,7 @@ export interface JobImage {
   stage: string | null;
   percent: number;
   cached: boolean;
+  attempts?: number;
   width?: number;
   height?: number;
   outputs: Output[];
@@ -86,18 +140,37 @@ export interface JobImage {
   eta_seconds?: number | null;
 }
 export interface JobLinks { self: string; events: string; results_zip: string }
+export interface JobOptionsOut {
+  ops: string[];
+  style: string | null;
+  platform: string | null;
+  candidates: number;
+  keywords?: string[];
+  facts?: string;
+  copy_platforms?: string[];
+  /** The seller's own background took the place of a style. */
+  background?: boolean;
+  /** An adjust re-run's values (its ops: ["adjust"]). */
+  adjust?: { candidate: number; brightness: number; saturation: number; detail: number; strength: number } | null;
+}
 export interface JobSummary {
   id: string;
   status: JobStatus;
   created_at: string;
   updated_at: string;
   finished_at: string | null;
-  options: { ops: string[]; style: string | null; platform: string | null; candidates: number };
+  options: JobOptionsOut;
   image_count: number;
   counts: Record<string, number>;
   links: JobLinks;
 }
-export interface Job extends JobSummary { images: JobImage[] }
+/** Which image of which job a re-run (adjust, clean, retry) was made from. */
+export interface RerunOf { job_id: string; image: number }
+/** JobOut: the answer of POST /v1/jobs, GET /v1/jobs/{id} and the re-run routes. */
+export interface Job extends JobSummary {
+  images: JobImage[];
+  rerun_of?: RerunOf | null;
+}
 export interface JobPage { items: JobSummary[]; total: number; limit: number; offset: number }
 
 export interface ProgressData {

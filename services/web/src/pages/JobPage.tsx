@@ -1,15 +1,20 @@
 import { useCallback, useEffect, useRef, useState } from "react";
 import { Link, useParams } from "react-router-dom";
-import { api, ApiError } from "../api/client";
+import { api, ApiError, imagePath } from "../api/client";
 import { readEventStream } from "../api/sse";
-import type { CompletedData, CopyVariant, Job, JobImage, ProgressData } from "../api/types";
+import type { CompletedData, Job, JobImage, ProgressData } from "../api/types";
 import { ErrorMessage } from "../components/ErrorMessage";
 import { saveBlob, useBlobUrl } from "../components/useBlobUrl";
+import { useRerun } from "../components/useRerun";
 import { useI18n } from "../i18n/I18nProvider";
 import type { MessageKey } from "../i18n/messages";
 import { errorMessage } from "../i18n/translate";
-import { writeClipboard } from "../lib/clipboard";
+import { isUnchanged, NO_ADJUSTMENT, previewFilter, previewOpacity, type Adjustments } from "../lib/adjust";
 import { stageLabel, stagePercent } from "../lib/stages";
+import { AdjustPanel } from "./job/AdjustPanel";
+import { CopySection } from "./job/CopySection";
+import { RuleChecks } from "./job/RuleChecks";
+import { UncertainTexts } from "./job/UncertainTexts";
 
 const TERMINAL = new Set(["completed", "failed"]);
 
@@ -36,6 +41,11 @@ export function applyProgress(job: Job, data: ProgressData): Job {
 
 export function JobPage() {
   const { id = "" } = useParams();
+  // A re-run opens its new job on this same route: a fresh view, not the last job's state.
+  return <JobView key={id} id={id} />;
+}
+
+function JobView({ id }: { id: string }) {
   const { t } = useI18n();
   const [job, setJob] = useState<Job | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -119,6 +129,12 @@ export function JobPage() {
           </Link>
         </div>
       </div>
+      {job.rerun_of && (
+        <p className="muted" data-testid="rerun-of">
+          {t("job.rerunOf")}{" "}
+          <Link to={`/jobs/${encodeURIComponent(job.rerun_of.job_id)}`}>{t("job.rerunOfLink", { n: job.rerun_of.image + 1 })}</Link>
+        </p>
+      )}
       {reconnecting && (
         <p className="alert alert-warn" role="status">
           {t("job.reconnecting")}
@@ -127,7 +143,7 @@ export function JobPage() {
       <ErrorMessage error={error} />
       <ul className="progress-list">
         {job.images.map((image) => (
-          <ProgressCard key={image.index} image={image} />
+          <ProgressCard key={image.index} jobId={job.id} image={image} />
         ))}
       </ul>
       {job.images.some((image) => image.state === "completed") && (
@@ -136,7 +152,14 @@ export function JobPage() {
           {job.images
             .filter((image) => image.state === "completed")
             .map((image) => (
-              <ImageResults key={image.index} jobId={job.id} image={image} />
+              <ImageResults
+                key={image.index}
+                jobId={job.id}
+                image={image}
+                remixed={job.options.ops.includes("remix")}
+                // an adjusted result is cleaned again from the job it came from (the gateway says so)
+                editable={!job.options.ops.includes("adjust")}
+              />
             ))}
         </section>
       )}
@@ -144,7 +167,7 @@ export function JobPage() {
   );
 }
 
-function ProgressCard({ image }: { image: JobImage }) {
+function ProgressCard({ jobId, image }: { jobId: string; image: JobImage }) {
   const { t } = useI18n();
   const percent = stagePercent(image.state, image.stage, image.percent);
   const failed = image.state === "failed";
@@ -177,7 +200,27 @@ function ProgressCard({ image }: { image: JobImage }) {
           {errorMessage(t, new ApiError(0, image.error.code, image.error.message))}
         </p>
       )}
+      {failed && <RetryButton jobId={jobId} index={image.index} />}
     </li>
+  );
+}
+
+function RetryButton({ jobId, index }: { jobId: string; index: number }) {
+  const { t } = useI18n();
+  const { pending, error, run } = useRerun();
+  return (
+    <>
+      <button
+        type="button"
+        className="btn btn-secondary"
+        disabled={pending}
+        onClick={() => run(() => api.retryImage(jobId, index))}
+        data-testid="retry-image"
+      >
+        {pending ? t("rerun.pending") : t("job.retryImage")}
+      </button>
+      <ErrorMessage error={error} />
+    </>
   );
 }
 
@@ -220,21 +263,21 @@ function Thumb({ path, alt, testId }: { path: string; alt: string; testId?: stri
   return <img src={url} alt={alt} data-testid={testId} />;
 }
 
-function ImageResults({ jobId, image }: { jobId: string; image: JobImage }) {
+function ImageResults({ jobId, image, remixed, editable }: { jobId: string; image: JobImage; remixed: boolean; editable: boolean }) {
   const { t } = useI18n();
   const [selected, setSelected] = useState(0);
   const [split, setSplit] = useState(50);
+  const [adjust, setAdjust] = useState<Adjustments>(NO_ADJUSTMENT);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const outputs = image.outputs;
-  const variants = image.report?.copy?.variants ?? [];
-  const checks = image.checks ?? [];
   const current = outputs[Math.min(selected, outputs.length - 1)];
   // the upload itself, to compare a result with what the seller sent
-  const before = useBlobUrl(
-    outputs.length > 0 ? `/v1/jobs/${encodeURIComponent(jobId)}/images/${image.index}/original` : null,
-  );
+  const before = useBlobUrl(outputs.length > 0 ? `${imagePath(jobId, image.index)}/original` : null);
   const after = useBlobUrl(current?.url);
+  const adjusting = !isUnchanged(adjust);
+  // strength below 1 blends back toward the original: previewed by showing it under the result
+  const blendsOriginal = adjusting && previewOpacity(adjust) < 1 && before.url !== null;
 
   async function downloadOne() {
     if (!current) return;
@@ -252,46 +295,70 @@ function ImageResults({ jobId, image }: { jobId: string; image: JobImage }) {
 
   return (
     <article className="card result" aria-label={image.filename}>
-      <h3 className="filename">{image.filename}</h3>
+      <div className="row between">
+        <h3 className="filename">{image.filename}</h3>
+        {editable && (
+          <Link to={`/jobs/${encodeURIComponent(jobId)}/images/${image.index}/edit`} className="btn btn-secondary" data-testid="edit-link">
+            {t("job.edit")}
+          </Link>
+        )}
+      </div>
       {outputs.length === 0 && <p className="muted">{t("job.noResults")}</p>}
       {current && (
-        <div className="result-main">
-          <div className="compare">
-            {after.url ? (
-              <img className="compare-after" src={after.url} alt={t("job.candidate", { n: current.candidate })} data-testid="result-image" />
-            ) : (
-              <span className="img-placeholder">{after.error ? errorMessage(t, after.error) : t("job.imageLoading")}</span>
-            )}
+        <div className="result-layout">
+          <div className="result-main">
+            <div className="compare">
+              {blendsOriginal && <img className="compare-under" src={before.url!} alt="" aria-hidden="true" />}
+              {after.url ? (
+                <img
+                  className="compare-after"
+                  src={after.url}
+                  alt={t("job.candidate", { n: current.candidate })}
+                  style={adjusting ? { filter: previewFilter(adjust), opacity: previewOpacity(adjust) } : undefined}
+                  data-testid="result-image"
+                />
+              ) : (
+                <span className="img-placeholder">{after.error ? errorMessage(t, after.error) : t("job.imageLoading")}</span>
+              )}
+              {before.url && (
+                <img
+                  className="compare-before"
+                  src={before.url}
+                  alt={t("job.compareBefore")}
+                  style={{ clipPath: `inset(0 ${100 - split}% 0 0)` }}
+                />
+              )}
+            </div>
             {before.url && (
-              <img
-                className="compare-before"
-                src={before.url}
-                alt={t("job.compareBefore")}
-                style={{ clipPath: `inset(0 ${100 - split}% 0 0)` }}
-              />
+              <label className="compare-label">
+                {t("job.compareLabel")}
+                <input
+                  type="range"
+                  min={0}
+                  max={100}
+                  value={split}
+                  onChange={(e) => setSplit(Number(e.target.value))}
+                  data-testid="compare-slider"
+                />
+                <span className="row between small muted" aria-hidden="true">
+                  <span>{t("job.compareBefore")}</span>
+                  <span>{t("job.compareAfter")}</span>
+                </span>
+              </label>
             )}
+            <button type="button" className="btn btn-secondary" onClick={downloadOne} disabled={busy} data-testid="download-one">
+              {busy ? t("job.downloading") : t("job.download")}
+            </button>
+            <ErrorMessage error={error} />
           </div>
-          {before.url && (
-            <label className="compare-label">
-              {t("job.compareLabel")}
-              <input
-                type="range"
-                min={0}
-                max={100}
-                value={split}
-                onChange={(e) => setSplit(Number(e.target.value))}
-                data-testid="compare-slider"
-              />
-              <span className="row between small muted" aria-hidden="true">
-                <span>{t("job.compareBefore")}</span>
-                <span>{t("job.compareAfter")}</span>
-              </span>
-            </label>
-          )}
-          <button type="button" className="btn btn-secondary" onClick={downloadOne} disabled={busy} data-testid="download-one">
-            {busy ? t("job.downloading") : t("job.download")}
-          </button>
-          <ErrorMessage error={error} />
+          <AdjustPanel
+            jobId={jobId}
+            imageIndex={image.index}
+            candidate={current.candidate}
+            values={adjust}
+            onChange={setAdjust}
+            withStrength={remixed}
+          />
         </div>
       )}
       {outputs.length > 0 && (
@@ -316,101 +383,9 @@ function ImageResults({ jobId, image }: { jobId: string; image: JobImage }) {
           </ul>
         </>
       )}
-      {checks.length > 0 && (
-        <details className="checks">
-          <summary>{t("job.checks")}</summary>
-          <ul>
-            {checks.map((check) => (
-              <li key={check.rule} className={check.passed ? "ok" : "bad"}>
-                {check.passed ? "✓" : "✗"} {check.message || check.rule}
-              </li>
-            ))}
-          </ul>
-        </details>
-      )}
-      {variants.length > 0 && (
-        <section>
-          <h4>{t("job.copy")}</h4>
-          <ol className="variants">
-            {variants.map((variant, i) => (
-              <CopyCard key={i} variant={variant} n={i + 1} />
-            ))}
-          </ol>
-        </section>
-      )}
+      <UncertainTexts jobId={jobId} imageIndex={image.index} report={image.report} />
+      <RuleChecks checks={image.checks ?? []} imageIndex={image.index} />
+      <CopySection report={image.report} imageIndex={image.index} />
     </article>
-  );
-}
-
-/** The text a seller pastes into the listing. */
-export function copyText(variant: CopyVariant): string {
-  const parts: string[] = [];
-  if (variant.title) parts.push(variant.title);
-  if (variant.bullets?.length) parts.push(variant.bullets.map((b) => `• ${b}`).join("\n"));
-  if (variant.description) parts.push(variant.description);
-  if (variant.caption) parts.push(variant.caption);
-  if (variant.hashtags?.length) parts.push(variant.hashtags.join(" "));
-  if (variant.search_terms) parts.push(variant.search_terms);
-  return parts.join("\n\n");
-}
-
-function CopyCard({ variant, n }: { variant: CopyVariant; n: number }) {
-  const { t, lang } = useI18n();
-  const [state, setState] = useState<"idle" | "copied" | "failed">("idle");
-  return (
-    <li className="card variant" data-testid="copy-variant">
-      <div className="row between">
-        <strong>{t("job.copyVariant", { n })}</strong>
-        <button
-          type="button"
-          className="btn btn-secondary"
-          data-testid="copy-button"
-          onClick={() =>
-            writeClipboard(copyText(variant)).then(
-              () => setState("copied"),
-              () => setState("failed"),
-            )
-          }
-        >
-          {state === "copied" ? t("job.copied") : t("job.copyButton")}
-        </button>
-      </div>
-      {state === "failed" && <p className="alert alert-error">{t("error.clipboard")}</p>}
-      <div lang="en">
-        {variant.title && (
-          <p>
-            <span className="label">{t("job.copyTitle")}</span> {variant.title}
-          </p>
-        )}
-        {variant.bullets?.length > 0 && (
-          <ul>
-            {variant.bullets.map((b, i) => (
-              <li key={i}>{b}</li>
-            ))}
-          </ul>
-        )}
-        {variant.description && (
-          <p className="pre">
-            <span className="label">{t("job.copyDescription")}</span> {variant.description}
-          </p>
-        )}
-        {variant.caption && (
-          <p className="pre">
-            <span className="label">{t("job.copyCaption")}</span> {variant.caption}
-          </p>
-        )}
-        {variant.hashtags?.length > 0 && <p>{variant.hashtags.join(" ")}</p>}
-        {variant.search_terms && (
-          <p>
-            <span className="label">{t("job.copySearchTerms")}</span> {variant.search_terms}
-          </p>
-        )}
-      </div>
-      {variant.explanation_zh && lang === "zh" && (
-        <p className="muted small" lang="zh-CN">
-          {t("job.copyWhy")}：{variant.explanation_zh}
-        </p>
-      )}
-    </li>
   );
 }

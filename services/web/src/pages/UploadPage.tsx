@@ -1,18 +1,22 @@
-import { useEffect, useRef, useState, type DragEvent, type FormEvent } from "react";
+import { lazy, Suspense, useEffect, useRef, useState, type DragEvent, type FormEvent } from "react";
 import { Link, useNavigate } from "react-router-dom";
 import { api } from "../api/client";
 import type { Platform, Style } from "../api/types";
 import { useAuth } from "../auth/AuthProvider";
 import { ErrorMessage } from "../components/ErrorMessage";
+import { BackgroundPicker, CopyOptions, PlatformPicker, type CopyInputs } from "../components/UploadOptions";
 import { useI18n } from "../i18n/I18nProvider";
 import type { MessageKey } from "../i18n/messages";
 import { imageIndexOf } from "../i18n/translate";
+import { ACCEPTED_TYPES, MAX_PER_DROP, takeFiles } from "../lib/batch";
+import { badFact, buildJobForm, OPS, type OpName } from "../lib/jobForm";
 
-const ACCEPT = ["image/jpeg", "image/png", "image/webp"];
-const OPS = ["clean", "extract", "remix", "resize", "copy"] as const;
-type OpName = (typeof OPS)[number];
+// The crop dialog (canvas, pointer handling) loads when a seller first crops.
+const CropDialog = lazy(() => import("../components/CropDialog"));
+
 const DEFAULT_OPS: OpName[] = ["clean", "extract", "remix", "resize"];
 const DEFAULT_BATCH = 50;
+const NO_COPY_INPUTS: CopyInputs = { keywords: "", facts: "", platforms: ["amazon"] };
 
 interface Picked {
   id: number;
@@ -43,6 +47,9 @@ export function UploadPage() {
   const [style, setStyle] = useState("amazon-white");
   const [platform, setPlatform] = useState("amazon");
   const [candidates, setCandidates] = useState(4);
+  const [background, setBackground] = useState<File | null>(null);
+  const [copyInputs, setCopyInputs] = useState<CopyInputs>(NO_COPY_INPUTS);
+  const [cropping, setCropping] = useState<number | null>(null);
   const [dragging, setDragging] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
@@ -68,19 +75,23 @@ export function UploadPage() {
   useEffect(() => () => filesRef.current.forEach((f) => URL.revokeObjectURL(f.url)), []);
 
   function add(list: FileList | File[]) {
-    const incoming = Array.from(list);
-    const messages: string[] = [];
-    const good = incoming.filter((file) => {
-      if (ACCEPT.includes(file.type)) return true;
-      messages.push(t("upload.badType", { name: file.name }));
-      return false;
-    });
-    const room = Math.max(0, maxBatch - files.length);
-    if (good.length > room) messages.push(t("upload.tooMany", { max: maxBatch, n: good.length - room }));
-    const added = good.slice(0, room).map((file) => ({ id: nextId.current++, file, url: URL.createObjectURL(file) }));
+    const intake = takeFiles(Array.from(list), files.length, maxBatch);
+    const messages = intake.badType.map((name) => t("upload.badType", { name }));
+    if (intake.overDrop) messages.push(t("upload.tooManyPerDrop", { max: MAX_PER_DROP, n: intake.overDrop }));
+    if (intake.overBatch) messages.push(t("upload.tooMany", { max: maxBatch, n: intake.overBatch }));
+    const added = intake.added.map((file) => ({ id: nextId.current++, file, url: URL.createObjectURL(file) }));
     setFiles((current) => [...current, ...added]);
     setNotes(messages);
     setError(null);
+  }
+
+  /** The cropped photo takes the place of the one it came from, at the same position. */
+  function replace(id: number, file: File) {
+    const old = files.find((f) => f.id === id);
+    if (old) URL.revokeObjectURL(old.url);
+    const url = URL.createObjectURL(file);
+    setFiles((current) => current.map((f) => (f.id === id ? { id, file, url } : f)));
+    setCropping(null);
   }
 
   function remove(id: number) {
@@ -124,12 +135,28 @@ export function UploadPage() {
       setNotes([t("upload.noOps")]);
       return;
     }
-    const form = new FormData();
-    for (const f of files) form.append("images", f.file, f.file.name);
-    form.append("ops", OPS.filter((op) => ops.has(op)).join(","));
-    form.append("style", style);
-    form.append("platform", platform);
-    form.append("candidates", String(ops.has("remix") ? candidates : 1));
+    if (ops.has("copy")) {
+      const wrong = badFact(copyInputs.facts);
+      if (wrong !== null) {
+        setNotes([t("upload.badFact", { piece: wrong })]);
+        return;
+      }
+      if (!copyInputs.platforms.length) {
+        setNotes([t("upload.noCopyPlatforms")]);
+        return;
+      }
+    }
+    const form = buildJobForm({
+      files: files.map((f) => f.file),
+      ops,
+      style,
+      platform,
+      candidates,
+      background,
+      keywords: copyInputs.keywords,
+      facts: copyInputs.facts,
+      copyPlatforms: copyInputs.platforms,
+    });
     setBusy(true);
     try {
       const job = await api.submitJob(form, newKey());
@@ -144,6 +171,7 @@ export function UploadPage() {
   }
 
   const remix = ops.has("remix");
+  const cropped = files.find((f) => f.id === cropping);
   return (
     <form className="upload" onSubmit={submit}>
       <div className="page-head">
@@ -165,7 +193,7 @@ export function UploadPage() {
         data-testid="dropzone"
       >
         <span className="dropzone-title">{t("upload.drop")}</span>
-        <span className="muted">{t("upload.dropHint", { max: maxBatch })}</span>
+        <span className="muted">{t("upload.dropHint", { max: maxBatch, perDrop: MAX_PER_DROP })}</span>
         <span className="btn btn-secondary" aria-hidden="true">
           {t("upload.choose")}
         </span>
@@ -174,7 +202,7 @@ export function UploadPage() {
           className="visually-hidden"
           type="file"
           multiple
-          accept="image/jpeg,image/png,image/webp"
+          accept={ACCEPTED_TYPES.join(",")}
           aria-label={t("upload.choose")}
           data-testid="upload-input"
           onChange={(e) => {
@@ -220,10 +248,24 @@ export function UploadPage() {
                 >
                   ×
                 </button>
+                <button
+                  type="button"
+                  className="btn btn-ghost thumb-crop"
+                  aria-label={t("upload.crop", { name: f.file.name })}
+                  onClick={() => setCropping(f.id)}
+                  data-testid="crop-file"
+                >
+                  {t("upload.cropButton")}
+                </button>
               </li>
             ))}
           </ul>
         </section>
+      )}
+      {cropped && (
+        <Suspense fallback={null}>
+          <CropDialog key={cropped.id} file={cropped.file} url={cropped.url} onCancel={() => setCropping(null)} onCropped={(file) => replace(cropped.id, file)} />
+        </Suspense>
       )}
 
       <fieldset className="card options">
@@ -234,24 +276,16 @@ export function UploadPage() {
             {t(`upload.op.${op}` as MessageKey)}
           </label>
         ))}
+        {ops.has("copy") && <CopyOptions value={copyInputs} onChange={setCopyInputs} />}
         <div className="selects">
-          <label>
-            {t("upload.platform")}
-            <select value={platform} onChange={(e) => setPlatform(e.target.value)} data-testid="platform-select">
-              {platforms.length === 0 && <option value={platform}>{platform}</option>}
-              {platforms.map((p) => (
-                <option key={p.id} value={p.id}>
-                  {p.name} ({p.width}×{p.height})
-                </option>
-              ))}
-            </select>
-          </label>
+          <PlatformPicker platforms={platforms} value={platform} onChange={setPlatform} disabled={!ops.has("resize")} />
           <label>
             {t("upload.candidates")}
             <select
-              value={remix ? candidates : 1}
+              value={remix && !background ? candidates : 1}
               onChange={(e) => setCandidates(Number(e.target.value))}
-              disabled={!remix}
+              disabled={!remix || background !== null}
+              aria-describedby={remix && background ? "candidates-hint" : undefined}
               data-testid="candidates-select"
             >
               {[1, 2, 3, 4].map((n) => (
@@ -260,20 +294,44 @@ export function UploadPage() {
                 </option>
               ))}
             </select>
+            {remix && background && (
+              <span className="hint" id="candidates-hint">
+                {t("upload.backgroundOneCandidate")}
+              </span>
+            )}
           </label>
         </div>
-        {/* previews rendered by our own remixer (bench/style_previews.py), one per style */}
+        {/* previews rendered by our own remixer, served by the API (GET /v1/styles/{id}/preview) */}
         <fieldset className="style-gallery" disabled={!remix} data-testid="style-gallery">
           <legend>{t("upload.style")}</legend>
           <div className="gallery">
             {styles.map((s) => (
-              <label key={s.id} className={`style-card${s.id === style ? " selected" : ""}`} title={s.description} data-testid="style-option">
-                <input type="radio" name="style" value={s.id} checked={s.id === style} onChange={() => setStyle(s.id)} />
-                <img src={`/styles/${encodeURIComponent(s.id)}.jpg`} alt="" loading="lazy" width={96} height={96} />
+              <label
+                key={s.id}
+                className={`style-card${!background && s.id === style ? " selected" : ""}`}
+                title={s.description}
+                data-testid="style-option"
+              >
+                <input
+                  type="radio"
+                  name="style"
+                  value={s.id}
+                  checked={!background && s.id === style}
+                  onChange={() => {
+                    setStyle(s.id);
+                    setBackground(null); // a style chosen again replaces the own background
+                  }}
+                />
+                <img src={api.stylePreviewUrl(s.id)} alt="" loading="lazy" width={96} height={96} />
                 <span>{styleName(s, lang)}</span>
               </label>
             ))}
           </div>
+          <BackgroundPicker
+            file={background}
+            onChange={setBackground}
+            onRejected={(name) => setNotes([t("upload.badType", { name })])}
+          />
         </fieldset>
       </fieldset>
 

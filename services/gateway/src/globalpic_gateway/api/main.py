@@ -11,6 +11,7 @@ from globalpic_gateway.api.routes import (
     files,
     health,
     jobs,
+    reruns,
     results,
 )
 
@@ -18,6 +19,7 @@ api_router = APIRouter()
 api_router.include_router(jobs.router)
 api_router.include_router(events.router)
 api_router.include_router(results.router)
+api_router.include_router(reruns.router)
 api_router.include_router(catalog.router)
 api_router.include_router(files.router)
 api_router.include_router(health.router)

@@ -10,12 +10,14 @@ from typing import Any, Protocol
 
 from globalpic_common.schemas import ErrorInfo, ImageReport, RuleResult
 from globalpic_gateway.schemas import (
+    AdjustmentOut,
     ImageOut,
     JobLinks,
     JobOptionsOut,
     JobOut,
     JobSummary,
     OutputOut,
+    RerunOf,
 )
 from globalpic_jobs.models import ImageState, Job, JobImage, JobStatus
 
@@ -45,6 +47,12 @@ class JobFields(Protocol):
     def updated_at(self) -> datetime: ...
     @property
     def finished_at(self) -> datetime | None: ...
+    @property
+    def extras(self) -> dict[str, Any]: ...
+    @property
+    def parent_job_id(self) -> str | None: ...
+    @property
+    def parent_image(self) -> int | None: ...
 
 
 class ImageFields(Protocol):
@@ -103,15 +111,31 @@ def summary(job: JobFields, counts: dict[str, int]) -> JobSummary:
         created_at=job.created_at,
         updated_at=job.updated_at,
         finished_at=job.finished_at,
-        options=JobOptionsOut(
-            ops=job.ops.split(","),
-            style=job.style,
-            platform=job.platform,
-            candidates=job.candidates,
-        ),
+        options=_options_out(job),
         image_count=job.image_count,
         counts=counts,
         links=_links(job.id),
+        rerun_of=(
+            RerunOf(job_id=job.parent_job_id, image=job.parent_image or 0)
+            if job.parent_job_id
+            else None
+        ),
+    )
+
+
+def _options_out(job: JobFields) -> JobOptionsOut:
+    extras = job.extras or {}
+    adjust = extras.get("adjust")
+    return JobOptionsOut(
+        ops=job.ops.split(","),
+        style=job.style,
+        platform=job.platform,
+        candidates=job.candidates,
+        keywords=extras.get("keywords", []),
+        facts=extras.get("facts", ""),
+        copy_platforms=extras.get("copy_platforms", []),
+        background="background" in extras,
+        adjust=AdjustmentOut(**adjust) if adjust else None,
     )
 
 

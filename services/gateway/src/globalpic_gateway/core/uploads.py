@@ -37,6 +37,13 @@ class UploadLimits:
     file_field: str = "images"
     max_field_bytes: int = 4096
     max_fields: int = 32
+    # Other file fields the route takes (brush masks, a background), each with its most
+    # parts; they share max_file_bytes. A name not here (nor file_field) is refused.
+    other_files: tuple[tuple[str, int], ...] = ()
+
+    def accepted(self) -> list[str]:
+        names = [self.file_field] if self.max_files else []
+        return names + [name for name, _ in self.other_files]
 
 
 @dataclass
@@ -55,9 +62,10 @@ class UploadedFile:
 class ParsedUpload:
     files: list[UploadedFile] = field(default_factory=list)
     fields: dict[str, str] = field(default_factory=dict)
+    others: dict[str, list[UploadedFile]] = field(default_factory=dict)  # other_files'
 
     def close(self) -> None:
-        for upload in self.files:
+        for upload in self.files + [f for parts in self.others.values() for f in parts]:
             upload.spool.close()
 
 
@@ -84,6 +92,7 @@ class _Collector:
         self._header_value = b""
         self._headers: dict[bytes, bytes] = {}
         self._file: UploadedFile | None = None
+        self._file_label = ""  # "images[3]": how errors name the file being read
         self._field_name: str | None = None
         self._field_value = bytearray()
         self.ended = False  # the closing boundary was read: the body is whole
@@ -114,20 +123,18 @@ class _Collector:
             raise ApiError(400, problems.BAD_MULTIPART, "a part has no form-data name")
         name = params[b"name"].decode("utf-8", "replace")
         if b"filename" in params:
-            if name != self.limits.file_field:
+            parts, limit = self._file_slot(name)
+            position = len(parts)
+            if position >= limit:
+                if name == self.limits.file_field:
+                    raise ApiError(
+                        422,
+                        problems.TOO_MANY_IMAGES,
+                        f"more than {limit} images in one job (your plan's limit)",
+                        limit=limit,
+                    )
                 raise ApiError(
-                    422,
-                    problems.VALIDATION_ERROR,
-                    f"file field {name!r} is not accepted; send images as "
-                    f"{self.limits.file_field!r}",
-                )
-            position = len(self.result.files)
-            if position >= self.limits.max_files:
-                raise ApiError(
-                    422,
-                    problems.TOO_MANY_IMAGES,
-                    f"more than {self.limits.max_files} images in one job (your plan's limit)",
-                    limit=self.limits.max_files,
+                    422, problems.VALIDATION_ERROR, f"more than {limit} {name!r} files", limit=limit
                 )
             content_type = self._headers.get(b"content-type", b"application/octet-stream")
             self._file = UploadedFile(
@@ -136,11 +143,26 @@ class _Collector:
                 # closed by ParsedUpload.close(), on success and on every error path
                 spool=tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY),  # noqa: SIM115
             )
-            self.result.files.append(self._file)
+            self._file_label = f"{name}[{position}]"
+            parts.append(self._file)
         else:
             if len(self.result.fields) >= self.limits.max_fields:
                 raise ApiError(413, problems.REQUEST_TOO_LARGE, "too many form fields")
             self._field_name = name
+
+    def _file_slot(self, name: str) -> tuple[list[UploadedFile], int]:
+        """Where a file part named ``name`` goes, and how many that field takes."""
+        if name == self.limits.file_field and self.limits.max_files:
+            return self.result.files, self.limits.max_files
+        for other, limit in self.limits.other_files:
+            if name == other:
+                return self.result.others.setdefault(name, []), limit
+        accepted = ", ".join(repr(n) for n in self.limits.accepted()) or "none"
+        raise ApiError(
+            422,
+            problems.VALIDATION_ERROR,
+            f"file field {name!r} is not accepted here (file fields: {accepted})",
+        )
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         chunk = data[start:end]
@@ -150,7 +172,7 @@ class _Collector:
                 raise ApiError(
                     413,
                     errors.FILE_TOO_LARGE,
-                    f"images[{len(self.result.files) - 1}] {self._file.filename}: larger than "
+                    f"{self._file_label} {self._file.filename}: larger than "
                     f"the {format_bytes(self.limits.max_file_bytes)} limit",
                     limit=self.limits.max_file_bytes,
                 )
@@ -182,7 +204,8 @@ async def parse_upload(request: Request, limits: UploadLimits) -> ParsedUpload:
     boundary = params.get(b"boundary")
     if not boundary:
         raise ApiError(400, problems.BAD_MULTIPART, "multipart/form-data without a boundary")
-    ceiling = limits.max_files * (limits.max_file_bytes + _PART_OVERHEAD) + 256 * 1024
+    parts = limits.max_files + sum(limit for _, limit in limits.other_files)
+    ceiling = parts * (limits.max_file_bytes + _PART_OVERHEAD) + 256 * 1024
     declared = _content_length(request)
     if declared is not None and declared > ceiling:
         raise ApiError(

@@ -62,6 +62,7 @@ class LocalizeOptions:
     # copy: amazon, ebay, shopify, tiktok, instagram, facebook; None: the resize frame's
     # platform when it has copy rules (shopify-product -> shopify), else amazon.
     copy_platform: str | None = None
+    more_copy_platforms: tuple[str, ...] = ()  # copy: also written for these (the web app)
     keywords: tuple[str, ...] = ()  # copy: the seller's keywords
     facts: str = ""  # copy: the seller's facts, "material=cotton, size=M"
 
@@ -77,7 +78,11 @@ class LocalizeOptions:
                 "--candidates > 1 needs remix with a --style", code=errors.BAD_OPTION
             )
         if Op.COPY in self.ops:
+            from globalpic_common.copy_facts import copy_platform
+
             self.copy_inputs()  # bad facts or an unknown platform fail before any image
+            for platform in self.more_copy_platforms:
+                copy_platform(platform)
 
     def copy_inputs(self) -> tuple[str, CopyFacts]:
         """The copy's platform, and its facts less what only the image gives (OCR, colours);
@@ -114,6 +119,7 @@ class LocalizeResult:
     style: str | None = None
     seconds: dict[str, float] = field(default_factory=dict)
     copy: CopyReport | None = None  # the copy op's variants and checks
+    copies: list[CopyReport] = field(default_factory=list)  # one per platform, ``copy`` first
     objects: list[ProductObject] = field(default_factory=list)  # extract's, best first
 
 
@@ -258,11 +264,11 @@ class Localizer:
                 with timer.stage("check"):
                     checks = [checker.check(img, alpha) for img in finals]
 
-        copy: CopyReport | None = None
+        copies: list[CopyReport] = []
         if Op.COPY in ops:
             # No progress stage of its own: the seed's stages (and the web page's bar) are
             # fixed, and copy is the shortest step (offline: a few hundredths of a second).
-            copy = self._copy(original, product, texts, options, timer)
+            copies = self._copy(original, product, texts, options, timer)
 
         on_progress(ProgressStage.DONE)
         return LocalizeResult(
@@ -274,7 +280,8 @@ class Localizer:
             checks=checks,
             style=style,
             seconds=timer.seconds,
-            copy=copy,
+            copy=copies[0] if copies else None,
+            copies=copies,
             objects=objects,
         )
 
@@ -285,11 +292,11 @@ class Localizer:
         texts: list[TextRegion],
         options: LocalizeOptions,
         timer: StageTimer,
-    ) -> CopyReport:
+    ) -> list[CopyReport]:
         """The copy op: OCR text of the original photo (clean's, or read now), the product's
-        colours, the seller's words -> the writer."""
+        colours, the seller's words -> the writer, once per platform asked for."""
         from globalpic_common.colours import product_colors
-        from globalpic_common.copy_facts import ocr_text
+        from globalpic_common.copy_facts import copy_platform, ocr_text
 
         platform, facts = options.copy_inputs()
         if Op.CLEAN in options.ops:
@@ -300,8 +307,9 @@ class Localizer:
         facts = facts.model_copy(
             update={"ocr_lines": ocr_text(lines), "colors": product_colors(*product)}
         )
+        platforms = [platform] + [p for p in options.more_copy_platforms if p != platform]
         with timer.stage("copy"):
-            return self.copywriter.write(facts, platform)
+            return [self.copywriter.write(facts, copy_platform(p)) for p in platforms]
 
 
 def as_rgba(image: ImageArray, alpha: AlphaArray) -> np.ndarray:

@@ -882,3 +882,72 @@ class EnforceWhiteResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___EnforceWhiteResponse: _TypeAlias = EnforceWhiteResponse  # noqa: Y015
+
+@_typing.final
+class AdjustRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    IMAGE_FIELD_NUMBER: _builtins.int
+    BRIGHTNESS_FIELD_NUMBER: _builtins.int
+    SATURATION_FIELD_NUMBER: _builtins.int
+    DETAIL_FIELD_NUMBER: _builtins.int
+    STRENGTH_FIELD_NUMBER: _builtins.int
+    ORIGINAL_FIELD_NUMBER: _builtins.int
+    ALPHA_FIELD_NUMBER: _builtins.int
+    brightness: _builtins.float
+    saturation: _builtins.float
+    detail: _builtins.float
+    strength: _builtins.float
+    @_builtins.property
+    def image(self) -> _common_pb2.Image: ...
+    @_builtins.property
+    def original(self) -> _common_pb2.Image:
+        """strength < 1: the photo to blend toward, and the product matte kept out of the blend."""
+
+    @_builtins.property
+    def alpha(self) -> _common_pb2.Alpha: ...
+    def __init__(
+        self,
+        *,
+        image: _common_pb2.Image | None = ...,
+        brightness: _builtins.float = ...,
+        saturation: _builtins.float = ...,
+        detail: _builtins.float = ...,
+        strength: _builtins.float = ...,
+        original: _common_pb2.Image | None = ...,
+        alpha: _common_pb2.Alpha | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_alpha", b"_alpha", "_original", b"_original", "alpha", b"alpha", "image", b"image", "original", b"original"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_alpha", b"_alpha", "_original", b"_original", "alpha", b"alpha", "brightness", b"brightness", "detail", b"detail", "image", b"image", "original", b"original", "saturation", b"saturation", "strength", b"strength"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__alpha: _TypeAlias = _typing.Literal["alpha"]  # noqa: Y015
+    _WhichOneofArgType__alpha: _TypeAlias = _typing.Literal["_alpha", b"_alpha"]  # noqa: Y015
+    _WhichOneofReturnType__original: _TypeAlias = _typing.Literal["original"]  # noqa: Y015
+    _WhichOneofArgType__original: _TypeAlias = _typing.Literal["_original", b"_original"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__alpha) -> _WhichOneofReturnType__alpha | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__original) -> _WhichOneofReturnType__original | None: ...
+
+Global___AdjustRequest: _TypeAlias = AdjustRequest  # noqa: Y015
+
+@_typing.final
+class AdjustResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    IMAGE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def image(self) -> _common_pb2.Image: ...
+    def __init__(
+        self,
+        *,
+        image: _common_pb2.Image | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["image", b"image"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["image", b"image"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AdjustResponse: _TypeAlias = AdjustResponse  # noqa: Y015

@@ -90,6 +90,11 @@ class GenerationServiceStub:
                 request_serializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.EnforceWhiteRequest.SerializeToString,
                 response_deserializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.EnforceWhiteResponse.FromString,
                 _registered_method=True)
+        self.Adjust = channel.unary_unary(
+                '/globalpic.generation.v1.GenerationService/Adjust',
+                request_serializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.AdjustRequest.SerializeToString,
+                response_deserializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.AdjustResponse.FromString,
+                _registered_method=True)
 
 
 class GenerationServiceServicer:
@@ -200,6 +205,16 @@ class GenerationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Adjust(self, request, context):
+        """Fine-tuning of a finished image (globalpic adjust, the web app's sliders): brightness,
+        saturation, detail in -1..1 (0 keeps), strength in 0..1 (1 keeps) blends the background
+        back toward `original` (same size), the product (alpha) kept. A value out of range, or
+        strength < 1 without an original: INVALID_ARGUMENT bad_option.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_GenerationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -257,6 +272,11 @@ def add_GenerationServiceServicer_to_server(servicer, server):
                     servicer.EnforceWhite,
                     request_deserializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.EnforceWhiteRequest.FromString,
                     response_serializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.EnforceWhiteResponse.SerializeToString,
+            ),
+            'Adjust': grpc.unary_unary_rpc_method_handler(
+                    servicer.Adjust,
+                    request_deserializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.AdjustRequest.FromString,
+                    response_serializer=globalpic_dot_generation_dot_v1_dot_generation__pb2.AdjustResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -557,6 +577,33 @@ class GenerationService:
             '/globalpic.generation.v1.GenerationService/EnforceWhite',
             globalpic_dot_generation_dot_v1_dot_generation__pb2.EnforceWhiteRequest.SerializeToString,
             globalpic_dot_generation_dot_v1_dot_generation__pb2.EnforceWhiteResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Adjust(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/globalpic.generation.v1.GenerationService/Adjust',
+            globalpic_dot_generation_dot_v1_dot_generation__pb2.AdjustRequest.SerializeToString,
+            globalpic_dot_generation_dot_v1_dot_generation__pb2.AdjustResponse.FromString,
             options,
             channel_credentials,
             insecure,

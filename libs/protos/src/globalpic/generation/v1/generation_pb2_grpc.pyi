@@ -94,6 +94,12 @@ class GenerationServiceStub:
     product's edge faded to white. Alpha not the image's size: bad_mask; no product:
     no_product.
     """
+    Adjust: _grpc.UnaryUnaryMultiCallable[_generation_pb2.AdjustRequest, _generation_pb2.AdjustResponse]
+    """Fine-tuning of a finished image (globalpic adjust, the web app's sliders): brightness,
+    saturation, detail in -1..1 (0 keeps), strength in 0..1 (1 keeps) blends the background
+    back toward `original` (same size), the product (alpha) kept. A value out of range, or
+    strength < 1 without an original: INVALID_ARGUMENT bad_option.
+    """
 
 @_typing.type_check_only
 class GenerationServiceAsyncStub(GenerationServiceStub):
@@ -158,6 +164,12 @@ class GenerationServiceAsyncStub(GenerationServiceStub):
     """The white background rule: every pixel away from the product exactly RGB 255, the
     product's edge faded to white. Alpha not the image's size: bad_mask; no product:
     no_product.
+    """
+    Adjust: _aio.UnaryUnaryMultiCallable[_generation_pb2.AdjustRequest, _generation_pb2.AdjustResponse]  # type: ignore[assignment]
+    """Fine-tuning of a finished image (globalpic adjust, the web app's sliders): brightness,
+    saturation, detail in -1..1 (0 keeps), strength in 0..1 (1 keeps) blends the background
+    back toward `original` (same size), the product (alpha) kept. A value out of range, or
+    strength < 1 without an original: INVALID_ARGUMENT bad_option.
     """
 
 class GenerationServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -286,6 +298,18 @@ class GenerationServiceServicer(metaclass=_abc_1.ABCMeta):
         """The white background rule: every pixel away from the product exactly RGB 255, the
         product's edge faded to white. Alpha not the image's size: bad_mask; no product:
         no_product.
+        """
+
+    @_abc_1.abstractmethod
+    def Adjust(
+        self,
+        request: _generation_pb2.AdjustRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_generation_pb2.AdjustResponse, _abc.Awaitable[_generation_pb2.AdjustResponse]]:
+        """Fine-tuning of a finished image (globalpic adjust, the web app's sliders): brightness,
+        saturation, detail in -1..1 (0 keeps), strength in 0..1 (1 keeps) blends the background
+        back toward `original` (same size), the product (alpha) kept. A value out of range, or
+        strength < 1 without an original: INVALID_ARGUMENT bad_option.
         """
 
 def add_GenerationServiceServicer_to_server(servicer: GenerationServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
