@@ -117,6 +117,28 @@ def test_candidates_equal_in_process(
         _same(got, want)
 
 
+def test_adjust_equals_in_process_and_keeps_its_codes(client: GenerationClient) -> None:
+    """Adjust (the web app's fine-tuning): the generation service's classical math, the same
+    pixels as ``globalpic adjust`` in process, its refusals with their codes."""
+    from globalpic_generation.adjust import adjust
+    from globalpic_generation.canvas import CanvasFramer
+
+    image, alpha = product()
+    original = np.full_like(image, 200)
+    for values in (
+        {"brightness": 0.4, "saturation": -0.3},
+        {"detail": 0.6},
+        {"strength": 0.25, "original": original, "alpha": alpha},
+    ):
+        want = adjust(image, **values)  # type: ignore[arg-type]
+        assert np.array_equal(client.adjust(image, **values), want), values  # type: ignore[arg-type]
+        assert np.array_equal(CanvasFramer().adjust(image, **values), want)  # type: ignore[arg-type]
+    for bad in ({"brightness": 1.5}, {"strength": 0.5}):
+        with pytest.raises(BadInputError) as info:
+            client.adjust(image, **bad)  # type: ignore[arg-type]
+        assert info.value.code == errors.BAD_OPTION, bad
+
+
 def test_errors_keep_the_in_process_codes(client: GenerationClient) -> None:
     image, alpha = product()
     mask = np.zeros((10, 10), np.uint8)

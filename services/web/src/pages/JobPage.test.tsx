@@ -45,9 +45,12 @@ const COMPLETED = {
     { candidate: 1, url: "/v1/jobs/job1/images/0/result?candidate=1", content_type: "image/png" },
     { candidate: 2, url: "/v1/jobs/job1/images/0/result?candidate=2", content_type: "image/png" },
   ],
+  // every candidate's checks, one after the other (the page shows the selected one's)
   checks: [
     { rule: "white_background", passed: true, message: "background is RGB 255" },
     { rule: "product_fill", passed: false, message: "product spans 70% (needs 85%)", measured: 0.7, required: 0.85 },
+    { rule: "white_background", passed: true, message: "background is RGB 255" },
+    { rule: "product_fill", passed: true, message: "product spans 88% (needs 85%)", measured: 0.88, required: 0.85 },
   ],
   report: {
     input: "杯子.jpg",

@@ -14,6 +14,7 @@ import { stageLabel, stagePercent } from "../lib/stages";
 import { AdjustPanel } from "./job/AdjustPanel";
 import { CopySection } from "./job/CopySection";
 import { RuleChecks } from "./job/RuleChecks";
+import { checksOfCandidate } from "../lib/checks";
 import { UncertainTexts } from "./job/UncertainTexts";
 
 const TERMINAL = new Set(["completed", "failed"]);
@@ -384,7 +385,7 @@ function ImageResults({ jobId, image, remixed, editable }: { jobId: string; imag
         </>
       )}
       <UncertainTexts jobId={jobId} imageIndex={image.index} report={image.report} />
-      <RuleChecks checks={image.checks ?? []} imageIndex={image.index} />
+      <RuleChecks checks={checksOfCandidate(image.checks ?? [], outputs.length, Math.min(selected, outputs.length - 1))} imageIndex={image.index} />
       <CopySection report={image.report} imageIndex={image.index} />
     </article>
   );

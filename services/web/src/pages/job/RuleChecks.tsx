@@ -19,10 +19,10 @@ export function RuleChecks({ checks, imageIndex }: { checks: RuleResult[]; image
         </span>
       </h4>
       <ul>
-        {checks.map((check) => {
+        {checks.map((check, i) => {
           const key = `rule.${check.rule}`;
           return (
-            <li key={check.rule} className={check.passed ? "ok" : "bad"} data-testid="rule-check" data-passed={check.passed}>
+            <li key={`${i}-${check.rule}`} className={check.passed ? "ok" : "bad"} data-testid="rule-check" data-passed={check.passed}>
               <span aria-hidden="true">{check.passed ? "✓" : "✗"}</span>{" "}
               <span className="visually-hidden">{check.passed ? t("checks.passed") : t("checks.failed")}: </span>
               <strong>{hasMessage(key) ? t(key) : check.rule}</strong>
