@@ -6,7 +6,7 @@
 // with: the encoder is replaced by one whose "PNG" lists its size and what was drawn on it.
 import { act } from "react";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { blobBytes, byTestId, go, json, mountApp, pointer, problem, seriousViolations, stubCanvas, type, unmountApp, waitFor } from "../test/harness";
+import { blobBytes, byTestId, go, json, mountApp, pointer, problem, seriousViolations, stubCanvas, type, waitFor, stubBlobUrls, keepConsoleErrors, cleanUpApp } from "../test/harness";
 
 vi.mock("../lib/canvasPng", async () => {
   const { FakeContext } = await import("../lib/fakeContext");
@@ -77,16 +77,11 @@ beforeAll(() => {
   window.history.pushState({}, "", "/jobs/job1/images/0/edit");
   vi.stubGlobal("fetch", vi.fn(fakeGateway));
   stubCanvas();
-  URL.createObjectURL = () => "blob:test/original";
-  URL.revokeObjectURL = () => undefined;
-  vi.spyOn(console, "error").mockImplementation((...args) => void errors.push(args));
+  stubBlobUrls();
+  keepConsoleErrors(errors);
 });
 
-afterAll(() => {
-  unmountApp();
-  vi.unstubAllGlobals();
-  localStorage.clear();
-});
+afterAll(cleanUpApp);
 
 describe("the edit page", () => {
   it("paints erase and protect masks over the original and runs clean again", async () => {

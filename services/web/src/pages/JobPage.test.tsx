@@ -4,7 +4,7 @@
 // texts, retry of a failed image (402 first: the upgrade path), the link back from a re-run.
 import { act } from "react";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { allByTestId, byTestId, go, json, mountApp, problem, seriousViolations, stubCanvas, type, unmountApp, waitFor } from "../test/harness";
+import { allByTestId, byTestId, go, json, mountApp, problem, seriousViolations, stubCanvas, type, waitFor, stubBlobUrls, keepConsoleErrors, cleanUpApp } from "../test/harness";
 
 const variant = (title: string) => ({
   title,
@@ -124,17 +124,11 @@ beforeAll(() => {
   window.history.pushState({}, "", "/jobs/job1");
   vi.stubGlobal("fetch", vi.fn(fakeGateway));
   stubCanvas();
-  let n = 0;
-  URL.createObjectURL = () => `blob:test/${n++}`;
-  URL.revokeObjectURL = () => undefined;
-  vi.spyOn(console, "error").mockImplementation((...args) => void errors.push(args));
+  stubBlobUrls();
+  keepConsoleErrors(errors);
 });
 
-afterAll(() => {
-  unmountApp();
-  vi.unstubAllGlobals();
-  localStorage.clear();
-});
+afterAll(cleanUpApp);
 
 describe("the job page", () => {
   it("shows each rule passed or failed, the copy per platform with counters, and uncertain texts", async () => {

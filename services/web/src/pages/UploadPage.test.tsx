@@ -3,7 +3,7 @@
 // side), the platform's frame, style previews from the API, copy inputs, the own background.
 import { act } from "react";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { allByTestId, byTestId, json, mountApp, problem, seriousViolations, stubCanvas, type, unmountApp, waitFor } from "../test/harness";
+import { allByTestId, byTestId, json, mountApp, problem, seriousViolations, stubCanvas, type, waitFor, stubBlobUrls, keepConsoleErrors, cleanUpApp } from "../test/harness";
 
 const requests: { method: string; url: string; body: unknown }[] = [];
 
@@ -67,17 +67,11 @@ beforeAll(() => {
   HTMLCanvasElement.prototype.toBlob = function toBlob(callback: BlobCallback, type?: string) {
     callback(new Blob([`${this.width}x${this.height}`], { type }));
   };
-  let n = 0;
-  URL.createObjectURL = () => `blob:test/${n++}`;
-  URL.revokeObjectURL = () => undefined;
-  vi.spyOn(console, "error").mockImplementation((...args) => void errors.push(args));
+  stubBlobUrls();
+  keepConsoleErrors(errors);
 });
 
-afterAll(() => {
-  unmountApp();
-  vi.unstubAllGlobals();
-  localStorage.clear();
-});
+afterAll(cleanUpApp);
 
 describe("the upload page", () => {
   it("takes 9 photos per drop, crops one, and sends the copy inputs and the own background", async () => {

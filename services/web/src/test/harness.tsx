@@ -1,5 +1,6 @@
 // Shared by the page tests (jsdom): mounting the app, waiting, typing, and axe-core.
 import axe from "axe-core";
+import { vi } from "vitest";
 import { act } from "react";
 import { createRoot, type Root } from "react-dom/client";
 
@@ -100,4 +101,23 @@ export function stubCanvas(calls: string[] = []): string[] {
     });
   } as unknown as typeof HTMLCanvasElement.prototype.getContext;
   return calls;
+}
+
+/** What jsdom lacks for the result and edit pages: numbered blob URLs. */
+export function stubBlobUrls() {
+  let n = 0;
+  URL.createObjectURL = () => `blob:test/${n++}`;
+  URL.revokeObjectURL = () => undefined;
+}
+
+/** Every console.error of the page into `errors` (a test asserts there is none). */
+export function keepConsoleErrors(errors: unknown[]) {
+  vi.spyOn(console, "error").mockImplementation((...args) => void errors.push(args));
+}
+
+/** After a page's tests: the app unmounted, the globals back, storage cleared. */
+export function cleanUpApp() {
+  unmountApp();
+  vi.unstubAllGlobals();
+  localStorage.clear();
 }
