@@ -271,6 +271,7 @@ def test_masks_copy_inputs_and_reruns_end_to_end(tmp_path: Path, nats_url: str) 
             for path, kwargs, status, code in (
                 (f"{base}/adjust", {"json": {"candidate": 3}}, 422, "bad_option"),
                 (f"{base}/adjust", {"json": {"brightness": 2}}, 422, "validation_error"),
+                (f"{base}/adjust", {"json": {"strength": False}}, 422, "validation_error"),
                 (f"{base}/clean", {"files": {"erase_texts": (None, "")}}, 422, "bad_option"),
                 (f"{base}/clean", {"files": {"erase_texts": (None, "a")}}, 422, "bad_option"),
                 (f"{base}/clean", {"files": {"erase_texts": (None, "99")}}, 422, "bad_option"),

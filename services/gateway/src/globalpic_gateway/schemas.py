@@ -24,6 +24,10 @@ from globalpic_jobs.models import ImageState, JobStatus
 class AdjustmentOut(BaseModel):
     """Fine-tuning values (``POST /v1/jobs/{id}/images/{n}/adjust``)."""
 
+    # Numbers only: lax parsing would take `"strength": false` as 0 and blend the whole
+    # background away.
+    model_config = ConfigDict(strict=True)
+
     candidate: int = Field(0, ge=0, description="0-based: which result of the image to tune")
     brightness: float = Field(0.0, ge=-1.0, le=1.0, description="-1 darker .. 1 brighter")
     saturation: float = Field(0.0, ge=-1.0, le=1.0, description="-1 grey .. 1 more vivid")
