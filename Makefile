@@ -8,11 +8,11 @@ PY     := $(BIN)/python
 PACKAGES := -e libs/protos -e libs/common -e libs/clients -e services/ocr \
             -e services/segmentation[test,sam] -e services/generation[zimage] -e apps/cli \
             -e services/storage[test] -e libs/db -e libs/jobs -e services/gateway[test] -e services/orchestrator \
-            -e services/copywriting -e services/auth[test] -e services/billing \
-            -e tools/dev
+            -e services/copywriting -e services/auth[test] -e services/billing -e services/webhooks \
+            -e tools/dev -e clients/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: dev setup models fonts postgres browser node web web-test style-previews demo test lint typecheck unit proto proto-check bench-clean bench-remix bench-extract bench-copy bench-localize bench-products bench-api bench-accounts bench-web bench-platform bench-gpu clean-venv help
+.PHONY: dev setup models fonts postgres redis browser node web web-test style-previews demo test lint typecheck unit proto proto-check bench-clean bench-remix bench-extract bench-copy bench-localize bench-products bench-api bench-accounts bench-ratelimit bench-webhooks bench-web bench-platform bench-gpu clean-venv help
 
 help:
 	@echo "make demo         set up, then clean the bundled sample photo into ./out/"
@@ -31,7 +31,7 @@ help:
 	@echo "make bench-gpu    Z-Image speed/memory vs plain diffusers (GPU; BENCH_ARGS=--tiny on CPU)"
 	@echo "make proto        regenerate libs/protos from protos/**/*.proto (commit the result)"
 
-$(STAMP): libs/*/pyproject.toml services/*/pyproject.toml apps/*/pyproject.toml tools/dev/pyproject.toml requirements-dev.txt
+$(STAMP): libs/*/pyproject.toml services/*/pyproject.toml apps/*/pyproject.toml tools/dev/pyproject.toml clients/python/pyproject.toml requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q $(PACKAGES) -r requirements-dev.txt
@@ -51,6 +51,13 @@ postgres:
 	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || { \
 	  echo "installing PostgreSQL (postgresql) from apt for the tests"; \
 	  apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; }
+
+# Redis: the gateway's rate-limit tests use the machine's (127.0.0.1:6379) or start a private
+# redis-server (globalpic_dev.redisd).
+redis:
+	@command -v redis-server >/dev/null || { \
+	  echo "installing Redis (redis-server) from apt for the tests"; \
+	  apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; }
 
 # The web app's browser tests drive Debian's chromium through Playwright (no browser download).
 browser:
@@ -123,7 +130,7 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest -n 2
 
-test: setup browser lint typecheck web-test unit
+test: setup browser redis lint typecheck web-test unit
 
 bench-clean: setup models
 	$(PY) -m bench.clean_bench
@@ -149,6 +156,14 @@ bench-products: setup models
 # auth overhead, revocation, the free-trial race, a webhook + runner-kill soak, secrets in clear.
 bench-accounts: setup models
 	$(PY) -m bench.accounts_bench
+
+# Rate limits: the check's overhead (Redis on loopback, in process) and a free-plan burst.
+bench-ratelimit: setup redis
+	$(PY) -m bench.ratelimit_bench
+
+# Webhooks: deliveries lost across receiver outages and a service restart (SQLite, PostgreSQL).
+bench-webhooks: setup
+	$(PY) -m bench.webhooks_bench
 
 # The web app in Debian's chromium against make dev: first load (cold cache) to the upload
 # zone, the JavaScript it took (gzipped), the delay from an SSE progress event to the screen.

@@ -104,14 +104,15 @@ def test_make_dev_runs_a_job_and_stops_cleanly(tmp_path: Path, tiny_models_env: 
         output, _ = process.communicate(timeout=60)
     assert process.returncode == 0, output
     pids = [int(pid) for pid in re.findall(r"pid (\d+)", output)]
-    # the accounts (mail sink, Stripe stand-in, auth, billing), orchestrator and gateway;
-    # --in-process: no model services
-    assert len(pids) == 6, output
+    # the accounts (mail sink, Stripe stand-in, auth, billing, webhooks), orchestrator and
+    # gateway; --in-process: no model services
+    assert len(pids) == 7, output
     assert not any(_alive(pid) for pid in pids), output
     stops = [line.strip() for line in output.splitlines() if line.strip().startswith("stopped")]
     assert stops == [
         "stopped gateway",
         "stopped orchestrator",
+        "stopped webhooks",
         "stopped billing",
         "stopped auth",
         "stopped stripe-fake",

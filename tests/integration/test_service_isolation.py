@@ -45,6 +45,7 @@ ALL_SERVICES = (
     "copywriting",
     "auth",
     "billing",
+    "webhooks",
 )
 # What a model service must neither install nor import: the other services, the gateway, the
 # orchestrator and the CLI (the apps that compose them).

@@ -92,6 +92,9 @@ NO_PRODUCT = "no_product"  # a white-background or fill rule needs a product to 
 BAD_TEXT_LINE = "bad_text_line"  # not a quad of 4 finite points, or a confidence out of [0, 1]
 SIZE_MISMATCH = "size_mismatch"  # two images of one request differ in height or width
 
+# A job's image that will not be done because the job was canceled (or deleted) first.
+CANCELED = "canceled"
+
 # Stable codes for a peer service that failed to answer (ServiceUnavailableError).
 SERVICE_UNAVAILABLE = "service_unavailable"
 SERVICE_TIMEOUT = "service_timeout"  # the call's deadline passed before the peer answered

@@ -97,6 +97,15 @@ def _open_checked(data: bytes, name: str, limits: ImageLimits) -> Image.Image:
             f"{format_megapixels(limits.max_pixels)} limit",
             code=errors.IMAGE_TOO_LARGE,
         )
+    if img.format == "JPEG" and len(data) * 8 < w * h / 64:
+        # Under one bit per 8 x 8 block: no encoder writes that little even for a flat
+        # colour. The file ends long before the frame it declares, and libjpeg would pad the
+        # rest with grey (a few hundred bytes standing for megapixels of nothing).
+        raise BadInputError(
+            f"{name}: {format_bytes(len(data))} cannot hold the {w}x{h} frame it declares "
+            "(truncated?)",
+            code=errors.CORRUPT_IMAGE,
+        )
     try:
         img.load()
     except (OSError, SyntaxError, ValueError) as exc:

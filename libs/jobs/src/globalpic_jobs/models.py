@@ -56,6 +56,8 @@ class Job(SQLModel, table=True):
     # The options beyond the columns above (copy inputs, the seller's background, fine-tuning
     # values): JobOptions.extras(), read back by job_options().
     extras: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    # POST /v1/jobs/{id}/cancel: queued images failed at once, running ones at their next stage.
+    canceled_at: datetime | None = None
     # A re-run (adjust / clean / retry of one image) is a job of its own, pointing here.
     parent_job_id: str | None = Field(default=None, max_length=32)
     parent_image: int | None = None

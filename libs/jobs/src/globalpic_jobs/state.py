@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, func, select
 
+from globalpic_common import errors
 from globalpic_db.clock import utcnow
 from globalpic_jobs.models import ImageState, Job, JobImage, JobStatus, ResultCacheEntry
 
@@ -210,6 +211,61 @@ def _upsert_cache(
     else:
         lite_stmt = sqlite.insert(table).values(**values)
         session.execute(lite_stmt.on_conflict_do_update(index_elements=keys, set_=update))
+
+
+def cancel(session: Session, job_id: str, message: str) -> list[JobImage] | None:
+    """Cancel a job: every image not started yet fails now (``canceled``); a running one
+    fails at its next stage (the runner asks ``is_canceled``). The images failed here, for
+    their ``done`` events; None when the job is gone."""
+    job = _lock_job(session, job_id)
+    if job is None:
+        session.rollback()
+        return None
+    now = utcnow()
+    job.canceled_at = job.canceled_at or now
+    queued = list(
+        session.exec(
+            select(JobImage).where(
+                col(JobImage.job_id) == job_id, col(JobImage.state) == ImageState.QUEUED.value
+            )
+        )
+    )
+    for image in queued:
+        image.state = ImageState.FAILED.value
+        image.error_code, image.error_message = errors.CANCELED, message
+        image.finished_at = now
+        session.add(image)
+    session.flush()
+    refresh_job_status(session, job)
+    session.commit()
+    for image in queued:
+        session.refresh(image)
+    return queued
+
+
+def fail_running(session: Session, job_id: str, message: str) -> list[JobImage]:
+    """Fail the job's running images now (``canceled``): the job is being deleted, so no
+    runner will record them. The images failed, for their ``done`` events."""
+    failed: list[JobImage] = []
+    running = session.exec(
+        select(JobImage).where(
+            col(JobImage.job_id) == job_id, col(JobImage.state) == ImageState.RUNNING.value
+        )
+    )
+    for image in list(running):
+        assert image.id is not None
+        values = {"state": ImageState.FAILED.value, "error_code": errors.CANCELED}
+        if _finish(session, job_id, image.id, {**values, "error_message": message}) is not None:
+            session.commit()
+            session.refresh(image)
+            failed.append(image)
+    return failed
+
+
+def is_canceled(session: Session, job_id: str) -> bool:
+    """Canceled, or deleted: either way its work should stop."""
+    row = session.exec(select(Job.id, Job.canceled_at).where(Job.id == job_id)).first()
+    return row is None or row[1] is not None
 
 
 def completed_event_pending(session: Session, job_id: str) -> Job | None:

@@ -54,18 +54,46 @@ def get_job(session: Session, tenant_id: str, job_id: str) -> Job | None:
     return session.exec(select(Job).where(Job.id == job_id, Job.tenant_id == tenant_id)).first()
 
 
-def list_jobs(session: Session, tenant_id: str, limit: int, offset: int) -> tuple[list[Job], int]:
-    total = session.exec(
-        select(func.count()).select_from(Job).where(Job.tenant_id == tenant_id)
-    ).one()
-    jobs = session.exec(
-        select(Job)
-        .where(Job.tenant_id == tenant_id)
-        .order_by(col(Job.created_at).desc(), col(Job.id).desc())
-        .limit(limit)
-        .offset(offset)
+@dataclass(frozen=True)
+class JobFilter:
+    """``GET /v1/jobs``' filters and keyset position (all optional)."""
+
+    status: str | None = None
+    created_after: datetime | None = None
+    # The cursor: jobs strictly older than this (created_at, id), newest first.
+    before: tuple[datetime, str] | None = None
+
+
+def list_jobs(
+    session: Session, tenant_id: str, limit: int, offset: int, where: JobFilter | None = None
+) -> tuple[list[Job], int, bool]:
+    """A page of the tenant's jobs, newest first: (jobs, total matching the filters, whether
+    more follow the page)."""
+    where = where or JobFilter()
+    conditions = [col(Job.tenant_id) == tenant_id]
+    if where.status is not None:
+        conditions.append(col(Job.status) == where.status)
+    if where.created_after is not None:
+        conditions.append(col(Job.created_at) > where.created_after)
+    total = session.exec(select(func.count()).select_from(Job).where(*conditions)).one()
+    if where.before is not None:
+        created, job_id = where.before
+        conditions.append(
+            sa.or_(
+                col(Job.created_at) < created,
+                sa.and_(col(Job.created_at) == created, col(Job.id) < job_id),
+            )
+        )
+    rows = list(
+        session.exec(
+            select(Job)
+            .where(*conditions)
+            .order_by(col(Job.created_at).desc(), col(Job.id).desc())
+            .limit(limit + 1)
+            .offset(offset)
+        )
     )
-    return list(jobs), int(total)
+    return rows[:limit], int(total), len(rows) > limit
 
 
 def image_counts(session: Session, job_ids: list[str]) -> dict[str, dict[str, int]]:

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from globalpic_clients.auth import AuthClient
@@ -25,8 +26,15 @@ from globalpic_gateway.core.auth import (
     AuthServiceAuthenticator,
 )
 from globalpic_gateway.core.config import GatewaySettings, get_settings
+from globalpic_gateway.core.http_limits import MetricsGuard, server_config
 from globalpic_gateway.core.metrics import HTTP_REQUESTS, HTTP_SECONDS
 from globalpic_gateway.core.problems import document_problems, install_problem_handlers
+from globalpic_gateway.core.ratelimit import RateLimiter, RateLimitMiddleware, rate_limits_enabled
+from globalpic_gateway.core.request_id import (
+    REQUEST_ID_HEADER,
+    RequestIdMiddleware,
+    install_log_field,
+)
 from globalpic_gateway.core.state import AppState
 from globalpic_jobs.db import make_engine, migrate
 from globalpic_jobs.queue import Subjects
@@ -82,9 +90,11 @@ def create_app(
     *,
     storage: Storage | None = None,
     authenticator: Authenticator | None = None,
+    rate_limiter: RateLimiter | None = None,
     freeze_gc: bool = False,
 ) -> FastAPI:
-    """The composition root of the API. Tests pass their own settings and storage.
+    """The composition root of the API. Tests pass their own settings and storage (and a
+    rate limiter of their own: a key prefix, a fake clock).
 
     ``freeze_gc`` (the server process, not tests): once started, move every object there is
     into the GC's permanent generation (``gc.freeze``). Modules, routes, models, the engine: they
@@ -93,6 +103,8 @@ def create_app(
     the bench machine, a few ms frozen).
     """
     settings = settings or get_settings()
+    if rate_limiter is None and rate_limits_enabled(settings):
+        rate_limiter = RateLimiter.from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -133,6 +145,8 @@ def create_app(
             yield
         finally:
             await state.close()
+            if rate_limiter is not None:
+                await rate_limiter.close()
             if storage is None and isinstance(chosen, GrpcClient):
                 chosen.close()  # the storage service's channel, which this app opened
 
@@ -156,9 +170,38 @@ def create_app(
     app.include_router(api_router)
     if settings.web_dir is not None:
         install_web_app(app, settings.web_dir)  # last: its catch-all must not shadow the API
+    # Middleware, innermost first: the limiter answers 429 before a route runs; metrics count
+    # its refusals; CORS headers go on every answer (429s included) and answer preflights;
+    # the request id stamps everything, CORS preflights and 500s included.
+    if rate_limiter is not None:
+        app.add_middleware(RateLimitMiddleware, limiter=rate_limiter)
+    app.add_middleware(MetricsGuard, settings=settings)  # /metrics on this port, or not
     app.add_middleware(MetricsMiddleware)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials="*" not in settings.cors_origins,  # the refresh-token cookie
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=CORS_EXPOSED_HEADERS,
+            max_age=600,
+        )
+    app.add_middleware(RequestIdMiddleware)
+    install_log_field()
     _document_events(app)
     return app
+
+
+# What a browser script may read of a cross-origin response (beyond the CORS-safelisted ones).
+CORS_EXPOSED_HEADERS = [
+    "RateLimit",
+    "RateLimit-Policy",
+    "Retry-After",
+    REQUEST_ID_HEADER,
+    "Location",
+    "Content-Disposition",
+]
 
 
 def _account_clients(
@@ -217,20 +260,23 @@ def _document_events(app: FastAPI) -> None:
 
 
 def serve() -> None:
-    """Console script ``globalpic-gateway``: uvicorn on ``GLOBALPIC_GATEWAY__HOST``/``PORT``."""
+    """Console script ``globalpic-gateway``: uvicorn on ``GLOBALPIC_GATEWAY__HOST``/``PORT``
+    with the server's limits (``core.http_limits``), ``/metrics`` on ``METRICS_PORT`` when
+    set."""
     import uvicorn
 
     from globalpic_common.logs import setup_json_logging
+    from globalpic_common.metrics import start_metrics_server
     from globalpic_common.tracing import setup_tracing
 
     settings = get_settings()
     setup_json_logging("gateway", settings.log_level)
     setup_tracing("globalpic-gateway")
-    # uvloop and httptools when installed (they are dependencies): loop and http "auto".
-    config: dict[str, Any] = {"log_config": None, "access_log": False}
-    uvicorn.run(
-        create_app(settings, freeze_gc=True), host=settings.host, port=settings.port, **config
-    )
+    if settings.metrics_port is not None:
+        start_metrics_server(settings.metrics_port, addr=settings.host)
+        log.info("metrics on %s:%d", settings.host, settings.metrics_port)
+    # uvloop when installed (a dependency): loop "auto"; httptools behind our limits.
+    uvicorn.Server(server_config(create_app(settings, freeze_gc=True), settings)).run()
 
 
 def migrate_main() -> None:

@@ -160,9 +160,12 @@ class JobOut(JobSummary):
 
 class JobPage(BaseModel):
     items: list[JobSummary]
-    total: int = Field(description="The tenant's jobs in all")
+    total: int = Field(description="The tenant's jobs matching the filters, in all")
     limit: int
     offset: int
+    next_cursor: str | None = Field(
+        None, description="Pass as `cursor` for the next page; null on the last page"
+    )
 
 
 class Health(BaseModel):

@@ -47,6 +47,7 @@ from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from globalpic_common import errors
 from globalpic_common.errors import BadInputError, GlobalPicError
 from globalpic_common.metrics import observe_stages
 from globalpic_common.schemas import STAGE_PERCENT, ErrorInfo, ProgressStage
@@ -386,6 +387,10 @@ class Runner:
         started = time.monotonic()
 
         def on_progress(stage: ProgressStage) -> None:  # called from the worker thread
+            # A canceled job's running image stops here, at its next stage (the exception
+            # leaves the pipeline and fails the image for good).
+            if stage is not ProgressStage.DONE and self._canceled(image.job_id):
+                raise BadInputError("the job was canceled", code=errors.CANCELED)
             loop.call_soon_threadsafe(stages.put_nowait, stage)
 
         publisher = asyncio.create_task(self._publish_stages(image, options, stages, started))
@@ -406,6 +411,10 @@ class Runner:
             keys.append(info.key)
         report = processed.report.model_copy(update={"output": keys[0], "outputs": keys})
         return keys, report.model_dump(mode="json")
+
+    def _canceled(self, job_id: str) -> bool:
+        with Session(self.engine) as session:
+            return job_state.is_canceled(session, job_id)
 
     def _inputs(self, image: JobImage, options: JobOptions) -> ImageInputs:
         """The photo and whatever else its processing reads from storage (brush masks, the

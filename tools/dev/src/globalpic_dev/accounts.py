@@ -1,5 +1,5 @@
-"""``make dev``'s accounts: the auth and billing services, a local SMTP sink for their mails and
-the Stripe stand-in, wired to each other and to the gateway.
+"""``make dev``'s accounts: the auth, billing and webhooks services, a local SMTP sink for their
+mails and the Stripe stand-in, wired to each other and to the gateway.
 
 * mails (verification, password reset, invitations) land in ``.dev/mail/<n>.eml``; sign-ups
   are verified at once in development, so the sink is for reading reset and invitation links;
@@ -41,8 +41,8 @@ def accounts_processes(
     script: Callable[[str], str],
     secret: Callable[[Path], str],
 ) -> tuple[list[AccountProcess], dict[str, str]]:
-    """What to start, in order (mail sink, Stripe stand-in unless real keys, auth, billing),
-    and the gateway's settings that point at auth and billing.
+    """What to start, in order (mail sink, Stripe stand-in unless real keys, auth, billing,
+    webhooks), and the gateway's settings that point at them.
 
     ``queue``: the job queue's events settings (``EVENTS_STREAM``, ``EVENTS_SUBJECT_PREFIX``)
     billing consumes; ``script(name)``: an installed console script's path; ``secret(path)``:
@@ -135,9 +135,28 @@ def accounts_processes(
             billing_port,
         )
     )
+    # Webhooks: the job events to the teams' endpoints; loopback receivers allowed here.
+    webhooks_port = free_port()
+    processes.append(
+        AccountProcess(
+            "webhooks",
+            [script("globalpic-webhooks-server")],
+            {
+                "GLOBALPIC_WEBHOOKS__HOST": "127.0.0.1",
+                "GLOBALPIC_WEBHOOKS__PORT": str(webhooks_port),
+                "GLOBALPIC_WEBHOOKS__METRICS_PORT": str(free_port()),
+                "GLOBALPIC_WEBHOOKS__DATABASE_URL": f"sqlite:///{dev_dir / 'webhooks.db'}",
+                "GLOBALPIC_WEBHOOKS__NATS_URL": nats_url,
+                "GLOBALPIC_WEBHOOKS__ALLOW_LOOPBACK": "true",
+                **{f"GLOBALPIC_WEBHOOKS__{name}": value for name, value in queue.items()},
+            },
+            webhooks_port,
+        )
+    )
     gateway_env = {
         "GLOBALPIC_GATEWAY__AUTH_ADDR": f"127.0.0.1:{auth_port}",
         "GLOBALPIC_GATEWAY__BILLING_ADDR": f"127.0.0.1:{billing_port}",
+        "GLOBALPIC_GATEWAY__WEBHOOKS_ADDR": f"127.0.0.1:{webhooks_port}",
     }
     return processes, gateway_env
 

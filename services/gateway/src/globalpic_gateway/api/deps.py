@@ -10,6 +10,8 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
@@ -112,3 +114,39 @@ WriterDep = Annotated[Tenant, Depends(require_scope(JOBS_WRITE))]
 UserDep = Annotated[Tenant, Depends(current_user)]
 ManagerDep = Annotated[Tenant, Depends(require_role("owner", "admin"))]
 OwnerDep = Annotated[Tenant, Depends(require_role("owner"))]
+
+
+# Query parameters each route declares (its own and its dependencies'), by route: computed
+# once per route, read on every request.
+_DECLARED_QUERY: dict[int, frozenset[str]] = {}
+
+
+def _declared_query(route: APIRoute) -> frozenset[str]:
+    known = _DECLARED_QUERY.get(id(route))
+    if known is None:
+        names: set[str] = set()
+        pending: list[Dependant] = [route.dependant]
+        while pending:  # the route's parameters and every dependency's, to the leaves
+            dependant = pending.pop()
+            names.update(param.alias for param in dependant.query_params)
+            pending.extend(dependant.dependencies)
+        known = _DECLARED_QUERY[id(route)] = frozenset(names)
+    return known
+
+
+def reject_unknown_query(request: Request) -> None:
+    """A query parameter the route does not take is refused (422 ``unknown_parameter``)
+    instead of ignored: ``?stauts=failed`` must not quietly list every job."""
+    if not request.query_params:
+        return
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    unknown = sorted(set(request.query_params) - _declared_query(route))
+    if unknown:
+        raise ApiError(
+            422,
+            problems.UNKNOWN_PARAMETER,
+            f"unknown query parameter(s): {', '.join(unknown)}",
+            parameters=unknown,
+        )

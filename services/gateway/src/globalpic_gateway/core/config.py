@@ -14,7 +14,11 @@ from pathlib import Path
 from pydantic import BaseModel, Field, model_validator
 
 from globalpic_common.imageio import ImageLimits, InputLimitsSettings
-from globalpic_common.settings import current_environment, settings_config
+from globalpic_common.settings import (
+    current_environment,
+    refuse_placeholder_secret,
+    settings_config,
+)
 from globalpic_common.tenancy import TENANT_ID_PATTERN
 from globalpic_jobs.settings import JobQueueSettings
 
@@ -66,6 +70,12 @@ class GatewaySettings(JobQueueSettings):
         description="The billing service (host:port): plans, quotas, Stripe; needed with "
         "auth_addr outside development (accounts without billing would be unlimited)",
     )
+    # Webhooks (services/webhooks): a team's endpoints and the job events delivered to them.
+    webhooks_addr: str | None = Field(
+        None,
+        description="The webhooks service (host:port); unset: /v1/webhooks answers 404 "
+        "webhooks_disabled",
+    )
     auth_cache_seconds: float = Field(
         10.0,
         ge=0,
@@ -90,12 +100,101 @@ class GatewaySettings(JobQueueSettings):
         30 * 24 * 3600, ge=60, description="Keep it as long as the auth service's refresh TTL"
     )
     page_size: int = Field(20, ge=1, le=100)
+    retention_days: int | None = Field(
+        None,
+        ge=1,
+        description="globalpic-gateway-purge deletes jobs (rows, originals, results) finished "
+        "more than this many days ago; None: kept until deleted",
+    )
     finished_image_cache_size: int = Field(
         2048,
         ge=0,
         description="Finished images whose rendered JSON GET /v1/jobs/{id} keeps (about 8 KB "
         "each); 0: off",
     )
+
+    # ---- The edge (issue 16): HTTP limits, rate limits, /metrics, CORS --------------------
+    # Read by core.http_limits (the server), core.ratelimit and main.create_app; see README.
+    max_header_bytes: int = Field(
+        64 * 1024,
+        ge=1024,
+        description="Largest request head (request line + headers); more: 431 and the "
+        "connection closed, read no further",
+    )
+    header_timeout_seconds: float = Field(
+        10.0, gt=0, description="A request head not complete this long after it began: dropped"
+    )
+    body_timeout_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="A request body that gets no byte for this long (while the app waits for "
+        "it): the connection is dropped",
+    )
+    keep_alive_timeout_seconds: float = Field(
+        5.0, gt=0, description="An idle keep-alive connection is closed after this long"
+    )
+    max_connections: int | None = Field(
+        1024,
+        ge=1,
+        description="Connections (SSE streams included) one gateway process serves at once; "
+        "past it: 503 service_unavailable. None: no limit",
+    )
+    redis_url: str | None = Field(
+        None,
+        description="Redis for the rate limits shared by every replica (redis://host:6379/0); "
+        "unset: counted in this process",
+    )
+    rate_limits: bool | None = Field(
+        None, description="Rate limits per credential; None: on outside development"
+    )
+    rate_limit_plans: dict[str, dict[str, int]] = Field(
+        default_factory=lambda: {
+            "anonymous": {"reads": 10, "submissions": 1, "streams": 2},  # by client IP
+            "free": {"reads": 10, "submissions": 1, "streams": 2},
+            "payg": {"reads": 20, "submissions": 2, "streams": 10},
+            "personal": {"reads": 20, "submissions": 2, "streams": 10},
+            "enterprise": {"reads": 50, "submissions": 10, "streams": 50},
+            "default": {"reads": 20, "submissions": 2, "streams": 10},
+        },
+        description="Per plan: reads and submissions per rate_limit_window_seconds (a token "
+        "bucket: that many at once, refilled evenly), SSE streams open at once; unknown "
+        "plans get 'default', requests without a valid credential 'anonymous'",
+    )
+    rate_limit_window_seconds: int = Field(1, ge=1, le=3600)
+    metrics_port: int | None = Field(
+        None, ge=0, description="Serve /metrics on this port of `host` (not the API's)"
+    )
+    metrics_public: bool | None = Field(
+        None, description="The API's port answers /metrics too; None: only in development"
+    )
+    metrics_token: str | None = Field(
+        None,
+        repr=False,
+        description="When set, the API's port answers /metrics to 'Authorization: Bearer "
+        "<token>' (only)",
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description='Origins allowed to call the API from a browser (["https://app.example"]); '
+        "empty: no CORS headers",
+    )
+
+    @model_validator(mode="after")
+    def _edge_settings(self) -> GatewaySettings:
+        for name in ("default", "anonymous"):
+            if name not in self.rate_limit_plans:
+                raise ValueError(f"GLOBALPIC_GATEWAY__RATE_LIMIT_PLANS needs a {name!r} plan")
+        for plan, budgets in self.rate_limit_plans.items():
+            if set(budgets) != {"reads", "submissions", "streams"} or min(budgets.values()) < 0:
+                raise ValueError(
+                    f"GLOBALPIC_GATEWAY__RATE_LIMIT_PLANS[{plan!r}]: give reads, submissions "
+                    "and streams, each >= 0"
+                )
+        if self.metrics_token is not None:
+            refuse_placeholder_secret("GLOBALPIC_GATEWAY__METRICS_TOKEN", self.metrics_token)
+        return self
+
+    # ---- end of the edge settings ---------------------------------------------------------
 
     @model_validator(mode="after")
     def _production_needs_keys(self) -> GatewaySettings:

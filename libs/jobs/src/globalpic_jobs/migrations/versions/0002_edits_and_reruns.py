@@ -1,4 +1,5 @@
-"""Edits and re-runs: a job's extra options and parent, an image's brush masks.
+"""Edits, re-runs and cancel: a job's extra options, parent and cancel time, an image's brush
+masks.
 
 Revision ID: 0002
 Revises: 0001
@@ -21,6 +22,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("extras", sa.JSON(), nullable=False, server_default="{}"))
         batch.add_column(sa.Column("parent_job_id", sa.String(length=32), nullable=True))
         batch.add_column(sa.Column("parent_image", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("canceled_at", sa.DateTime(timezone=True), nullable=True))
     with op.batch_alter_table("job_image") as batch:
         batch.add_column(sa.Column("mask_key", sa.String(length=512), nullable=True))
         batch.add_column(sa.Column("keep_mask_key", sa.String(length=512), nullable=True))
@@ -33,5 +35,5 @@ def downgrade() -> None:
         for name in ("options_hash", "reference_key", "keep_mask_key", "mask_key"):
             batch.drop_column(name)
     with op.batch_alter_table("job") as batch:
-        for name in ("parent_image", "parent_job_id", "extras"):
+        for name in ("canceled_at", "parent_image", "parent_job_id", "extras"):
             batch.drop_column(name)

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from globalpic_common.errors import BadInputError
@@ -31,8 +32,17 @@ router = APIRouter(prefix="/v1/files", tags=["results"])
     response_class=StreamingResponse,
     responses={200: {"description": "The object"}, **problem_responses(403, 404)},
 )
-async def signed_file(key: str, request: Request, state: StateDep) -> StreamingResponse:
-    del key  # the whole URL is verified, path and query together
+async def signed_file(
+    key: str,
+    request: Request,
+    state: StateDep,
+    expires: Annotated[
+        str | None, Query(description="Unix time the URL stops working (signed)")
+    ] = None,
+    signature: Annotated[str | None, Query(description="The URL's signature")] = None,
+) -> StreamingResponse:
+    # The whole URL is verified, path and query together (a missing part fails the check).
+    del key, expires, signature
     verify = getattr(state.storage, "verify_signed", None)
     if verify is None:
         raise ApiError(404, problems.NOT_FOUND, "this storage backend serves its own URLs")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -14,12 +16,14 @@ from globalpic_common.quantities import INT64_MAX
 from globalpic_common.schemas import OP_ORDER
 from globalpic_common.styles import style_ids
 from globalpic_common.tracing import tracer
-from globalpic_gateway import crud
+from globalpic_gateway import crud, lifecycle
 from globalpic_gateway.api import views
 from globalpic_gateway.api.deps import ReaderDep, StateDep, WriterDep, job_not_found
-from globalpic_gateway.core.problems import problem_responses
+from globalpic_gateway.core import problems
+from globalpic_gateway.core.problems import ApiError, problem_responses
 from globalpic_gateway.schemas import JobOut, JobPage
 from globalpic_gateway.submit import submit_job
+from globalpic_jobs.models import Job, JobStatus
 from globalpic_jobs.options import DEFAULT_OPS, DEFAULT_PLATFORM, DEFAULT_STYLE, MAX_CANDIDATES
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
@@ -131,10 +135,29 @@ async def create_job(
     return _job_response(views.job_out(submission.job, submission.images), 202, headers)
 
 
+def _cursor(job: Job) -> str:
+    """An opaque position after ``job``: its creation time and id, base64url."""
+    raw = f"{job.created_at.isoformat()}|{job.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _parse_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        created, job_id = raw.split("|", 1)
+        return datetime.fromisoformat(created), job_id
+    except ValueError:
+        raise ApiError(
+            422, problems.BAD_CURSOR, "cursor is not one this API gave (take next_cursor as is)"
+        ) from None
+
+
 @router.get(
     "",
     response_model=JobPage,
     summary="Your jobs, newest first",
+    description="Page with `cursor` (the previous page's `next_cursor`: stable while jobs are "
+    "added) or with `offset`; filter by `status` and `created_after`.",
     responses=problem_responses(401, 422),
 )
 async def list_jobs(
@@ -142,18 +165,35 @@ async def list_jobs(
     tenant: ReaderDep,
     limit: Annotated[int | None, Query(ge=1, le=100, description="Page size")] = None,
     offset: Annotated[int, Query(ge=0, le=INT64_MAX, description="Jobs to skip")] = 0,
+    cursor: Annotated[
+        str | None,
+        Query(max_length=200, description="`next_cursor` of the previous page"),
+    ] = None,
+    status: Annotated[JobStatus | None, Query(description="Only jobs in this status")] = None,
+    created_after: Annotated[
+        datetime | None,
+        Query(description="Only jobs created after this time (ISO 8601, with a time zone)"),
+    ] = None,
 ) -> JobPage:
     size = limit or state.settings.page_size
+    if cursor is not None and offset:
+        raise ApiError(422, problems.BAD_CURSOR, "give cursor or offset, not both")
+    where = crud.JobFilter(
+        status=status.value if status else None,
+        created_after=created_after,
+        before=_parse_cursor(cursor) if cursor is not None else None,
+    )
 
     def load() -> JobPage:
         with Session(state.engine) as session:
-            jobs, total = crud.list_jobs(session, tenant.id, size, offset)
+            jobs, total, more = crud.list_jobs(session, tenant.id, size, offset, where)
             counts = crud.image_counts(session, [job.id for job in jobs])
             return JobPage(
                 items=[views.summary(job, counts[job.id]) for job in jobs],
                 total=total,
                 limit=size,
                 offset=offset,
+                next_cursor=_cursor(jobs[-1]) if more and jobs else None,
             )
 
     return await asyncio.to_thread(load)
@@ -182,3 +222,31 @@ async def get_job(job_id: str, state: StateDep, tenant: ReaderDep) -> Response:
             )
 
     return Response(await asyncio.to_thread(load), media_type="application/json")
+
+
+@router.post(
+    "/{job_id}/cancel",
+    response_model=JobOut,
+    summary="Cancel a job",
+    description="Images not started yet fail at once with code `canceled`; a running one stops "
+    "at its next stage. Their holds on your plan are given back; the events stream ends with "
+    "`completed` as usual. A finished job: 409 `job_finished`.",
+    responses=problem_responses(401, 403, 404, 409),
+)
+async def cancel_job(job_id: str, state: StateDep, tenant: WriterDep) -> Response:
+    await lifecycle.cancel_job(state, tenant.id, job_id)
+    return await get_job(job_id, state, tenant)
+
+
+@router.delete(
+    "/{job_id}",
+    status_code=204,
+    summary="Delete a job and its files",
+    description="Cancels what is left of it, then removes the job, its images' rows and the "
+    "stored originals, masks and results no other job of yours uses (identical uploads are "
+    "stored once). Afterwards the job is 404 everywhere.",
+    responses=problem_responses(401, 403, 404),
+)
+async def delete_job(job_id: str, state: StateDep, tenant: WriterDep) -> Response:
+    await lifecycle.delete_job(state, tenant.id, job_id)
+    return Response(status_code=204)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import PurePath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from sqlmodel import Session
 
@@ -15,6 +14,7 @@ from globalpic_common.quantities import INT32_MAX
 from globalpic_gateway.api import views
 from globalpic_gateway.api.deps import ReaderDep, StateDep, require_job
 from globalpic_gateway.api.downloads import content_disposition, safe_name
+from globalpic_gateway.api.stored_object import Download, download
 from globalpic_gateway.api.zipstream import zip_entries
 from globalpic_gateway.core import problems
 from globalpic_gateway.core.problems import ApiError, problem_responses
@@ -28,7 +28,12 @@ _IMAGE_DOC: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The result image",
         "content": {"image/png": {}, "image/jpeg": {}, "image/webp": {}},
-    }
+    },
+    206: {
+        "description": "The bytes of a `Range: bytes=a-b` request (`Content-Range`)",
+        "content": {"image/png": {}, "image/jpeg": {}, "image/webp": {}},
+    },
+    304: {"description": "Not modified: `If-None-Match` names this file's `ETag`"},
 }
 _ZIP_DOC: dict[int | str, dict[str, Any]] = {
     200: {
@@ -50,10 +55,11 @@ def _output_name(image: JobImage, candidate: int, key: str, stem: str | None = N
     "/{job_id}/images/{index}/result",
     summary="Download one image's result",
     response_class=StreamingResponse,
-    responses={**_IMAGE_DOC, **problem_responses(401, 404, 409)},
+    responses={**_IMAGE_DOC, **problem_responses(401, 404, 409, 416)},
 )
 async def image_result(
     job_id: str,
+    request: Request,
     state: StateDep,
     tenant: ReaderDep,
     index: Annotated[int, Path(ge=0, le=INT32_MAX, description="0-based image index in the job")],
@@ -61,8 +67,8 @@ async def image_result(
         int,
         Query(ge=1, le=MAX_CANDIDATES, description="Which remix candidate (1-based)"),
     ] = 1,
-) -> StreamingResponse:
-    def locate() -> tuple[JobImage, str, Iterator[bytes]]:
+) -> Response:
+    def locate() -> tuple[JobImage, str]:
         with Session(state.engine) as session:
             require_job(session, tenant.id, job_id)
             image = job_state.get_image(session, job_id, index)
@@ -85,18 +91,17 @@ async def image_result(
                 problems.IMAGE_NOT_FOUND,
                 f"image {index} has {len(image.outputs)} candidate(s), not {candidate}",
             )
-        key = image.outputs[candidate - 1]
-        # Opened here, in the worker thread: a missing object fails before the 200 goes out.
-        return image, key, state.storage.iter_chunks(tenant.id, key)
+        return image, image.outputs[candidate - 1]
 
-    image, key, chunks = await asyncio.to_thread(locate)
+    image, key = await asyncio.to_thread(locate)
     filename = _output_name(image, candidate, key)
     # for clients that only read the ASCII filename, when the upload's name has no ASCII letter
     fallback_stem = _output_name(image, candidate, key, stem="image").rsplit(".", 1)[0]
-    return StreamingResponse(
-        chunks,
-        media_type=views.content_type_of(key),
-        headers={"Content-Disposition": content_disposition(filename, default_stem=fallback_stem)},
+    disposition = content_disposition(filename, default_stem=fallback_stem)
+    return await download(
+        request,
+        state.storage,
+        Download(tenant.id, key, views.content_type_of(key), {"Content-Disposition": disposition}),
     )
 
 
@@ -111,34 +116,42 @@ async def image_result(
             "description": "The original upload",
             "content": {"image/png": {}, "image/jpeg": {}, "image/webp": {}},
         },
-        **problem_responses(401, 404),
+        206: _IMAGE_DOC[206],
+        304: _IMAGE_DOC[304],
+        **problem_responses(401, 404, 416),
     },
 )
 async def image_original(
     job_id: str,
+    request: Request,
     state: StateDep,
     tenant: ReaderDep,
     index: Annotated[int, Path(ge=0, le=INT32_MAX, description="0-based image index in the job")],
-) -> StreamingResponse:
-    def locate() -> tuple[JobImage, Iterator[bytes]]:
+) -> Response:
+    def locate() -> JobImage:
         with Session(state.engine) as session:
             require_job(session, tenant.id, job_id)
             image = job_state.get_image(session, job_id, index)
         if image is None:
             raise ApiError(404, problems.IMAGE_NOT_FOUND, f"job {job_id} has no image {index}")
-        return image, state.storage.iter_chunks(tenant.id, image.original_key)
+        return image
 
-    image, chunks = await asyncio.to_thread(locate)
+    image = await asyncio.to_thread(locate)
     ext = image.original_key.rsplit(".", 1)[-1]
     stem = safe_name(PurePath(image.filename).stem) or f"image-{index}"
-    return StreamingResponse(
-        chunks,
-        media_type=image.content_type,
-        headers={
-            "Content-Disposition": content_disposition(
-                f"{index:03d}_{stem}_original.{ext}", default_stem=f"{index:03d}_image_original"
-            )
-        },
+    return await download(
+        request,
+        state.storage,
+        Download(
+            tenant.id,
+            image.original_key,
+            image.content_type,
+            {
+                "Content-Disposition": content_disposition(
+                    f"{index:03d}_{stem}_original.{ext}", default_stem=f"{index:03d}_image_original"
+                )
+            },
+        ),
     )
 
 
