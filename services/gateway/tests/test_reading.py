@@ -84,6 +84,9 @@ def test_the_job_list_pages_by_cursor_and_filters(tmp_path: Path, nats_url: str)
                 await api.get(f"/v1/jobs/{ids[0]}", params={"x": "1"}), 422, "unknown_parameter"
             )
             _problem(await api.get("/v1/jobs", params={"status": "done"}), 422, "validation_error")
+            for bad_time in ("0.5", "2026-12-01T00:00:00", "yesterday"):
+                response = await api.get("/v1/jobs", params={"created_after": bad_time})
+                _problem(response, 422, "validation_error")
             _problem(await api.get("/v1/jobs", params={"cursor": "%%%"}), 422, "bad_cursor")
             _problem(
                 await api.get(

@@ -152,6 +152,22 @@ def _parse_cursor(cursor: str) -> tuple[datetime, str]:
         ) from None
 
 
+def _parse_time(text: str) -> datetime:
+    """ISO 8601 with a time zone; a bare number (Unix time?) or a naive time is refused."""
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        when = None
+    if when is None or when.tzinfo is None:
+        raise ApiError(
+            422,
+            problems.VALIDATION_ERROR,
+            f"created_after {text!r}: give an ISO 8601 time with its zone, "
+            "e.g. 2026-12-01T00:00:00Z",
+        )
+    return when
+
+
 @router.get(
     "",
     response_model=JobPage,
@@ -171,8 +187,13 @@ async def list_jobs(
     ] = None,
     status: Annotated[JobStatus | None, Query(description="Only jobs in this status")] = None,
     created_after: Annotated[
-        datetime | None,
-        Query(description="Only jobs created after this time (ISO 8601, with a time zone)"),
+        str | None,
+        Query(
+            max_length=40,
+            description="Only jobs created after this time: ISO 8601 with a time zone, "
+            "e.g. 2026-12-01T00:00:00Z",
+            json_schema_extra={"format": "date-time"},
+        ),
     ] = None,
 ) -> JobPage:
     size = limit or state.settings.page_size
@@ -180,7 +201,7 @@ async def list_jobs(
         raise ApiError(422, problems.BAD_CURSOR, "give cursor or offset, not both")
     where = crud.JobFilter(
         status=status.value if status else None,
-        created_after=created_after,
+        created_after=_parse_time(created_after) if created_after is not None else None,
         before=_parse_cursor(cursor) if cursor is not None else None,
     )
 
