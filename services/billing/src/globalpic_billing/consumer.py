@@ -15,25 +15,21 @@ import logging
 import threading
 from contextlib import suppress
 
-import nats
 from nats.aio.msg import Msg
-from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from nats.js.errors import NotFoundError
 from pydantic import ValidationError
 
 from globalpic_billing.metering import Meter, Settled
 from globalpic_billing.settings import BillingSettings
 from globalpic_common.schemas import ProgressStage
+from globalpic_jobs.consumer import DurableEventsConsumer
 from globalpic_jobs.events import ImageProgress
 from globalpic_jobs.models import ImageState
-from globalpic_jobs.queue import connect
 
 log = logging.getLogger(__name__)
 
 ACK_WAIT_S = 30.0
 RETRY_DELAY_S = 5.0  # a settlement that failed (database down) is retried after this
-STREAM_WAIT_S = 2.0  # the events stream is created by the gateway / orchestrator
 STOP_GRACE_S = 5.0
 SWEEP_EVERY_S = 300.0  # how often holds older than hold_max_age_seconds are given back
 
@@ -52,72 +48,26 @@ def consumer_config(settings: BillingSettings) -> ConsumerConfig:
     )
 
 
-class SettleConsumer:
+class SettleConsumer(DurableEventsConsumer):
     def __init__(
         self, meter: Meter, settings: BillingSettings, *, fetch_timeout: float = 1.0
     ) -> None:
+        super().__init__(
+            settings.nats_url,
+            settings.events_stream,
+            consumer_config(settings),
+            "globalpic-billing",
+            fetch_timeout=fetch_timeout,
+        )
         self.meter = meter
         self.settings = settings
-        self.fetch_timeout = fetch_timeout
-        self._stopping = asyncio.Event()
+        self._next_sweep = 0.0
 
-    def stop(self) -> None:
-        self._stopping.set()
-
-    async def run_forever(self) -> None:
-        """``run`` until ``stop()``, starting over when NATS or the stream fails under it."""
-        while not self._stopping.is_set():
-            try:
-                await self.run()
-            except Exception:
-                log.exception("the settle consumer failed; starting over")
-                with suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), RETRY_DELAY_S)
-
-    async def run(self) -> None:
-        """Pull and settle until ``stop()``."""
-        nc = await connect(self.settings.nats_url, "globalpic-billing")
-        try:
-            js = nc.jetstream()
-            if not await self._ensure_consumer(js):
-                return
-            await self._pull(js)
-        finally:
-            with suppress(Exception):
-                await nc.drain()
-
-    async def _ensure_consumer(self, js: JetStreamContext) -> bool:
-        while not self._stopping.is_set():
-            try:
-                await js.add_consumer(self.settings.events_stream, consumer_config(self.settings))
-                return True
-            except NotFoundError:
-                log.info("stream %s not there yet; waiting", self.settings.events_stream)
-                with suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), STREAM_WAIT_S)
-        return False
-
-    async def _pull(self, js: JetStreamContext) -> None:
-        sub = await js.pull_subscribe_bind(
-            durable=self.settings.durable, stream=self.settings.events_stream
-        )
-        log.info("settling from %s (%s)", self.settings.events_stream, self.settings.durable)
+    async def before_fetch(self) -> None:
         loop = asyncio.get_running_loop()
-        next_sweep = loop.time()
-        try:
-            while not self._stopping.is_set():
-                if loop.time() >= next_sweep:
-                    next_sweep = loop.time() + SWEEP_EVERY_S
-                    await self.sweep()
-                try:
-                    msgs = await sub.fetch(64, timeout=self.fetch_timeout)
-                except nats.errors.TimeoutError:
-                    continue
-                for msg in msgs:
-                    await self.handle(msg)
-        finally:
-            with suppress(Exception):
-                await sub.unsubscribe()
+        if loop.time() >= self._next_sweep:
+            self._next_sweep = loop.time() + SWEEP_EVERY_S
+            await self.sweep()
 
     async def sweep(self) -> int:
         """Give back stale holds (``Meter.release_stale``); a failure waits for the next turn."""

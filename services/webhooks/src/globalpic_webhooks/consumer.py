@@ -14,18 +14,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from contextlib import suppress
 from datetime import UTC, datetime
 
-import nats
 from nats.aio.msg import Msg
-from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from nats.js.errors import NotFoundError
 from pydantic import ValidationError
 
+from globalpic_jobs.consumer import DurableEventsConsumer
 from globalpic_jobs.events import ImageProgress, JobCompleted
-from globalpic_jobs.queue import connect
 from globalpic_webhooks import metrics
 from globalpic_webhooks.events import WebhookEvent, from_completed, from_progress
 from globalpic_webhooks.settings import WebhooksSettings
@@ -35,7 +31,6 @@ log = logging.getLogger(__name__)
 
 ACK_WAIT_S = 30.0
 RETRY_DELAY_S = 5.0  # recording failed (database down): redelivered after this
-STREAM_WAIT_S = 2.0  # the events stream is created by the gateway / orchestrator
 
 
 def consumer_config(settings: WebhooksSettings) -> ConsumerConfig:
@@ -65,7 +60,7 @@ def event_of(msg: Msg) -> WebhookEvent | None:
     return from_progress(ImageProgress.model_validate_json(msg.data), stamped)
 
 
-class EventConsumer:
+class EventConsumer(DurableEventsConsumer):
     def __init__(
         self,
         store: WebhookStore,
@@ -74,63 +69,16 @@ class EventConsumer:
         on_recorded: Callable[[], None] = lambda: None,
         fetch_timeout: float = 1.0,
     ) -> None:
+        super().__init__(
+            settings.nats_url,
+            settings.events_stream,
+            consumer_config(settings),
+            "globalpic-webhooks",
+            fetch_timeout=fetch_timeout,
+        )
         self.store = store
         self.settings = settings
         self.on_recorded = on_recorded
-        self.fetch_timeout = fetch_timeout
-        self._stopping = asyncio.Event()
-
-    def stop(self) -> None:
-        self._stopping.set()
-
-    async def run_forever(self) -> None:
-        """``run`` until ``stop()``, starting over when NATS or the stream fails under it."""
-        while not self._stopping.is_set():
-            try:
-                await self.run()
-            except Exception:
-                log.exception("the events consumer failed; starting over")
-                with suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), RETRY_DELAY_S)
-
-    async def run(self) -> None:
-        nc = await connect(self.settings.nats_url, "globalpic-webhooks")
-        try:
-            js = nc.jetstream()
-            if not await self._ensure_consumer(js):
-                return
-            await self._pull(js)
-        finally:
-            with suppress(Exception):
-                await nc.drain()
-
-    async def _ensure_consumer(self, js: JetStreamContext) -> bool:
-        while not self._stopping.is_set():
-            try:
-                await js.add_consumer(self.settings.events_stream, consumer_config(self.settings))
-                return True
-            except NotFoundError:
-                log.info("stream %s not there yet; waiting", self.settings.events_stream)
-                with suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), STREAM_WAIT_S)
-        return False
-
-    async def _pull(self, js: JetStreamContext) -> None:
-        sub = await js.pull_subscribe_bind(
-            durable=self.settings.durable, stream=self.settings.events_stream
-        )
-        log.info("webhooks from %s (%s)", self.settings.events_stream, self.settings.durable)
-        try:
-            while not self._stopping.is_set():
-                try:
-                    msgs = await sub.fetch(64, timeout=self.fetch_timeout)
-                except nats.errors.TimeoutError:
-                    continue
-                for msg in msgs:
-                    await self.handle(msg)
-        finally:
-            with suppress(Exception):
-                await sub.unsubscribe()
 
     async def handle(self, msg: Msg) -> Recorded | None:
         """Record one event's deliveries; ack once that committed."""
