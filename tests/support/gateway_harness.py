@@ -11,6 +11,7 @@ import asyncio
 import io
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import threading
@@ -198,11 +199,16 @@ async def running_gateway(
     """The gateway served by uvicorn on loopback ``port`` (default: a free one), in this event
     loop; runners started on it get ``runner_settings(settings, **runner_overrides)``."""
     app = create_app(settings, storage=storage)
-    port = port or free_port()
+    # Bound here and handed to uvicorn: a port picked free and bound later can be taken in
+    # between by another test worker.
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", port or 0))
+    port = int(listener.getsockname()[1])
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )
-    serving = asyncio.create_task(server.serve())
+    serving = asyncio.create_task(server.serve(sockets=[listener]))
     try:
         while not server.started:
             if serving.done():
