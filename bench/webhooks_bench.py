@@ -26,8 +26,6 @@ import asyncio
 import json
 import os
 import random
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -37,7 +35,6 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -47,16 +44,17 @@ from standardwebhooks import Webhook, WebhookVerificationError
 from bench.platform.launcher import throwaway_database
 from globalpic_clients.webhooks import WebhooksClient
 from globalpic_common.schemas import ProgressStage
-from globalpic_dev.natsd import NatsServer, free_port, port_open
+from globalpic_dev.natsd import NatsServer, free_port
 from globalpic_jobs.events import ImageProgress, JobCompleted
 from globalpic_jobs.models import ImageState, JobStatus
 from globalpic_jobs.queue import Subjects, connect, publish_model
 from tests.support.gateway_harness import postgres_admin
+from tests.support.webhooks_stack import START_TIMEOUT_S, WebhooksProcess
+from tests.support.webhooks_stack import receiving as receive_at
 
 TEAM = "bench-team"
 STREAM = "BENCH_EVENTS"
 PREFIX = "bench.jobs"
-START_TIMEOUT_S = 60.0
 DRAIN_TIMEOUT_S = 120.0
 
 
@@ -118,65 +116,9 @@ class Receiver:
 @contextmanager
 def receiving() -> Iterator[Receiver]:
     receiver = Receiver()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            status = receiver.take({k.lower(): v for k, v in self.headers.items()}, body)
-            if status == 0:  # down hard: no answer at all
-                self.close_connection = True
-                self.connection.close()
-                return
-            self.send_response(status)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    receiver.url = f"http://127.0.0.1:{server.server_port}/hooks"
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with receive_at(receiver.take) as url:
+        receiver.url = url
         yield receiver
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-class Service:
-    """``globalpic-webhooks-server`` as a process: started, killed, started again."""
-
-    def __init__(self, env: dict[str, str], port: int, log: Path) -> None:
-        self.env, self.port, self.log = env, port, log
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        script = str(Path(sys.executable).parent / "globalpic-webhooks-server")
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [script], env={**os.environ, **self.env}, stdout=out, stderr=subprocess.STDOUT
-            )
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not port_open("127.0.0.1", self.port):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"webhooks did not start: {self.log.read_text()[-3000:]}")
-            time.sleep(0.05)
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(30)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
 
 @dataclass
@@ -274,7 +216,7 @@ async def outages(receiver: Receiver, schedule: list[tuple[float, float, str]], 
         receiver.mode = "up"
 
 
-async def restart(service: Service, at: float, t0: float, down_s: float) -> float:
+async def restart(service: WebhooksProcess, at: float, t0: float, down_s: float) -> float:
     await asyncio.sleep(max(0.0, t0 + at - time.monotonic()))
     await asyncio.to_thread(service.kill)
     await asyncio.sleep(down_s)
@@ -331,7 +273,9 @@ def summarize(
     }
 
 
-async def scenario(args: argparse.Namespace, nats_url: str, service: Service) -> dict[str, Any]:
+async def scenario(
+    args: argparse.Namespace, nats_url: str, service: WebhooksProcess
+) -> dict[str, Any]:
     rng = random.Random(args.seed)
     plan = plan_stream(args, rng)
     schedule = plan_outages(args, rng)
@@ -429,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
                 "GLOBALPIC_WEBHOOKS__REQUEST_TIMEOUT_S": "2",
                 "GLOBALPIC_WEBHOOKS__CLAIM_LEASE_S": "3",
             }
-            service = Service(env, port, work / "webhooks.log")
+            service = WebhooksProcess(env, port, work / "webhooks.log")
             service.start()
             try:
                 result = asyncio.run(scenario(args, nats.url, service))

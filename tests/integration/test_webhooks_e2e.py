@@ -10,24 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import secrets
-import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import httpx
 from standardwebhooks import Webhook
 
-from globalpic_dev.natsd import free_port, port_open
+from globalpic_dev.natsd import free_port
 from globalpic_gateway.core.config import GatewaySettings
 from tests.support.accounts_stack import accounts_stack, signed_in, with_accounts
 from tests.support.gateway_harness import (
@@ -38,11 +33,12 @@ from tests.support.gateway_harness import (
     running_gateway,
     storage_at,
 )
+from tests.support.webhooks_stack import WebhooksProcess
+from tests.support.webhooks_stack import receiving as receive_at
 
 PASSWORD = "correct horse battery staple"
 FAILURES = 8  # the receiver's first answers: 500 (the kill comes after the 2nd)
 WAIT_S = 180.0
-START_TIMEOUT_S = 60.0
 
 
 @dataclass
@@ -81,60 +77,9 @@ class Receiver:
 @contextmanager
 def receiving(failures: int) -> Iterator[Receiver]:
     receiver = Receiver(failures)
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            status = receiver.answer({k.lower(): v for k, v in self.headers.items()}, body)
-            self.send_response(status)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    receiver.url = f"http://127.0.0.1:{server.server_port}/globalpic"
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with receive_at(receiver.answer, "/globalpic") as url:
+        receiver.url = url
         yield receiver
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-class WebhooksProcess:
-    """``globalpic-webhooks-server`` as a process that can be killed and started again."""
-
-    def __init__(self, env: dict[str, str], port: int, log: Path) -> None:
-        self.env, self.port, self.log = env, port, log
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        script = str(Path(sys.executable).parent / "globalpic-webhooks-server")
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [script], env={**os.environ, **self.env}, stdout=out, stderr=subprocess.STDOUT
-            )
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not port_open("127.0.0.1", self.port):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"webhooks did not start: {self.log.read_text()}")
-            time.sleep(0.1)
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(30)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
 
 @contextmanager

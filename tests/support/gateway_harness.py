@@ -31,6 +31,8 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from globalpic_dev.natsd import free_port
 from globalpic_gateway.core.config import ApiKeyEntry, GatewaySettings, hash_api_key, new_api_key
+from globalpic_gateway.core.http_limits import server_config
+from globalpic_gateway.core.ratelimit import RateLimiter
 from globalpic_gateway.core.state import AppState
 from globalpic_gateway.main import create_app
 from globalpic_jobs.options import JobOptions
@@ -188,33 +190,48 @@ class Harness:
 
 
 @asynccontextmanager
-async def running_gateway(
-    settings: GatewaySettings,
-    keys: dict[str, str],
-    storage: Storage,
-    *,
-    port: int | None = None,
-    **runner_overrides: Any,
-) -> AsyncIterator[Harness]:
-    """The gateway served by uvicorn on loopback ``port`` (default: a free one), in this event
-    loop; runners started on it get ``runner_settings(settings, **runner_overrides)``."""
-    app = create_app(settings, storage=storage)
-    # Bound here and handed to uvicorn: a port picked free and bound later can be taken in
-    # between by another test worker.
+async def serving_app(
+    app: FastAPI, settings: GatewaySettings, port: int | None = None
+) -> AsyncIterator[int]:
+    """``app`` served as the console script serves it (``server_config``: the limits, the
+    protocol) on loopback, in this event loop, until the block ends: its port. The socket is
+    bound here and handed to uvicorn: a port picked free and bound later can be taken in
+    between by another test worker."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", port or 0))
-    port = int(listener.getsockname()[1])
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    bound = int(listener.getsockname()[1])
+    config = server_config(
+        app, settings, host="127.0.0.1", port=bound, log_level="warning", lifespan="on"
     )
+    server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve(sockets=[listener]))
     try:
         while not server.started:
             if serving.done():
                 serving.result()  # raises what stopped it
             await asyncio.sleep(0.02)
-        base_url = f"http://127.0.0.1:{port}"
+        yield bound
+    finally:
+        server.should_exit = True
+        await serving
+
+
+@asynccontextmanager
+async def running_gateway(
+    settings: GatewaySettings,
+    keys: dict[str, str],
+    storage: Storage,
+    *,
+    port: int | None = None,
+    rate_limiter: RateLimiter | None = None,
+    **runner_overrides: Any,
+) -> AsyncIterator[Harness]:
+    """The gateway served on loopback ``port`` (default: a free one), in this event loop;
+    runners started on it get ``runner_settings(settings, **runner_overrides)``."""
+    app = create_app(settings, storage=storage, rate_limiter=rate_limiter)
+    async with serving_app(app, settings, port) as bound:
+        base_url = f"http://127.0.0.1:{bound}"
         orchestrator = runner_settings(settings, **runner_overrides)
         harness = Harness(app, settings, keys, storage, base_url, orchestrator)
         if not await harness.state.wait_nats(15):
@@ -225,9 +242,6 @@ async def running_gateway(
             await harness.stop_runners()
             for closer in reversed(harness.closers):
                 await closer()
-    finally:
-        server.should_exit = True
-        await serving
 
 
 PROBLEM_JSON = "application/problem+json"

@@ -356,9 +356,8 @@ def served(root: Path, nats_url: str, *, runner: bool) -> Iterator[Gateway]:
     async def main() -> None:
         stop = asyncio.Event()
         control["loop"], control["stop"] = asyncio.get_running_loop(), stop
-        runners = {"concurrency": 2} if runner else {}
         storage = storage_at(root / "storage")
-        async with running_gateway(settings_, keys, storage, **runners) as gw:
+        async with running_gateway(settings_, keys, storage, concurrency=2 if runner else 1) as gw:
             if runner:
                 await gw.start_runner(embedded_processor())
             control["url"] = gw.base_url
@@ -545,11 +544,10 @@ def test_exif_bombs(bare: Gateway) -> None:
     @given(container=st.sampled_from(["jpg", "png", "webp"]), raw=exif, copies=st.integers(1, 40))
     def check(container: str, raw: bytes, copies: int) -> None:
         payload = exif_image(container, raw, copies)
-        started = time.monotonic()
         response = bare.post("exif", upload(payload, f"exif.{container}"))
-        # read (and transposed by) its EXIF, then refused for its size: never a 5xx or a hang
+        # read (and transposed by) its EXIF, then refused for its size: never a 5xx (a hang
+        # ends in the client's timeout)
         refused(bare, response, {"image_too_small"})
-        assert time.monotonic() - started < 10
 
     check()
     # huge EXIF: 40 APP1 segments of 64 KB (2.6 MB of metadata on a 24 x 16 photo)

@@ -119,6 +119,8 @@ def _still_used(session: Session, tenant_id: str, key: str) -> bool:
     match inside the JSON lists is exact)."""
     pattern = f'%"{key}"%'
     image = JobImage.__table__  # type: ignore[attr-defined]
+    job = Job.__table__  # type: ignore[attr-defined]
+    cache = ResultCacheEntry.__table__  # type: ignore[attr-defined]
     uses = [
         sa.select(image.c.id).where(
             image.c.tenant_id == tenant_id,
@@ -130,13 +132,11 @@ def _still_used(session: Session, tenant_id: str, key: str) -> bool:
                 sa.cast(image.c.outputs, sa.Text).like(pattern),
             ),
         ),
-        sa.select(Job.__table__.c.id).where(  # type: ignore[attr-defined]
-            Job.__table__.c.tenant_id == tenant_id,  # type: ignore[attr-defined]
-            sa.cast(Job.__table__.c.extras, sa.Text).like(pattern),  # type: ignore[attr-defined]
+        sa.select(job.c.id).where(
+            job.c.tenant_id == tenant_id, sa.cast(job.c.extras, sa.Text).like(pattern)
         ),
-        sa.select(ResultCacheEntry.__table__.c.input_sha256).where(  # type: ignore[attr-defined]
-            ResultCacheEntry.__table__.c.tenant_id == tenant_id,  # type: ignore[attr-defined]
-            sa.cast(ResultCacheEntry.__table__.c.outputs, sa.Text).like(pattern),  # type: ignore[attr-defined]
+        sa.select(cache.c.input_sha256).where(
+            cache.c.tenant_id == tenant_id, sa.cast(cache.c.outputs, sa.Text).like(pattern)
         ),
     ]
     return any(session.execute(query.limit(1)).first() is not None for query in uses)
@@ -150,12 +150,15 @@ def purge_job(engine: Engine, storage: Storage, tenant_id: str, job_id: str) -> 
         if job is None:
             return 0
         keys = _job_keys(session, job)
-        outputs = {k for image in job_state.job_images(session, job_id) for k in image.outputs}
-        for entry in session.exec(
-            select(ResultCacheEntry).where(col(ResultCacheEntry.tenant_id) == tenant_id)
-        ):
-            if outputs.intersection(entry.outputs):
-                session.delete(entry)
+        cache = ResultCacheEntry.__table__  # type: ignore[attr-defined]
+        for image in job_state.job_images(session, job_id):
+            for output in image.outputs:  # the entries naming its results, found by SQL
+                session.execute(
+                    sa.delete(cache).where(
+                        cache.c.tenant_id == tenant_id,
+                        sa.cast(cache.c.outputs, sa.Text).like(f'%"{output}"%'),
+                    )
+                )
         session.execute(sa.delete(IdempotencyKey).where(col(IdempotencyKey.job_id) == job_id))
         session.execute(sa.delete(JobImage).where(col(JobImage.job_id) == job_id))
         session.execute(sa.delete(Job).where(col(Job.id) == job_id))
