@@ -13,13 +13,12 @@ import asyncio
 import logging
 from contextlib import suppress
 
-import nats
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig
 from nats.js.errors import NotFoundError
 
-from globalpic_jobs.queue import connect
+from globalpic_jobs.queue import connect, fetch_batch
 
 log = logging.getLogger(__name__)
 
@@ -97,11 +96,7 @@ class DurableEventsConsumer:
         try:
             while not self._stopping.is_set():
                 await self.before_fetch()
-                try:
-                    msgs = await sub.fetch(BATCH, timeout=self.fetch_timeout)
-                except nats.errors.TimeoutError:
-                    continue
-                for msg in msgs:
+                for msg in await fetch_batch(sub, BATCH, self.fetch_timeout):
                     await self.handle(msg)
         finally:
             with suppress(Exception):

@@ -17,11 +17,13 @@ that it did cannot put a second ``completed`` in the stream.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 
 import nats
 from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import (
     RetentionPolicy,
@@ -80,6 +82,25 @@ async def connect(url: str, name: str) -> NatsClient:
         max_reconnect_attempts=-1,  # a NATS restart must not take the process down
         reconnect_time_wait=1,
     )
+
+
+# nats-py's fetch has stalled past its own timeout (nats.py#933, #986: an orphaned pull request
+# on the server); past this grace the pull is given up and the caller pulls again. Nothing is
+# lost: what reached the inbox is read by the next fetch, what did not is redelivered.
+FETCH_GRACE_S = 5.0
+
+
+async def fetch_batch(
+    sub: JetStreamContext.PullSubscription, batch: int, timeout: float
+) -> list[Msg]:
+    """Up to ``batch`` messages of a pull subscription; none when nothing came in ``timeout``."""
+    try:
+        return await asyncio.wait_for(sub.fetch(batch, timeout=timeout), timeout + FETCH_GRACE_S)
+    except nats.errors.TimeoutError:
+        return []  # nothing new
+    except TimeoutError:
+        log.warning("a JetStream fetch outlived its %.1f s timeout; pulling again", timeout)
+        return []
 
 
 async def _ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:

@@ -63,6 +63,7 @@ from globalpic_jobs.queue import (
     Subjects,
     connect,
     ensure_streams,
+    fetch_batch,
 )
 from globalpic_orchestrator.consumer import ensure_work_consumer
 from globalpic_orchestrator.eta import EtaEstimator
@@ -144,11 +145,7 @@ class Runner:
         log.info("runner worker %d pulling from %s", number, self.settings.work_stream)
         try:
             while not self._stopping.is_set():
-                try:
-                    msgs = await sub.fetch(1, timeout=self.fetch_timeout)
-                except nats.errors.TimeoutError:
-                    continue
-                for msg in msgs:
+                for msg in await fetch_batch(sub, 1, self.fetch_timeout):
                     try:
                         await self.handle(msg)
                     except Exception as exc:
