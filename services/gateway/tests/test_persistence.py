@@ -160,11 +160,11 @@ def test_the_result_cache_is_per_tenant_and_expires(engine: Engine) -> None:
             cache=CACHE,
         )
         sha = image.input_sha256
-        assert crud.cached_result(session, "acme", sha, HASH, CACHE) is not None
-        assert crud.cached_result(session, "other", sha, HASH, CACHE) is None
-        assert crud.cached_result(session, "acme", sha, "0" * 64, CACHE) is None
+        assert job_state.cached_result(session, "acme", sha, HASH, CACHE) is not None
+        assert job_state.cached_result(session, "other", sha, HASH, CACHE) is None
+        assert job_state.cached_result(session, "acme", sha, "0" * 64, CACHE) is None
         off = job_state.CachePolicy(enabled=False, ttl_seconds=3600)
-        assert crud.cached_result(session, "acme", sha, HASH, off) is None
+        assert job_state.cached_result(session, "acme", sha, HASH, off) is None
 
         # a second job with the same input is answered from the cache at creation
         again = _job(session, n=1)
@@ -178,7 +178,7 @@ def test_the_result_cache_is_per_tenant_and_expires(engine: Engine) -> None:
         entry.created_at = utcnow() - timedelta(seconds=3601)
         session.add(entry)
         session.commit()
-        assert crud.cached_result(session, "acme", sha, HASH, CACHE) is None
+        assert job_state.cached_result(session, "acme", sha, HASH, CACHE) is None
 
 
 def test_reads_are_tenant_scoped_and_paginated(engine: Engine) -> None:

@@ -609,6 +609,87 @@ def test_a_runner_with_concurrency_two_works_on_two_images_at_once(
     _run(database_url, tmp_path, nats_url, scenario, concurrency=2)
 
 
+class Counting:
+    """Counts the images actually processed."""
+
+    def __init__(self, inner: LocalizerProcessor) -> None:
+        self.inner, self.backend, self.calls = inner, inner.backend, 0
+        self._lock = threading.Lock()
+
+    def process(self, inputs: ImageInputs, options: JobOptions, cb: ProgressFn) -> ProcessedImage:
+        with self._lock:
+            self.calls += 1
+        return self.inner.process(inputs, options, cb)
+
+
+def test_identical_concurrent_submissions_are_processed_once(
+    database_url: str, tmp_path: Path, nats_url: str, processor: LocalizerProcessor
+) -> None:
+    """20 jobs of one team with the same photo and options, submitted together, queued before
+    any runner runs (so the gateway's cache answers none), then four workers: the photo is
+    processed once, the 19 others share its result (``cached``, so not billed), every job
+    completes with the same outputs. A different option or another team's photo is its own."""
+
+    async def scenario(gw: Harness) -> None:
+        photo = photo_bytes(512, seed=3)
+
+        async def submit(api: httpx.AsyncClient, **form: str) -> str:
+            files = [("images", ("same.jpg", photo, "image/jpeg"))]
+            response = await api.post("/v1/jobs", files=files, data={**FORM, **form})
+            assert response.status_code == 202, response.text
+            return str(response.json()["id"])
+
+        async with gw.client() as api, gw.client("tenant-b") as other_api:
+            twins = await asyncio.gather(*(submit(api) for _ in range(20)))
+            other_options = await submit(api, ops="extract,resize", platform="amazon")
+            other_team = await submit(other_api)
+            counting = Counting(processor)
+            await gw.start_runner(counting)
+            jobs = [await _finished(api, job_id) for job_id in twins]
+            others = [await _finished(api, other_options), await _finished(other_api, other_team)]
+            assert counting.calls == 3
+            assert {job["status"] for job in jobs + others} == {"completed"}
+            images = [job["images"][0] for job in jobs]
+            assert sorted(image["cached"] for image in images) == [False] + [True] * 19
+            assert len({image["report"]["output"] for image in images}) == 1
+            assert not any(job["images"][0]["cached"] for job in others)
+
+    _run(database_url, tmp_path, nats_url, scenario, concurrency=4)
+
+
+class FailsFirst(Counting):
+    """Refuses the first image it is given, processes the others."""
+
+    def process(self, inputs: ImageInputs, options: JobOptions, cb: ProgressFn) -> ProcessedImage:
+        with self._lock:
+            self.calls += 1
+            first = self.calls == 1
+        if first:
+            raise BadInputError("no product found", code="no_product")
+        return self.inner.process(inputs, options, cb)
+
+
+def test_a_twin_takes_over_when_the_one_it_waited_for_fails(
+    database_url: str, tmp_path: Path, nats_url: str, processor: LocalizerProcessor
+) -> None:
+    async def scenario(gw: Harness) -> None:
+        files = [("images", ("same.jpg", photo_bytes(512, seed=4), "image/jpeg"))]
+        async with gw.client() as api:
+            responses = await asyncio.gather(
+                *(api.post("/v1/jobs", files=files, data=FORM) for _ in range(5))
+            )
+            fails_first = FailsFirst(processor)
+            await gw.start_runner(fails_first)
+            jobs = [await _finished(api, r.json()["id"]) for r in responses]
+            assert fails_first.calls == 2
+            states = sorted((j["images"][0]["state"], j["images"][0]["cached"]) for j in jobs)
+            assert states == [("completed", False)] + [("completed", True)] * 3 + [
+                ("failed", False)
+            ]
+
+    _run(database_url, tmp_path, nats_url, scenario, concurrency=3)
+
+
 def test_one_bad_image_fails_alone(
     database_url: str, tmp_path: Path, nats_url: str, processor: LocalizerProcessor
 ) -> None:

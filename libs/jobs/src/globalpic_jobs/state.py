@@ -8,8 +8,10 @@ redelivered message cannot both record it. The gateway reads these rows (``job_i
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,6 +29,72 @@ TERMINAL_STATES = (ImageState.COMPLETED.value, ImageState.FAILED.value)
 class CachePolicy:
     enabled: bool
     ttl_seconds: int
+
+
+def cached_result(
+    session: Session, tenant_id: str, sha256: str, options_hash: str, policy: CachePolicy
+) -> ResultCacheEntry | None:
+    """The team's result for this photo with these options, when younger than the TTL."""
+    if not policy.enabled:
+        return None
+    oldest = utcnow() - timedelta(seconds=policy.ttl_seconds)
+    return session.exec(
+        select(ResultCacheEntry).where(
+            ResultCacheEntry.tenant_id == tenant_id,
+            ResultCacheEntry.input_sha256 == sha256,
+            ResultCacheEntry.options_hash == options_hash,
+            col(ResultCacheEntry.created_at) >= oldest,
+        )
+    ).first()
+
+
+# A running image waiting for the result of its twin: an identical image of the same team (same
+# photo, same options) being processed now (``claim``).
+WAITING_STAGE = "waiting"
+
+
+def claim(session: Session, image: JobImage, options_hash: str) -> bool:
+    """Whether a running image is to be processed now (True), or is to wait, marked
+    ``waiting``, because a twin of it is being processed (False); commits.
+
+    Claims of twins are serialised (an advisory lock per photo and options on PostgreSQL,
+    SQLite's one writer), so of twins starting together exactly one is processed: the
+    first to claim sees the others running and not waiting yet, and waits; the last sees
+    them all waiting and goes. A waiting image claims again on each look (the runner's
+    ``_twin_result``), so it takes over when the twin it waited for failed or went away.
+    """
+    assert image.id is not None
+    _lock_twins(session, image, options_hash)
+    effective_hash = func.coalesce(col(JobImage.options_hash), col(Job.options_hash))
+    processing = session.exec(
+        select(JobImage.id)
+        .join(Job, col(Job.id) == col(JobImage.job_id))
+        .where(
+            col(JobImage.tenant_id) == image.tenant_id,
+            col(JobImage.input_sha256) == image.input_sha256,
+            effective_hash == options_hash,
+            col(JobImage.state) == ImageState.RUNNING.value,
+            sa.or_(col(JobImage.stage).is_(None), col(JobImage.stage) != WAITING_STAGE),
+            col(JobImage.id) != image.id,
+        )
+        .limit(1)
+    ).first()
+    session.execute(
+        sa.update(JobImage)
+        .where(col(JobImage.id) == image.id, col(JobImage.state) == ImageState.RUNNING.value)
+        .values(stage=None if processing is None else WAITING_STAGE)
+    )
+    session.commit()
+    return processing is None
+
+
+def _lock_twins(session: Session, image: JobImage, options_hash: str) -> None:
+    # SQLite needs nothing: every transaction there begins IMMEDIATE (globalpic_db.engine),
+    # holding the database's one write lock until its commit.
+    if session.get_bind().dialect.name == "postgresql":
+        key = f"{image.tenant_id}/{image.input_sha256}/{options_hash}".encode()
+        lock_id = int.from_bytes(hashlib.sha256(key).digest()[:8], "big", signed=True)
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
 
 
 def job_images(session: Session, job_id: str) -> list[JobImage]:
@@ -138,8 +206,10 @@ def record_result(
     *,
     options_hash: str,
     cache: CachePolicy,
+    cached: bool = False,
 ) -> Job | None:
-    """Record a finished image (and its cache entry) in one transaction.
+    """Record a finished image (and its cache entry) in one transaction; ``cached``: its
+    result is one the cache held (no entry is written then).
 
     Returns the job, or None when the image was already finished (a redelivery): the caller
     then records nothing and publishes nothing for it.
@@ -157,11 +227,12 @@ def record_result(
             "report": report,
             "error_code": None,
             "error_message": None,
+            "cached": cached,
         },
     )
     if job is None:
         return None
-    if cache.enabled:
+    if cache.enabled and not cached:
         _upsert_cache(session, image.tenant_id, image.input_sha256, options_hash, outputs, report)
     session.commit()
     session.refresh(job)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,10 +21,9 @@ from globalpic_jobs.models import (
     ImageState,
     Job,
     JobImage,
-    ResultCacheEntry,
 )
 from globalpic_jobs.options import JobOptions
-from globalpic_jobs.state import TERMINAL_STATES, CachePolicy, refresh_job_status
+from globalpic_jobs.state import TERMINAL_STATES, CachePolicy, cached_result, refresh_job_status
 
 
 def new_job_id() -> str:
@@ -114,22 +113,6 @@ def image_counts(session: Session, job_ids: list[str]) -> dict[str, dict[str, in
 
 def find_idempotency_key(session: Session, tenant_id: str, key: str) -> IdempotencyKey | None:
     return session.get(IdempotencyKey, (tenant_id, key))
-
-
-def cached_result(
-    session: Session, tenant_id: str, sha256: str, options_hash: str, policy: CachePolicy
-) -> ResultCacheEntry | None:
-    if not policy.enabled:
-        return None
-    oldest = utcnow() - timedelta(seconds=policy.ttl_seconds)
-    return session.exec(
-        select(ResultCacheEntry).where(
-            ResultCacheEntry.tenant_id == tenant_id,
-            ResultCacheEntry.input_sha256 == sha256,
-            ResultCacheEntry.options_hash == options_hash,
-            col(ResultCacheEntry.created_at) >= oldest,
-        )
-    ).first()
 
 
 # --- job creation --------------------------------------------------------------------------

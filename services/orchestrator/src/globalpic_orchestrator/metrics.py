@@ -9,7 +9,7 @@ from prometheus_client import Counter, Histogram
 RUNNER_IMAGES = Counter(
     "globalpic_runner_images",
     "Work messages handled by orchestrators, by outcome "
-    "(completed, failed, retried, dead_lettered, duplicate)",
+    "(completed, shared: a twin's result, failed, retried, dead_lettered, duplicate)",
     ("outcome",),
 )
 RUNNER_IMAGE_SECONDS = Histogram(

@@ -207,7 +207,12 @@ class Runner:
         options = job_options(job)
         t0 = time.monotonic()
         try:
-            outputs, report = await self._process(image, options)
+            shared = await self._twin_result(image, job)
+            if shared is not None:
+                outputs, report = shared
+                image.cached = True  # for its done event (and billing: not charged twice)
+            else:
+                outputs, report = await self._process(image, options)
         except BadInputError as exc:
             log.info("image %s/%d refused: %s", work.job_id, work.image, exc)
             await self._fail(image, exc.code, exc.message)
@@ -247,9 +252,12 @@ class Runner:
             await self._failpoint_after_store(work, attempt, image.attempts)
         if recorded:
             elapsed = time.monotonic() - t0
-            RUNNER_IMAGE_SECONDS.observe(elapsed)
-            self.eta.observe(job.ops, elapsed)
-            RUNNER_IMAGES.labels("completed").inc()
+            if image.cached:
+                RUNNER_IMAGES.labels("shared").inc()
+            else:  # a shared result's wait is no processing time
+                RUNNER_IMAGE_SECONDS.observe(elapsed)
+                self.eta.observe(job.ops, elapsed)
+                RUNNER_IMAGES.labels("completed").inc()
             log.info(
                 "image %s/%d done in %.2f s (attempt %d)",
                 work.job_id,
@@ -376,6 +384,40 @@ class Runner:
             session.expunge(job)
             return image, job
 
+    async def _twin_result(
+        self, image: JobImage, job: Job
+    ) -> tuple[list[str], dict[str, Any]] | None:
+        """The result of an identical image of the team (same photo, same options) instead of
+        processing this one again: the cache's, at once or once the twin being processed now
+        has finished (``job_state.claim``). None: process it here (no twin, the twin failed
+        or went away, or it outlasted ``twin_wait_seconds``). The wait costs a worker slot, no
+        CPU: the message heartbeats meanwhile; a job canceled meanwhile stops waiting."""
+        if not self.cache.enabled:
+            return None
+        options_hash = image.options_hash or job.options_hash
+        deadline = time.monotonic() + self.settings.twin_wait_seconds
+        while True:
+            hit, process = await asyncio.to_thread(self._cached_or_claim, image, options_hash)
+            if hit is not None:
+                return hit
+            if process or time.monotonic() >= deadline:
+                return None
+            if await asyncio.to_thread(self._canceled, image.job_id):
+                raise BadInputError("the job was canceled", code=errors.CANCELED)
+            await asyncio.sleep(self.settings.twin_poll_seconds)
+
+    def _cached_or_claim(
+        self, image: JobImage, options_hash: str
+    ) -> tuple[tuple[list[str], dict[str, Any]] | None, bool]:
+        with Session(self.engine) as session:
+            hit = job_state.cached_result(
+                session, image.tenant_id, image.input_sha256, options_hash, self.cache
+            )
+            if hit is not None:
+                return (list(hit.outputs), {**hit.report, "input": image.filename}), False
+            session.rollback()  # the claim in a transaction of its own (it writes first)
+            return None, job_state.claim(session, image, options_hash)
+
     async def _process(
         self, image: JobImage, options: JobOptions
     ) -> tuple[list[str], dict[str, Any]]:
@@ -465,6 +507,7 @@ class Runner:
                 report,
                 options_hash=image.options_hash or job.options_hash,
                 cache=self.cache,
+                cached=bool(image.cached),
             )
             return recorded is not None
 

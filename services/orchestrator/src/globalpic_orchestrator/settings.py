@@ -88,6 +88,17 @@ class OrchestratorSettings(JobQueueSettings):
         None, gt=0, description="How often a runner calls in_progress(); default ack_wait / 3"
     )
     concurrency: int = Field(1, ge=1, description="Images one orchestrator processes at once")
+    # Identical images of one team submitted together (same photo, same options) are processed
+    # once: the later ones wait for the first and take its result from the cache.
+    twin_wait_seconds: float = Field(
+        900.0,
+        ge=0,
+        description="How long an image waits for its running twin's result before it is "
+        "processed itself (0: never waits)",
+    )
+    twin_poll_seconds: float = Field(
+        0.5, gt=0, description="How often a waiting image looks for its twin's result"
+    )
     # Batch work yields the CPU to the API: an orchestrator (and what it runs in process) is
     # background work, the gateway answers people. Where they share cores (`make dev`, one VM,
     # the bench) a status poll must not queue behind image processing; on Kubernetes
