@@ -174,7 +174,6 @@ bench-web: setup models web browser
 # each) against a real gateway + runner + PostgreSQL + NATS; the figure is the 5xx count (0).
 EXAMPLES ?= 50
 bench-api: setup models
-	$(BIN)/pip install -q "schemathesis==4.32.*"
 	$(PY) -m bench.api_fuzz --examples $(EXAMPLES)
 
 # Z-Image-Turbo on the GPU: t2i / inpaint at 1024² batch 1 and 4, clean and remix end to end,

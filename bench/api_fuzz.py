@@ -2,11 +2,17 @@
 document, ``--checks all``, at least ``--examples`` generated requests each.
 
 The gateway runs as in production (uvicorn, a throwaway PostgreSQL database, its own
-nats-server with JetStream, local-disk storage) with a job runner, and a finished job is seeded
-first so that downloads, the ZIP and the event stream have something real to serve. The figure
-that matters is the number of 5xx answers, counted by the gateway itself
-(``globalpic_http_requests_total``): it must be 0. Schemathesis' own findings (schema
-conformance, negative data accepted, ...) are printed beside it.
+nats-server with JetStream, local-disk storage) with every service behind it: auth and billing
+(``tests.support.accounts_stack``, Stripe's stand-in), the webhooks service and a job runner.
+Schemathesis calls as a signed-up, verified team owner (``bench/schemathesis_hooks.py`` signs
+in again whenever an answer is 401: a fuzzed logout ends the session), so the account, team,
+billing and webhook routes do their real work; a finished job is seeded first so that
+downloads, the ZIP, the re-runs and the event stream have something real to serve.
+
+The figure that matters is the number of 5xx answers, counted by the gateway itself
+(``globalpic_http_requests_total``): it must be 0; and schemathesis' own verdict (schema
+conformance, negative data accepted, ...): exit code 0. ``make test`` runs it
+(tests/integration/test_api_fuzz.py); ``make bench-api`` prints the figures.
 """
 
 from __future__ import annotations
@@ -23,7 +29,9 @@ from pathlib import Path
 
 from prometheus_client import REGISTRY
 
+from globalpic_client import AsyncGlobalPic
 from globalpic_dev.natsd import NatsServer
+from tests.support.accounts_stack import accounts_stack, signed_in, with_accounts
 from tests.support.gateway_harness import (
     embedded_processor,
     harness_settings,
@@ -33,8 +41,11 @@ from tests.support.gateway_harness import (
     storage_at,
     throwaway_postgres,
 )
+from tests.support.webhooks_stack import webhooks_service
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
+HOOKS = "bench.schemathesis_hooks"
+EMAIL, PASSWORD = "fuzz-owner@example.com", "correct horse battery staple 7"
 
 
 def _http_counts() -> Counter[tuple[str, str, str]]:
@@ -50,64 +61,76 @@ def _http_counts() -> Counter[tuple[str, str, str]]:
     return counts
 
 
-async def _seed_finished_job(base_url: str, key: str) -> str:
-    import httpx
-
-    headers = {"Authorization": f"Bearer {key}"}
-    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=120) as api:
-        files = [("images", ("种子.jpg", photo_bytes(640, seed=7), "image/jpeg"))]
-        job = (await api.post("/v1/jobs", files=files, data={"ops": "extract"})).json()
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline:
-            status = (await api.get(f"/v1/jobs/{job['id']}")).json()["status"]
-            if status in ("completed", "failed"):
-                return str(job["id"])
-            await asyncio.sleep(0.5)
-    raise RuntimeError("the seed job did not finish within 300 s")
+async def _seed_finished_job(base_url: str, token: str) -> str:
+    async with AsyncGlobalPic(base_url, token=token, timeout=120) as api:
+        job = await api.submit(("种子.jpg", photo_bytes(640, seed=7)), ops="extract")
+        finished = await api.wait(job.id, timeout=300)
+        return finished.id
 
 
 async def _fuzz(args: argparse.Namespace, database_url: str, nats_url: str, work: Path) -> int:
-    settings, keys = harness_settings(database_url, nats_url)
+    base, keys = harness_settings(database_url, nats_url)
     storage = storage_at(work / "storage")
-    async with running_gateway(settings, keys, storage) as gw:
-        await gw.start_runner(embedded_processor())
-        job_id = await _seed_finished_job(gw.base_url, keys["tenant-a"])
-        print(f"seeded finished job {job_id}", flush=True)
-        before = _http_counts()
-        await gw.stop_runners()  # jobs the fuzzer submits stay queued: no pipeline CPU
-        command = [
-            str(Path(sys.executable).parent / "schemathesis"),
-            "--config-file",
-            str(CONFIG),
-            "run",
-            f"{gw.base_url}/openapi.json",
-            "--checks",
-            "all",
-            "--max-examples",
-            str(args.examples),
-            "--header",
-            f"Authorization: Bearer {keys['tenant-a']}",
-            "--workers",
-            "1",
-            "--report",
-            "junit",
-            "--report-dir",
-            str(args.report_dir),
-            "--seed",
-            str(args.seed),
-            "--no-color",
-            "--phases",
-            args.phases,
-        ]
-        started = time.monotonic()
-        env = {
-            **os.environ,
-            "GLOBALPIC_FUZZ_JOB_ID": job_id,
-        }
-        process = await asyncio.create_subprocess_exec(*command, env=env)
-        code = await process.wait()
-        seconds = time.monotonic() - started
-        sent = _http_counts() - before
+    with (
+        accounts_stack(work, database_url, nats_url, base) as stack,
+        webhooks_service(
+            work, database_url, nats_url, (base.events_stream, base.events_subject_prefix)
+        ) as hooks,
+    ):
+        settings = with_accounts(base, stack, webhooks_addr=f"127.0.0.1:{hooks.port}")
+        async with running_gateway(settings, keys, storage, port=stack.gateway_port) as gw:
+            owner, pair = await signed_in(gw.base_url, stack, EMAIL, PASSWORD)
+            await owner.aclose()
+            await gw.start_runner(embedded_processor())
+            job_id = await _seed_finished_job(gw.base_url, str(pair["access_token"]))
+            print(f"seeded finished job {job_id}", flush=True)
+            before = _http_counts()
+            await gw.stop_runners()  # jobs the fuzzer submits stay queued: no pipeline CPU
+            code, seconds = await _schemathesis(args, gw.base_url, job_id)
+            sent = _http_counts() - before
+    return _report(args, sent, code, seconds)
+
+
+async def _schemathesis(args: argparse.Namespace, base_url: str, job_id: str) -> tuple[int, float]:
+    command = [
+        str(Path(sys.executable).parent / "schemathesis"),
+        "--config-file",
+        str(CONFIG),
+        "run",
+        f"{base_url}/openapi.json",
+        "--checks",
+        "all",
+        "--max-examples",
+        str(args.examples),
+        "--workers",
+        "1",
+        "--report",
+        "junit",
+        "--report-dir",
+        str(args.report_dir),
+        "--seed",
+        str(args.seed),
+        "--no-color",
+        "--phases",
+        args.phases,
+    ]
+    env = {
+        **os.environ,
+        "GLOBALPIC_FUZZ_JOB_ID": job_id,
+        "GLOBALPIC_FUZZ_BASE_URL": base_url,
+        "GLOBALPIC_FUZZ_EMAIL": EMAIL,
+        "GLOBALPIC_FUZZ_PASSWORD": PASSWORD,
+        "SCHEMATHESIS_HOOKS": HOOKS,
+    }
+    started = time.monotonic()
+    process = await asyncio.create_subprocess_exec(*command, env=env)
+    code = await process.wait()
+    return code, time.monotonic() - started
+
+
+def _report(
+    args: argparse.Namespace, sent: Counter[tuple[str, str, str]], code: int, seconds: float
+) -> int:
     total = sum(sent.values())
     server_errors = {k: v for k, v in sent.items() if k[2].startswith("5")}
     per_route: Counter[str] = Counter()
@@ -128,10 +151,11 @@ async def _fuzz(args: argparse.Namespace, database_url: str, nats_url: str, work
         "server_errors": sum(server_errors.values()),
         "schemathesis_exit_code": code,
         "per_route": dict(per_route),
+        "statuses": {route: dict(counts) for route, counts in statuses.items()},
     }
     args.json_out.parent.mkdir(parents=True, exist_ok=True)
     args.json_out.write_text(json.dumps(summary, indent=2))
-    return 1 if server_errors else 0
+    return 1 if server_errors or code else 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -39,17 +39,17 @@ from pathlib import Path
 from typing import Any
 
 from nats.js.api import StreamConfig
-from standardwebhooks import Webhook, WebhookVerificationError
 
 from bench.platform.launcher import throwaway_database
+from globalpic_client.webhooks import WebhookVerificationError, verify
 from globalpic_clients.webhooks import WebhooksClient
 from globalpic_common.schemas import ProgressStage
-from globalpic_dev.natsd import NatsServer, free_port
+from globalpic_dev.natsd import NatsServer
 from globalpic_jobs.events import ImageProgress, JobCompleted
 from globalpic_jobs.models import ImageState, JobStatus
 from globalpic_jobs.queue import Subjects, connect, publish_model
 from tests.support.gateway_harness import postgres_admin
-from tests.support.webhooks_stack import START_TIMEOUT_S, WebhooksProcess
+from tests.support.webhooks_stack import START_TIMEOUT_S, WebhooksProcess, webhooks_service
 from tests.support.webhooks_stack import receiving as receive_at
 
 TEAM = "bench-team"
@@ -87,7 +87,7 @@ class Receiver:
 
     def take(self, headers: dict[str, str], body: bytes) -> int:
         try:
-            Webhook(self.secret).verify(body, headers)
+            verify(body, headers, self.secret)  # the Python client's check, as integrators use it
             verified = True
         except WebhookVerificationError:
             verified = False
@@ -357,28 +357,20 @@ def main(argv: list[str] | None = None) -> int:
             )
             nats = exits.enter_context(NatsServer(work / "nats"))
             say(f"  database: {what}; NATS {nats.url}")
-            port = free_port()
-            env = {
-                "GLOBALPIC_WEBHOOKS__HOST": "127.0.0.1",
-                "GLOBALPIC_WEBHOOKS__PORT": str(port),
-                "GLOBALPIC_WEBHOOKS__METRICS_PORT": "0",
-                "GLOBALPIC_WEBHOOKS__DATABASE_URL": database_url,
-                "GLOBALPIC_WEBHOOKS__NATS_URL": nats.url,
-                "GLOBALPIC_WEBHOOKS__EVENTS_STREAM": STREAM,
-                "GLOBALPIC_WEBHOOKS__EVENTS_SUBJECT_PREFIX": PREFIX,
-                "GLOBALPIC_WEBHOOKS__ALLOW_LOOPBACK": "true",
-                "GLOBALPIC_WEBHOOKS__RETRY_SCHEDULE_S": "[0.25, 0.5, 1, 2]",
-                "GLOBALPIC_WEBHOOKS__GIVE_UP_AFTER_S": "600",
-                "GLOBALPIC_WEBHOOKS__POLL_INTERVAL_S": "0.1",
-                "GLOBALPIC_WEBHOOKS__REQUEST_TIMEOUT_S": "2",
-                "GLOBALPIC_WEBHOOKS__CLAIM_LEASE_S": "3",
-            }
-            service = WebhooksProcess(env, port, work / "webhooks.log")
-            service.start()
-            try:
-                result = asyncio.run(scenario(args, nats.url, service))
-            finally:
-                service.stop()
+            service = exits.enter_context(
+                webhooks_service(
+                    work,
+                    database_url,
+                    nats.url,
+                    (STREAM, PREFIX),
+                    RETRY_SCHEDULE_S="[0.25, 0.5, 1, 2]",
+                    GIVE_UP_AFTER_S="600",
+                    POLL_INTERVAL_S="0.1",
+                    REQUEST_TIMEOUT_S="2",
+                    CLAIM_LEASE_S="3",
+                )
+            )
+            result = asyncio.run(scenario(args, nats.url, service))
             result["database"] = what.split(" ")[0]
 
     say("")

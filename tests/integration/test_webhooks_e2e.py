@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets
 import threading
 import time
 from collections.abc import Iterator
@@ -22,7 +21,6 @@ from typing import Any
 import httpx
 from standardwebhooks import Webhook
 
-from globalpic_dev.natsd import free_port
 from globalpic_gateway.core.config import GatewaySettings
 from tests.support.accounts_stack import accounts_stack, signed_in, with_accounts
 from tests.support.gateway_harness import (
@@ -33,7 +31,7 @@ from tests.support.gateway_harness import (
     running_gateway,
     storage_at,
 )
-from tests.support.webhooks_stack import WebhooksProcess
+from tests.support.webhooks_stack import WebhooksProcess, webhooks_service
 from tests.support.webhooks_stack import receiving as receive_at
 
 PASSWORD = "correct horse battery staple"
@@ -83,33 +81,22 @@ def receiving(failures: int) -> Iterator[Receiver]:
 
 
 @contextmanager
-def webhooks_service(
+def fast_webhooks_service(
     tmp_path: Path, database_url: str, nats_url: str, gateway: GatewaySettings
 ) -> Iterator[WebhooksProcess]:
-    port = free_port()
-    env = {
-        "GLOBALPIC_WEBHOOKS__HOST": "127.0.0.1",
-        "GLOBALPIC_WEBHOOKS__PORT": str(port),
-        "GLOBALPIC_WEBHOOKS__METRICS_PORT": "0",
-        "GLOBALPIC_WEBHOOKS__DATABASE_URL": database_url,
-        "GLOBALPIC_WEBHOOKS__NATS_URL": nats_url,
-        "GLOBALPIC_WEBHOOKS__EVENTS_STREAM": gateway.events_stream,
-        "GLOBALPIC_WEBHOOKS__EVENTS_SUBJECT_PREFIX": gateway.events_subject_prefix,
-        "GLOBALPIC_WEBHOOKS__DURABLE": f"webhooks-{secrets.token_hex(4)}",
-        "GLOBALPIC_WEBHOOKS__ALLOW_LOOPBACK": "true",
-        # the schedule's shape, in fractions of a second
-        "GLOBALPIC_WEBHOOKS__RETRY_SCHEDULE_S": "[0.2, 0.4, 0.8]",
-        "GLOBALPIC_WEBHOOKS__RETRY_JITTER": "0",
-        "GLOBALPIC_WEBHOOKS__POLL_INTERVAL_S": "0.1",
-        "GLOBALPIC_WEBHOOKS__REQUEST_TIMEOUT_S": "2",
-        "GLOBALPIC_WEBHOOKS__CLAIM_LEASE_S": "3",
-    }
-    service = WebhooksProcess(env, port, tmp_path / "webhooks.log")
-    service.start()
-    try:
+    """The service with its retry schedule in fractions of a second (the schedule's shape)."""
+    with webhooks_service(
+        tmp_path,
+        database_url,
+        nats_url,
+        (gateway.events_stream, gateway.events_subject_prefix),
+        RETRY_SCHEDULE_S="[0.2, 0.4, 0.8]",
+        RETRY_JITTER="0",
+        POLL_INTERVAL_S="0.1",
+        REQUEST_TIMEOUT_S="2",
+        CLAIM_LEASE_S="3",
+    ) as service:
         yield service
-    finally:
-        service.stop()
 
 
 def test_job_events_reach_a_flaky_receiver_once_each_across_a_restart(
@@ -118,7 +105,7 @@ def test_job_events_reach_a_flaky_receiver_once_each_across_a_restart(
     base, keys = harness_settings(postgres_url, nats_url, ack_wait_seconds=2.0)
     with ExitStack() as exits:
         stack = exits.enter_context(accounts_stack(tmp_path, postgres_url, nats_url, base))
-        service = exits.enter_context(webhooks_service(tmp_path, postgres_url, nats_url, base))
+        service = exits.enter_context(fast_webhooks_service(tmp_path, postgres_url, nats_url, base))
         receiver = exits.enter_context(receiving(FAILURES))
         settings = with_accounts(base, stack, webhooks_addr=f"127.0.0.1:{service.port}")
 

@@ -4,6 +4,7 @@ start again): shared by the webhooks end-to-end test and ``bench/webhooks_bench.
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -14,7 +15,7 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from globalpic_dev.natsd import port_open
+from globalpic_dev.natsd import free_port, port_open
 
 START_TIMEOUT_S = 60.0
 # What the receiver answers a delivery (its headers lower-cased, its body): an HTTP status,
@@ -83,3 +84,35 @@ class WebhooksProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+@contextmanager
+def webhooks_service(
+    log_dir: Path,
+    database_url: str,
+    nats_url: str,
+    events: tuple[str, str],
+    **settings: str,
+) -> Iterator[WebhooksProcess]:
+    """The webhooks service on a free port, reading the events stream ``events`` (name,
+    subject prefix: a gateway's ``events_stream`` and ``events_subject_prefix``), allowed to
+    deliver to loopback; ``settings``: more GLOBALPIC_WEBHOOKS__ values."""
+    port = free_port()
+    env = {
+        "GLOBALPIC_WEBHOOKS__HOST": "127.0.0.1",
+        "GLOBALPIC_WEBHOOKS__PORT": str(port),
+        "GLOBALPIC_WEBHOOKS__METRICS_PORT": "0",
+        "GLOBALPIC_WEBHOOKS__DATABASE_URL": database_url,
+        "GLOBALPIC_WEBHOOKS__NATS_URL": nats_url,
+        "GLOBALPIC_WEBHOOKS__EVENTS_STREAM": events[0],
+        "GLOBALPIC_WEBHOOKS__EVENTS_SUBJECT_PREFIX": events[1],
+        "GLOBALPIC_WEBHOOKS__DURABLE": f"webhooks-{secrets.token_hex(4)}",
+        "GLOBALPIC_WEBHOOKS__ALLOW_LOOPBACK": "true",
+        **{f"GLOBALPIC_WEBHOOKS__{name.upper()}": value for name, value in settings.items()},
+    }
+    service = WebhooksProcess(env, port, log_dir / "webhooks.log")
+    service.start()
+    try:
+        yield service
+    finally:
+        service.stop()

@@ -238,6 +238,13 @@ def test_limits_and_methods_are_quoted_as_documented(
             detail = assert_problem(ops, 422, "bad_option")["detail"]
             assert detail.startswith("form field ops 'resi'") and "--" not in detail
             assert "copy" in detail
+            # a JSON body whose bytes are not UTF-8 cannot even be parsed: 400, a stable code
+            garbled = await api.post(
+                "/v1/jobs/nope/images/0/adjust",
+                content=b"{\xff\xfe}",
+                headers={"Content-Type": "application/json"},
+            )
+            assert_problem(garbled, 400, "malformed_body")
         assert _rows(gw) == ([], [])
 
     run_scenario(database_url, tmp_path, nats_url, scenario)
@@ -274,6 +281,12 @@ def test_openapi_states_the_contract(database_url: str, tmp_path: Path, nats_url
                             path,
                             status,
                         )
+                if "requestBody" in operation:  # a body that cannot be parsed: 400
+                    assert "400" in operation["responses"], (method, path)
+                if path.startswith(("/v1/auth/", "/v1/billing/", "/v1/teams", "/v1/api-keys")):
+                    assert "404" in operation["responses"], (method, path)  # no accounts
+        reset = spec["paths"]["/v1/auth/password-reset"]["post"]["responses"]["202"]
+        assert "content" not in reset  # an empty body is what it answers
 
     run_scenario(database_url, tmp_path, nats_url, scenario)
 

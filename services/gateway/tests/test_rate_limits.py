@@ -144,10 +144,19 @@ def test_each_route_spends_its_budget_and_the_exempt_ones_none() -> None:
         ("GET", "/"),
         ("GET", "/assets/index-abc.js"),
         ("GET", "/openapi.json"),
-        ("POST", "/v1/auth/token"),
         ("OPTIONS", "/v1/jobs"),
     ]:
         assert classify(method, path) == (), (method, path)
+    for method, path in [
+        ("POST", "/v1/auth/token"),
+        ("POST", "/v1/auth/signup"),
+        ("POST", "/v1/auth/password-reset"),
+        ("POST", "/v1/webhooks"),
+        ("POST", "/v1/jobs/abc/cancel"),
+        ("DELETE", "/v1/jobs/abc"),
+        ("PATCH", "/v1/teams/members/u1"),
+    ]:
+        assert classify(method, path) == ("writes",), (method, path)
 
 
 def _stores(kind: str, redis_url: str, clock: FakeClock) -> Store:
@@ -252,7 +261,7 @@ def test_an_unreachable_redis_lets_requests_through_logs_once_and_counts(
 # -- the served gateway ---------------------------------------------------------------------
 
 PLANS = {
-    "anonymous": {"reads": 2, "submissions": 1, "streams": 1},
+    "anonymous": {"reads": 2, "submissions": 1, "streams": 1, "writes": 2},
     "default": {"reads": 5, "submissions": 1, "streams": 2},
     "enterprise": {"reads": 8, "submissions": 3, "streams": 4},
 }
@@ -320,6 +329,34 @@ def test_a_burst_is_refused_with_retry_after_and_other_credentials_go_on(
             for _ in range(10):
                 assert (await a.get("/healthz")).status_code == 200
             assert "RateLimit" not in (await a.get("/healthz")).headers
+
+    asyncio.run(scenario())
+
+
+def test_writes_without_a_credential_are_counted_by_client_address(
+    redis_url: str, tmp_path: Path, nats_url: str
+) -> None:
+    """Sign-in (and sign-up, password resets) spend the anonymous plan's writes, by client
+    address; a plan without writes spends its submissions' number on them."""
+
+    async def scenario() -> None:
+        limiter = _limiter("redis", redis_url, PLANS)
+        async with (
+            serving(tmp_path, nats_url, limiter, rate_limits=True) as (base, keys),
+            _client(base, None) as anonymous,
+            _client(base, keys["tenant-a"]) as a,
+        ):
+            form = {"username": "who@example.com", "password": "not it at all"}
+            for left in (1, 0):
+                answer = await anonymous.post("/v1/auth/token", data=form)
+                assert answer.headers["RateLimit"].startswith(f'"writes";r={left};')
+                assert answer.headers["RateLimit-Policy"] == '"writes";q=2;w=3600'
+            refused = await anonymous.post("/v1/auth/token", data=form)
+            assert_problem(refused, 429, "rate_limited")
+            assert refused.json()["policy"] == "writes"
+            cancel = await a.post("/v1/jobs/nope/cancel")  # the default plan: no writes given
+            assert cancel.headers["RateLimit-Policy"] == '"writes";q=1;w=3600'
+            assert_problem(await a.delete("/v1/jobs/nope"), 429, "rate_limited")
 
     asyncio.run(scenario())
 

@@ -62,11 +62,17 @@ class RuleResult:
 
 @dataclass(frozen=True, kw_only=True)
 class Output:
-    """One result image of an image: ``candidate`` is 1-based, ``url`` its download path."""
+    """One result image of an image: ``candidate`` is 1-based, ``url`` its download path.
+
+    ``signed_url``: an absolute URL that downloads it without credentials until
+    ``signed_url_expires_at`` (set by ``get_job`` only; None where the server did not sign).
+    """
 
     candidate: int
     url: str
     content_type: str
+    signed_url: str | None = None
+    signed_url_expires_at: datetime | None = None
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Output:
@@ -74,6 +80,8 @@ class Output:
             candidate=int(data["candidate"]),
             url=data["url"],
             content_type=data["content_type"],
+            signed_url=data.get("signed_url"),
+            signed_url_expires_at=_opt_time(data.get("signed_url_expires_at")),
         )
 
 

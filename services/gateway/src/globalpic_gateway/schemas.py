@@ -67,8 +67,19 @@ class RerunOf(BaseModel):
 
 class OutputOut(BaseModel):
     candidate: int = Field(description="1-based candidate number")
-    url: str = Field(description="Download path of this result image")
+    url: str = Field(description="Download path of this result image (needs your credentials)")
     content_type: str
+    signed_url: str | None = Field(
+        None,
+        description="An absolute URL that downloads this result without credentials until "
+        "signed_url_expires_at (presigned S3 in production): hand it to a browser or a "
+        "marketplace as is. Set by GET /v1/jobs/{id} only (not the job list, events or the "
+        "submission's answer); null there too where signing is off or storage could not sign "
+        "(download from url then). An image with no result yet has no outputs at all",
+    )
+    signed_url_expires_at: datetime | None = Field(
+        None, description="When signed_url stops working; poll the job again for a fresh one"
+    )
 
 
 class ImageOut(BaseModel):

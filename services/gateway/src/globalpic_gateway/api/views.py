@@ -8,7 +8,10 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from pydantic import TypeAdapter
+
 from globalpic_common.schemas import ErrorInfo, ImageReport, RuleResult
+from globalpic_gateway.api.signed_urls import SignedUrl
 from globalpic_gateway.schemas import (
     AdjustmentOut,
     ImageOut,
@@ -147,21 +150,40 @@ def image_out(image: JobImage) -> ImageOut:
     return image_view(image, image.report)
 
 
-def image_view(image: ImageFields, report_data: dict[str, Any] | None) -> ImageOut:
-    """``image_out`` of an image whose report was read apart."""
+# A storage key -> its signed URL as the client gets it (``api.signed_urls``), or None.
+Sign = Callable[[str], SignedUrl | None]
+
+
+def _outputs(image: ImageFields, sign: Sign | None) -> list[OutputOut]:
+    outputs = []
+    for k, key in enumerate(image.outputs, start=1):
+        signed = sign(key) if sign is not None else None
+        outputs.append(
+            OutputOut(
+                candidate=k,
+                url=result_path(image.job_id, image.index, k),
+                content_type=content_type_of(key),
+                signed_url=signed.url if signed else None,
+                signed_url_expires_at=signed.expires_at if signed else None,
+            )
+        )
+    return outputs
+
+
+_OUTPUTS_JSON = TypeAdapter(list[OutputOut])
+
+
+def image_view(
+    image: ImageFields, report_data: dict[str, Any] | None, sign: Sign | None = None
+) -> ImageOut:
+    """``image_out`` of an image whose report was read apart; ``sign``: fill the outputs'
+    signed URLs (``GET /v1/jobs/{id}``; elsewhere they stay null)."""
     report = ImageReport.model_validate(report_data) if report_data else None
     checks: list[RuleResult] = report.checks if report else []
     if report is not None:
         # Storage keys are an internal detail: a client downloads through the result URLs.
         report = report.model_copy(update={"output": None, "outputs": []})
-    outputs = [
-        OutputOut(
-            candidate=k,
-            url=result_path(image.job_id, image.index, k),
-            content_type=content_type_of(key),
-        )
-        for k, key in enumerate(image.outputs, start=1)
-    ]
+    outputs = _outputs(image, sign)
     error = (
         ErrorInfo(code=image.error_code, message=image.error_message or "")
         if image.error_code
@@ -242,13 +264,31 @@ class FinishedImageCache:
                 self._entries.popitem(last=False)
 
 
+def _signed(rendered: bytes, image: ImageFields, sign: Sign | None) -> bytes:
+    """A finished image's cached JSON with its outputs signed now.
+
+    The cache keeps the image with unsigned outputs (a signature expires; nothing else of a
+    finished image changes), so its ``"outputs":[...]`` is swapped for the signed one on the
+    way out: a few hundred bytes rendered, not the report. The first match is the image's own
+    field (it comes before ``report``, whose ``outputs`` is always empty; a quote inside a
+    string, such as the filename, is escaped and cannot match).
+    """
+    if sign is None or not image.outputs:
+        return rendered
+    unsigned = b'"outputs":' + _OUTPUTS_JSON.dump_json(_outputs(image, None))
+    signed = b'"outputs":' + _OUTPUTS_JSON.dump_json(_outputs(image, sign))
+    return rendered.replace(unsigned, signed, 1)
+
+
 def job_json(
     job: JobFields,
     images: Sequence[tuple[ImageFields, dict[str, Any] | None]],
     load_reports: Callable[[list[int]], dict[int, dict[str, Any] | None]],
     cache: FinishedImageCache,
+    sign: Sign | None = None,
 ) -> bytes:
-    """``job_out(job, images).model_dump_json()``, with finished images from ``cache``.
+    """``job_out(job, images).model_dump_json()``, with finished images from ``cache``, and
+    with the outputs' signed URLs when ``sign`` is given.
 
     ``images``: (row, report) pairs in index order, where a finished image's report may be left
     unread (``crud.read_images_for_view``); ``load_reports`` reads those that are not cached.
@@ -260,18 +300,18 @@ def job_json(
         counts[image.state] += 1
         key = _finished_key(image)
         if key is None:
-            parts.append(image_view(image, report_data).model_dump_json().encode())
+            parts.append(image_view(image, report_data, sign).model_dump_json().encode())
             continue
         cached = cache.get(key)
         if cached is None:
             missing.append((position, image, key))
-        parts.append(cached)
+        parts.append(None if cached is None else _signed(cached, image, sign))
     if missing:
         reports = load_reports([key[0] for _position, _image, key in missing])
         for position, image, key in missing:
             rendered = image_view(image, reports.get(key[0])).model_dump_json().encode()
             cache.put(key, rendered)
-            parts[position] = rendered
+            parts[position] = _signed(rendered, image, sign)
     rendered_all = [part for part in parts if part is not None]
     assert len(rendered_all) == len(parts)
     # JobOut is JobSummary + `images` (its last field): the summary's object, then the array.

@@ -11,7 +11,7 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from globalpic_common.imageio import ImageLimits, InputLimitsSettings
 from globalpic_common.settings import (
@@ -21,6 +21,7 @@ from globalpic_common.settings import (
 )
 from globalpic_common.tenancy import TENANT_ID_PATTERN
 from globalpic_jobs.settings import JobQueueSettings
+from globalpic_storage.protocol import MAX_PRESIGN_SECONDS
 
 API_KEY_PREFIX = "gp_"
 
@@ -112,6 +113,14 @@ class GatewaySettings(JobQueueSettings):
         description="Finished images whose rendered JSON GET /v1/jobs/{id} keeps (about 8 KB "
         "each); 0: off",
     )
+    signed_url_ttl_seconds: int = Field(
+        900,
+        ge=0,
+        le=MAX_PRESIGN_SECONDS,
+        description="Lifetime of the signed download URLs GET /v1/jobs/{id} shows in each "
+        "output (signed_url); each is reused for half of it. 0: off (the fields are null); "
+        "else at least 60",
+    )
 
     # ---- The edge (issue 16): HTTP limits, rate limits, /metrics, CORS --------------------
     # Read by core.http_limits (the server), core.ratelimit and main.create_app; see README.
@@ -149,15 +158,17 @@ class GatewaySettings(JobQueueSettings):
     )
     rate_limit_plans: dict[str, dict[str, int]] = Field(
         default_factory=lambda: {
-            "anonymous": {"reads": 10, "submissions": 1, "streams": 2},  # by client IP
-            "free": {"reads": 10, "submissions": 1, "streams": 2},
-            "payg": {"reads": 20, "submissions": 2, "streams": 10},
-            "personal": {"reads": 20, "submissions": 2, "streams": 10},
-            "enterprise": {"reads": 50, "submissions": 10, "streams": 50},
-            "default": {"reads": 20, "submissions": 2, "streams": 10},
+            # by client IP: sign-up, sign-in and password resets are its writes
+            "anonymous": {"reads": 10, "submissions": 1, "streams": 2, "writes": 2},
+            "free": {"reads": 10, "submissions": 1, "streams": 2, "writes": 5},
+            "payg": {"reads": 20, "submissions": 2, "streams": 10, "writes": 10},
+            "personal": {"reads": 20, "submissions": 2, "streams": 10, "writes": 10},
+            "enterprise": {"reads": 50, "submissions": 10, "streams": 50, "writes": 20},
+            "default": {"reads": 20, "submissions": 2, "streams": 10, "writes": 10},
         },
-        description="Per plan: reads and submissions per rate_limit_window_seconds (a token "
-        "bucket: that many at once, refilled evenly), SSE streams open at once; unknown "
+        description="Per plan: reads, submissions and other writes per "
+        "rate_limit_window_seconds (a token bucket: that many at once, refilled evenly; "
+        "writes default to the plan's submissions), SSE streams open at once; unknown "
         "plans get 'default', requests without a valid credential 'anonymous'",
     )
     rate_limit_window_seconds: int = Field(1, ge=1, le=3600)
@@ -185,16 +196,26 @@ class GatewaySettings(JobQueueSettings):
             if name not in self.rate_limit_plans:
                 raise ValueError(f"GLOBALPIC_GATEWAY__RATE_LIMIT_PLANS needs a {name!r} plan")
         for plan, budgets in self.rate_limit_plans.items():
-            if set(budgets) != {"reads", "submissions", "streams"} or min(budgets.values()) < 0:
+            given = set(budgets) - {"writes"}
+            if given != {"reads", "submissions", "streams"} or min(budgets.values()) < 0:
                 raise ValueError(
                     f"GLOBALPIC_GATEWAY__RATE_LIMIT_PLANS[{plan!r}]: give reads, submissions "
-                    "and streams, each >= 0"
+                    "and streams (and writes if you like), each >= 0"
                 )
         if self.metrics_token is not None:
             refuse_placeholder_secret("GLOBALPIC_GATEWAY__METRICS_TOKEN", self.metrics_token)
         return self
 
     # ---- end of the edge settings ---------------------------------------------------------
+
+    @field_validator("signed_url_ttl_seconds")
+    @classmethod
+    def _ttl_off_or_a_minute(cls, value: int) -> int:
+        # A URL shown may have only half its TTL left (api.signed_urls, the reuse): give a
+        # client at least 30 s to start its download.
+        if 0 < value < 60:
+            raise ValueError("0 (off) or at least 60 seconds")
+        return value
 
     @model_validator(mode="after")
     def _production_needs_keys(self) -> GatewaySettings:

@@ -57,6 +57,7 @@ IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
 BAD_LAST_EVENT_ID = "bad_last_event_id"
 SERVICE_UNAVAILABLE = errors.SERVICE_UNAVAILABLE
 INTERNAL_ERROR = "internal_error"
+MALFORMED_BODY = "malformed_body"  # a body FastAPI could not parse (bytes that are not UTF-8)
 # Accounts and billing
 QUOTA_EXCEEDED = "quota_exceeded"
 PAYMENT_REQUIRED = "payment_required"  # the subscription's last payment failed
@@ -179,6 +180,10 @@ def document_problems(spec: dict[str, Any]) -> None:
     schemas["Problem"] = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
     for operations in spec.get("paths", {}).values():
         for operation in operations.values():
+            if "requestBody" in operation:  # FastAPI's answer to a body it cannot parse
+                operation["responses"].setdefault(
+                    "400", {"description": "Bad Request (`malformed_body`)"}
+                )
             for status, response in operation.get("responses", {}).items():
                 if status[:1] in ("4", "5"):
                     response["content"] = {PROBLEM_JSON: {"schema": {"$ref": PROBLEM_REF}}}
@@ -197,12 +202,21 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
+# What every account route answers on a gateway without accounts (``AppState.auth``).
+ACCOUNTS_OFF: dict[int | str, dict[str, Any]] = {
+    404: {
+        "description": "Not Found (`accounts_disabled`: this gateway has no accounts)",
+        "content": {PROBLEM_JSON: {"schema": {"$ref": PROBLEM_REF}}},
+    }
+}
+
+
 _UNAVAILABLE_CODES = {
     errors.SERVICE_UNAVAILABLE,
     errors.SERVICE_TIMEOUT,
     errors.STORAGE_UNAVAILABLE,
 }
-_HTTP_CODES = {404: NOT_FOUND, 405: METHOD_NOT_ALLOWED, 401: UNAUTHORIZED}
+_HTTP_CODES = {400: MALFORMED_BODY, 404: NOT_FOUND, 405: METHOD_NOT_ALLOWED, 401: UNAUTHORIZED}
 
 
 _METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")

@@ -1,5 +1,5 @@
-"""Rate limits per credential and plan: token buckets for reads and submissions, a cap on SSE
-streams open at once.
+"""Rate limits per credential and plan: token buckets for reads, submissions and other writes,
+a cap on SSE streams open at once.
 
 Who is counted (the *partition*): a signed-in user (``user:<id>``) for web-app access tokens,
 the API key (``key:<id>``) for a team's keys, the tenant (``tenant:<id>``) for settings keys,
@@ -13,10 +13,13 @@ What is counted (the *budget*) is decided by method and path (``classify``):
 * ``reads``: every other ``GET`` / ``HEAD`` under ``/v1/``;
 * ``streams``: ``GET /v1/jobs/{id}/events`` holds one of the partition's concurrent streams
   while it is open (and takes a read, as any GET);
+* ``writes``: every other ``POST`` / ``PUT`` / ``PATCH`` / ``DELETE`` under ``/v1/``: sign-up,
+  sign-in, password resets (by client address: no credential), API keys, team, webhooks,
+  cancel and delete (a plan without ``writes`` gets its ``submissions``);
 * nothing: probes, ``/metrics``, the web app's files, docs, Stripe's webhook, style previews,
-  signed file downloads (``/v1/files/``), and the other methods (sign-in has its own lockout).
+  signed file downloads (``/v1/files/``).
 
-Reads and submissions are token buckets: ``q`` per ``w = rate_limit_window_seconds`` of
+Reads, submissions and writes are token buckets: ``q`` per ``w = rate_limit_window_seconds`` of
 capacity, refilled at ``q / w`` per second. Streams are leases: a sorted set per partition,
 one member per open stream scored by its expiry, refreshed while the stream lives (a gateway
 that dies leaves leases that expire within ``LEASE_SECONDS``, never a stuck count).
@@ -62,7 +65,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("globalpic.gateway.ratelimit")
 
-Budget = Literal["reads", "submissions", "streams"]
+Budget = Literal["reads", "submissions", "streams", "writes"]
+_WRITES = ("POST", "PUT", "PATCH", "DELETE")
 RATE_LIMITED = RateLimitedError.code  # "rate_limited", the code sign-in lockout shares
 
 LEASE_SECONDS = 60.0  # an open stream's lease; refreshed every third of it
@@ -94,8 +98,10 @@ def classify(method: str, path: str) -> tuple[Budget, ...]:
     """The budgets a request spends, in the order they are checked; () when not limited."""
     if not path.startswith("/v1/") or path.startswith(_EXEMPT) or _PREVIEW.fullmatch(path):
         return ()
-    if method == "POST":
-        return ("submissions",) if path == "/v1/jobs" or _RERUN.fullmatch(path) else ()
+    if method == "POST" and (path == "/v1/jobs" or _RERUN.fullmatch(path)):
+        return ("submissions",)
+    if method in _WRITES:
+        return ("writes",)
     if method in ("GET", "HEAD"):
         return ("reads", "streams") if _EVENTS.fullmatch(path) else ("reads",)
     return ()
@@ -414,14 +420,15 @@ class RateLimiter:
         return self.plans.get(plan) or self.plans["default"]
 
     def bucket(self, budget: Budget, plan: str) -> Bucket:
-        quota = self.budgets(plan)[budget]
+        budgets = self.budgets(plan)
+        quota = budgets.get(budget, budgets["submissions"])  # writes: optional in a plan
         return Bucket(quota, quota / self.window)
 
     def _now(self) -> float | None:
         return None if self.clock is None else self.clock()
 
     async def take(self, budget: Budget, partition: str, plan: str) -> Verdict:
-        """Spend one request of ``budget`` (reads or submissions)."""
+        """Spend one request of ``budget`` (reads, submissions or writes)."""
         bucket = self.bucket(budget, plan)
         key = f"{self.prefix}{budget}:{partition}"
         answer = await self._guarded(lambda: self.store.take(key, bucket, self._now()))

@@ -16,6 +16,7 @@ from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from sqlalchemy.engine import Engine
 
+from globalpic_gateway.api.signed_urls import UrlSigner
 from globalpic_gateway.api.views import FinishedImageCache
 from globalpic_gateway.core import problems
 from globalpic_gateway.core.auth import Authenticator
@@ -52,11 +53,13 @@ class AppState:
     # the hot read paths (job status, the SSE job check): `engine`'s pool without transactions
     read_engine: Engine = field(init=False, repr=False)
     finished_images: FinishedImageCache = field(init=False, repr=False)
+    signed_urls: UrlSigner = field(init=False, repr=False)  # the job view's download URLs
     billing: Billing = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.read_engine = reads_engine(self.engine)
         self.finished_images = FinishedImageCache(self.settings.finished_image_cache_size)
+        self.signed_urls = UrlSigner(self.storage, self.settings.signed_url_ttl_seconds)
         self.billing = Billing(self.settings, self.billing_client)
 
     @property

@@ -29,10 +29,10 @@ from globalpic_gateway.api.routes.auth import with_refresh_cookie
 from globalpic_gateway.core import problems
 from globalpic_gateway.core.auth import AuthServiceAuthenticator, Tenant
 from globalpic_gateway.core.billing import PlanLimits
-from globalpic_gateway.core.problems import ApiError, problem_responses
+from globalpic_gateway.core.problems import ACCOUNTS_OFF, ApiError, problem_responses
 from globalpic_gateway.core.state import AppState
 
-router = APIRouter(tags=["account"])
+router = APIRouter(tags=["account"], responses=ACCOUNTS_OFF)
 
 
 # The plan features these routes need, by the name the refusal gives them.

@@ -29,10 +29,15 @@ from globalpic_gateway.account_schemas import (
 )
 from globalpic_gateway.api.deps import StateDep, TenantDep, UserDep, bearer, bearer_credential
 from globalpic_gateway.core.auth import AuthServiceAuthenticator
-from globalpic_gateway.core.problems import BEARER_CHALLENGE, ApiError, problem_responses
+from globalpic_gateway.core.problems import (
+    ACCOUNTS_OFF,
+    BEARER_CHALLENGE,
+    ApiError,
+    problem_responses,
+)
 from globalpic_gateway.core.state import AppState
 
-router = APIRouter(tags=["auth"])
+router = APIRouter(tags=["auth"], responses=ACCOUNTS_OFF)
 
 # The web app's refresh token lives in this cookie (httpOnly: no script reads it; SameSite
 # strict and the /v1/auth path: sent only to these routes, from our own pages). Integrators
@@ -159,8 +164,9 @@ async def change_password(body: PasswordChangeIn, user: UserDep, state: StateDep
 @router.post(
     "/v1/auth/password-reset",
     status_code=202,
+    response_class=Response,  # 202 with an empty body: documented without a JSON content
     summary="Mail a password-reset link (answered the same whether the address has an account)",
-    responses=problem_responses(422, 503),
+    responses={202: {"description": "Accepted"}, **problem_responses(422, 503)},
 )
 async def request_password_reset(body: PasswordResetIn, state: StateDep) -> Response:
     await asyncio.to_thread(state.auth.request_password_reset, body.email)

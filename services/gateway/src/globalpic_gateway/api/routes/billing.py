@@ -25,9 +25,9 @@ from globalpic_gateway.account_schemas import (
 )
 from globalpic_gateway.api.deps import ManagerDep, OwnerDep, StateDep
 from globalpic_gateway.core import problems
-from globalpic_gateway.core.problems import ApiError, problem_responses
+from globalpic_gateway.core.problems import ACCOUNTS_OFF, ApiError, problem_responses
 
-router = APIRouter(prefix="/v1/billing", tags=["billing"])
+router = APIRouter(prefix="/v1/billing", tags=["billing"], responses=ACCOUNTS_OFF)
 
 # Stripe's events are a few KB; anything near this is not Stripe.
 MAX_WEBHOOK_BYTES = 1024 * 1024

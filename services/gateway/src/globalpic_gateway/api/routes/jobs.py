@@ -17,8 +17,9 @@ from globalpic_common.schemas import OP_ORDER
 from globalpic_common.styles import style_ids
 from globalpic_common.tracing import tracer
 from globalpic_gateway import crud, lifecycle
-from globalpic_gateway.api import views
+from globalpic_gateway.api import signed_urls, views
 from globalpic_gateway.api.deps import ReaderDep, StateDep, WriterDep, job_not_found
+from globalpic_gateway.api.signed_urls import SignedUrl
 from globalpic_gateway.core import problems
 from globalpic_gateway.core.problems import ApiError, problem_responses
 from globalpic_gateway.schemas import JobOut, JobPage
@@ -226,10 +227,19 @@ async def list_jobs(
     summary="One job: status, each image's state, outputs and checks",
     responses=problem_responses(401, 404),
 )
-async def get_job(job_id: str, state: StateDep, tenant: ReaderDep) -> Response:
+async def get_job(job_id: str, request: Request, state: StateDep, tenant: ReaderDep) -> Response:
     # The route clients poll. The body is JobOut's JSON, rendered by views.job_json (finished
     # images come rendered from a cache) and returned as is: FastAPI would otherwise validate
     # and encode the whole JobOut again (response_model stays for the OpenAPI document).
+    base_url = str(request.base_url)
+
+    def sign(key: str) -> SignedUrl | None:
+        # In load's worker thread: signing may wait on the storage service (cached per URL).
+        signed = state.signed_urls.sign(tenant.id, key)
+        if signed is None:
+            return None
+        return SignedUrl(signed_urls.absolute(signed.url, base_url), signed.expires_at)
+
     def load() -> bytes:
         with state.read_engine.connect() as conn:
             job = crud.read_job(conn, tenant.id, job_id)
@@ -240,6 +250,7 @@ async def get_job(job_id: str, state: StateDep, tenant: ReaderDep) -> Response:
                 crud.read_images_for_view(conn, job_id),
                 lambda ids: crud.image_reports(conn, ids),
                 state.finished_images,
+                sign,
             )
 
     return Response(await asyncio.to_thread(load), media_type="application/json")
@@ -254,9 +265,9 @@ async def get_job(job_id: str, state: StateDep, tenant: ReaderDep) -> Response:
     "`completed` as usual. A finished job: 409 `job_finished`.",
     responses=problem_responses(401, 403, 404, 409),
 )
-async def cancel_job(job_id: str, state: StateDep, tenant: WriterDep) -> Response:
+async def cancel_job(job_id: str, request: Request, state: StateDep, tenant: WriterDep) -> Response:
     await lifecycle.cancel_job(state, tenant.id, job_id)
-    return await get_job(job_id, state, tenant)
+    return await get_job(job_id, request, state, tenant)
 
 
 @router.delete(
