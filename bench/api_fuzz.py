@@ -110,6 +110,9 @@ async def _schemathesis(args: argparse.Namespace, base_url: str, job_id: str) ->
         str(args.report_dir),
         "--seed",
         str(args.seed),
+        # no examples replayed from an earlier run's database: the same seed, the same run
+        "--generation-database",
+        "none",
         "--no-color",
         "--phases",
         args.phases,

@@ -94,6 +94,9 @@ def test_sign_up_trial_quota_checkout_webhook_and_paid_jobs(
             body = assert_problem(over, 402, "quota_exceeded")
             assert body["remaining"] == 2 and body["unlock"]
 
+            for neither_or_both in ({}, {"plan": "personal", "pack": "pack_10"}):
+                refused = await alice.post("/v1/billing/checkout", json=neither_or_both)
+                assert_problem(refused, 422, "validation_error")
             checkout = await alice.post("/v1/billing/checkout", json={"pack": "pack_10"})
             assert checkout.status_code == 200, checkout.text
             await pay(checkout.json()["url"])

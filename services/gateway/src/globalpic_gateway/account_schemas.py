@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from globalpic.auth.v1 import auth_pb2
 from globalpic.billing.v1 import billing_pb2
@@ -265,11 +265,25 @@ class InvitationIn(BaseModel):
     role: RoleName = "member"
 
 
-class CheckoutIn(BaseModel):
-    plan: Literal["personal", "enterprise"] | None = None
-    pack: Literal["pack_10", "pack_50", "pack_200"] | None = None
+class _CheckoutPages(BaseModel):
+    # Extra fields refused: a body naming both a plan and a pack is neither kind of checkout
+    # (the schema says so too: additionalProperties false on each).
+    model_config = ConfigDict(extra="forbid")
+
     success_url: str | None = Field(None, max_length=2048)
     cancel_url: str | None = Field(None, max_length=2048)
+
+
+class PlanCheckoutIn(_CheckoutPages):
+    plan: Literal["personal", "enterprise"]
+
+
+class PackCheckoutIn(_CheckoutPages):
+    pack: Literal["pack_10", "pack_50", "pack_200"]
+
+
+# A subscription or a credit pack: exactly one of them.
+CheckoutIn = PlanCheckoutIn | PackCheckoutIn
 
 
 class UrlOut(BaseModel):

@@ -121,7 +121,14 @@ export interface ImageReport {
   checks?: RuleResult[];
 }
 
-export interface Output { candidate: number; url: string; content_type: string }
+export interface Output {
+  candidate: number;
+  url: string;
+  content_type: string;
+  /** Fetchable without credentials until signed_url_expires_at (GET /v1/jobs/{id} only). */
+  signed_url?: string | null;
+  signed_url_expires_at?: string | null;
+}
 export interface JobImage {
   index: number;
   filename: string;

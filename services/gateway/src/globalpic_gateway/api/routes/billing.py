@@ -16,7 +16,9 @@ from globalpic_common import errors
 from globalpic_common.errors import BadInputError
 from globalpic_gateway.account_schemas import (
     CheckoutIn,
+    PackCheckoutIn,
     PackOut,
+    PlanCheckoutIn,
     PlanOut,
     PlansOut,
     UrlOut,
@@ -53,14 +55,12 @@ async def plans(state: StateDep) -> PlansOut:
     responses=problem_responses(401, 403, 422, 503),
 )
 async def checkout(body: CheckoutIn, owner: OwnerDep, state: StateDep) -> UrlOut:
-    if (body.plan is None) == (body.pack is None):
-        raise ApiError(422, problems.VALIDATION_ERROR, "name exactly one of 'plan' or 'pack'")
     me = await asyncio.to_thread(state.auth.get_me, owner.user_id or "", owner.id)
     session = await asyncio.to_thread(
         state.billing_service.create_checkout_session,
         owner.id,
-        plan=body.plan or "",
-        pack=body.pack or "",
+        plan=body.plan if isinstance(body, PlanCheckoutIn) else "",
+        pack=body.pack if isinstance(body, PackCheckoutIn) else "",
         success_url=body.success_url or "",
         cancel_url=body.cancel_url or "",
         customer_email=me.user.email,
