@@ -142,8 +142,9 @@ bench-extract: setup models
 	$(PY) -m bench.extract_bench
 
 # Real processes (NATS, the gRPC services, runners, gateway, a throwaway PostgreSQL database):
-# throughput of 1/10/50-image batches, p99 of status and SSE under load, kills and restarts.
-bench-platform: setup models
+# throughput of 1/10/50-image batches, p99 of status and SSE under load (rate limits on, an
+# API key per user: auth service + Redis), kills and restarts.
+bench-platform: setup models redis
 	$(PY) -m bench.platform_bench
 
 bench-localize: setup models

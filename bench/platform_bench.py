@@ -16,7 +16,11 @@ batch holds distinct photos (``bench.synthetic`` shots with Chinese overlays).
    remote GPU), one ``--io-size`` batch per runner count.
 3. **Read latency under load**: ``--users`` open-loop users at ``--rate`` req/s each on
    ``GET /v1/jobs/{id}`` and its SSE stream while a ``--load-size`` batch runs (definitions in
-   ``bench.platform.load``).
+   ``bench.platform.load``). As in production: rate limits on (``--rate-limits``; a
+   ``redis-server`` of its own on loopback, or ``--redis-url``) and each user with an API key
+   of its own, a team key of the auth service (``bench.platform.accounts`` says why not
+   settings keys) on the default plan; ``--rate-limits both`` runs it again with limits off,
+   for comparison. The fault run's gateway keeps the development default (limits off).
 4. **Faults** (PostgreSQL): ``--kills`` runner SIGKILLs, at random moments and (a share of
    them) inside the stored-but-not-acked window on purpose (the runner's test failpoint
    ``after_store:kill``), plus one restart each of NATS, every gRPC service and the gateway;
@@ -24,6 +28,7 @@ batch holds distinct photos (``bench.synthetic`` shots with Chinese overlays).
 
 Each figure is printed as soon as it is measured, then a summary against the targets, and
 everything goes to ``--json-out``. bench/README.md ("platform") defines every number.
+``--phases load`` (or any comma list of throughput, load, io, fault) runs only those.
 """
 
 from __future__ import annotations
@@ -31,16 +36,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import shutil
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import asdict
+from contextlib import ExitStack
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
+
+from bench.platform.accounts import TeamKeys, team_keys
 from bench.platform.client import (
     BatchResult,
     JobOptions,
@@ -51,9 +61,16 @@ from bench.platform.client import (
 )
 from bench.platform.fault import WINDOW_FAILPOINT, FaultResult, run_fault
 from bench.platform.images import PhotoSet
-from bench.platform.launcher import REMOTE_GPU, LogTail, Platform, throwaway_database
-from bench.platform.load import LoadResult, run_load
+from bench.platform.launcher import (
+    MACHINE,
+    REMOTE_GPU,
+    LogTail,
+    Platform,
+    throwaway_database,
+)
+from bench.platform.load import ENDPOINTS, LoadResult, run_load
 from bench.synthetic import REPO_ROOT
+from globalpic_dev import redisd
 from globalpic_dev.supervisor import queue_env
 
 DEFAULT_JSON = REPO_ROOT / "bench" / "results" / "platform.json"
@@ -68,6 +85,10 @@ P99_TARGET_MS = 100.0
 # configurations compare on equal work); warm-ups, singles and fault batches their own.
 SEED_BATCH, SEED_SINGLE, SEED_WARMUP, SEED_FAULT = 2000, 1000, 900_000, 500_000
 RUNNER_DONE_TEXT = "done in"  # the runner's log line for a finished image
+# CPU no process of the platform used: PostgreSQL, the kernel, other work on a shared machine
+OTHERS = "others"
+PHASES = ("throughput", "load", "io", "fault")
+LIMIT_MODES = ("on", "off")
 
 
 def say(text: str) -> None:
@@ -91,6 +112,22 @@ def float_pair(text: str) -> tuple[float, float]:
     return low, high
 
 
+def limit_modes(text: str) -> list[str]:
+    """--rate-limits: the load runs' modes, in order (``both`` = ``on,off``)."""
+    modes = ["on", "off"] if text == "both" else [p.strip() for p in text.split(",") if p.strip()]
+    if not modes or set(modes) - set(LIMIT_MODES) or len(set(modes)) != len(modes):
+        raise argparse.ArgumentTypeError(f"{text!r}: on, off, both (= on,off) or off,on")
+    return modes
+
+
+def phase_list(text: str) -> list[str]:
+    phases = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = sorted(set(phases) - set(PHASES))
+    if not phases or unknown:
+        raise argparse.ArgumentTypeError(f"{text!r}: a comma list of {', '.join(PHASES)}")
+    return phases
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m bench.platform_bench", description=__doc__.split("\n\n")[0]
@@ -105,6 +142,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     add("--skip-io", action="store_true")
     add("--skip-load", action="store_true")
     add("--skip-fault", action="store_true")
+    add("--phases", type=phase_list, default=None, help=f"only these of {','.join(PHASES)}")
+    add(
+        "--rate-limits",
+        type=limit_modes,
+        default=["on"],
+        help="the gateway's rate limits: on, off, both (= on,off: the load run twice) or off,on;"
+        " phases 1-3 run with the first",
+    )
+    add("--redis-url", default=None, help="the limits' Redis (default: one started here)")
     add("--image-side", type=int, default=640, help="photo side in px (512-768 keeps it short)")
     add("--ops", default="clean,extract,remix,resize")
     add("--style", default="amazon-white", help="remix style (the CPU studio renderer)")
@@ -127,6 +173,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     add("--startup-timeout", type=float, default=240.0)
     add("--json-out", type=Path, default=DEFAULT_JSON)
     args = parser.parse_args(argv)
+    if args.phases is not None:  # the --skip-* flags, said the other way round
+        for phase in PHASES:
+            setattr(args, f"skip_{phase}", phase not in args.phases)
     if 1 not in args.sizes:
         args.sizes = [1, *args.sizes]
     return args
@@ -241,8 +290,9 @@ def print_load(result: LoadResult, label: str) -> dict[str, Any]:
         s = stats[endpoint]
         say(
             f"  [load] {label}{endpoint:<6}: {s['requests']} requests in {result.duration_s:.1f} s "
-            f"({s['achieved_rps']:.1f}/s), p50 {_ms(s['p50_ms'])}, p90 {_ms(s['p90_ms'])}, "
-            f"p99 {_ms(s['p99_ms'])}, max {_ms(s['max_ms'])}, {s['errors']} errors"
+            f"({s['achieved_rps']:.1f}/s), p50 {_ms(s['p50_ms'])}, p95 {_ms(s['p95_ms'])}, "
+            f"p99 {_ms(s['p99_ms'])}, max {_ms(s['max_ms'])}; {s['rate_limited']} x 429, "
+            f"{s['server_errors']} x 5xx, {s['errors']} errors in all"
             + (f" {s['error_examples']}" if s["errors"] else "")
         )
     lag = stats["client_lag"]
@@ -250,38 +300,93 @@ def print_load(result: LoadResult, label: str) -> dict[str, Any]:
         f"  [load] {label}client lag (actual - scheduled send): p50 {_ms(lag['p50_ms'])}, "
         f"p99 {_ms(lag['p99_ms'])}"
     )
+    slow = stats["slow"]
+    worst = ", ".join(f"{count} at {second} s" for second, count in slow["worst_seconds"])
+    say(
+        f"  [load] {label}slower than {slow['over_ms']:.0f} ms: {slow['requests']} requests"
+        + (f"; the seconds with most: {worst}" if worst else "")
+    )
     return stats
 
 
+@dataclass(frozen=True)
+class LoadContext:
+    """What the load phase needs beyond the platform: the users' keys, the limits' Redis."""
+
+    keys: TeamKeys
+    redis_url: str | None  # None: no mode of --rate-limits turns them on
+
+
+def limit_settings(mode: str, redis_url: str | None) -> dict[str, str]:
+    """The gateway's settings for a --rate-limits mode: on counts in Redis, as production."""
+    settings = {"GLOBALPIC_GATEWAY__RATE_LIMITS": "true" if mode == "on" else "false"}
+    if redis_url is not None:
+        settings["GLOBALPIC_GATEWAY__REDIS_URL"] = redis_url
+    return settings
+
+
+async def load_phase(
+    platform: Platform,
+    photos: PhotoSet,
+    options: JobOptions,
+    args: argparse.Namespace,
+    context: LoadContext,
+) -> dict[str, dict[str, Any]]:
+    """One load run per --rate-limits mode (the gateway restarted between them), by mode; the
+    gateway is left as the first mode wants it, for the phase after this one."""
+    platform.set_runners(max(args.runners), generation="generation")
+    if args.skip_throughput:  # nobody warmed the runners: do it, or the batch pays cold starts
+        seeds = list(range(SEED_WARMUP + 2000, SEED_WARMUP + 3000))
+        say(f"  [load] runners warm ({await warm_up(platform, photos, options, seeds)} job(s))")
+    modes = args.rate_limits
+    runs: dict[str, dict[str, Any]] = {}
+    for mode in modes:
+        platform.reconfigure_gateway(limit_settings(mode, context.redis_url))
+        runs[mode] = await load_run(platform, photos, options, args, context.keys, mode)
+    if not args.skip_io:
+        platform.reconfigure_gateway(limit_settings(modes[0], context.redis_url))
+    return runs
+
+
+async def served_policy(base_url: str, headers: dict[str, str], mode: str) -> str | None:
+    """The ``RateLimit-Policy`` a user's read is answered with (None: no limits), checked
+    against ``mode``: the figures must be of the mode they are printed as."""
+    async with api_client(base_url, headers) as api:
+        response = await api.get("/v1/jobs")
+    response.raise_for_status()
+    policy: str | None = response.headers.get("RateLimit-Policy")
+    if (policy is not None) != (mode == "on"):
+        raise RuntimeError(f"rate limits {mode} asked, the gateway answers policy {policy!r}")
+    return policy
+
+
 async def load_run(
-    platform: Platform, photos: PhotoSet, options: JobOptions, args: argparse.Namespace
+    platform: Platform,
+    photos: PhotoSet,
+    options: JobOptions,
+    args: argparse.Namespace,
+    keys: TeamKeys,
+    mode: str,
 ) -> dict[str, Any]:
-    runners = max(args.runners)
-    platform.set_runners(runners, generation="generation")
-    out: dict[str, Any] = {"runners": runners, "users": args.users, "rate": args.rate}
-    async with api_client(platform.base_url, platform.headers) as api:
+    """The idle baseline, then the load while a batch runs; the team's owner key submits, the
+    users poll with their own keys."""
+    runners = len(platform.runner_names)
+    label = f"limits {mode}, "
+    policy = await served_policy(platform.base_url, keys.user_headers[0], mode)
+    say(f"  [load] {label}a user's read is answered with RateLimit-Policy: {policy}")
+    out: dict[str, Any] = {
+        "rate_limits": mode,
+        "keys": "one team API key per user (auth service), default plan",
+        "policy": policy,
+        "runners": runners,
+        "users": args.users,
+        "rate": args.rate,
+    }
+    async with api_client(platform.base_url, keys.owner_headers) as api:
         if args.baseline_seconds > 0:
-            # The same load on a finished job while nothing is processed: what the gateway
-            # answers when it has the machine to itself (tells capacity from CPU contention).
-            done = await run_batch(api, [photos.photo(SEED_SINGLE)], options)
-            idle = asyncio.Event()
-            say(f"  [load] idle baseline: {args.users} users x {args.rate:g} req/s, no job running")
-            cpu_before, cpu_started = platform.cpu_seconds(), time.monotonic()
-            baseline = await run_load(
-                platform.base_url,
-                platform.headers,
-                done.job_id,
-                idle,
-                users=args.users,
-                rate=args.rate,
-                seed=args.seed + 1,
-                duration=args.baseline_seconds,
+            out["idle_baseline"] = await idle_baseline(
+                platform, api, photos, options, args, keys, f"idle, {label}"
             )
-            out["idle_baseline"] = print_load(baseline, "idle ")
-            wall = time.monotonic() - cpu_started
-            idle_cpu = cpu_shares(cpu_before, platform.cpu_seconds(), wall)
-            out["idle_baseline"]["cpu_share"] = idle_cpu
-            print_cpu(idle_cpu, "idle ")
 
         stop = asyncio.Event()
         first_event = asyncio.Event()
@@ -300,13 +405,13 @@ async def load_run(
         follower = asyncio.create_task(follow())
         await first_event.wait()
         say(
-            f"  [load] {args.users} users x {args.rate:g} req/s on job {job['id'][:8]} "
+            f"  [load] {label}{args.users} users x {args.rate:g} req/s on job {job['id'][:8]} "
             f"({args.load_size} images, {runners} runner(s)) ..."
         )
         cpu_before, cpu_started = platform.cpu_seconds(), time.monotonic()
         result = await run_load(
             platform.base_url,
-            platform.headers,
+            keys.user_headers,
             job["id"],
             stop,
             users=args.users,
@@ -315,26 +420,72 @@ async def load_run(
         )
         await follower
     cpu = cpu_shares(cpu_before, platform.cpu_seconds(), time.monotonic() - cpu_started)
-    out |= print_load(result, "")
+    out |= print_load(result, label)
     out["duration_s"] = result.duration_s
     out["cpu_share"] = cpu
-    print_cpu(cpu, "")
+    print_cpu(cpu, label)
+    out["gateway_cpu_ms_per_request"] = gateway_cpu_per_request(cpu, result)
+    say(f"  [load] {label}gateway CPU per request: {out['gateway_cpu_ms_per_request']:.2f} ms")
     return out
 
 
+def gateway_cpu_per_request(shares: dict[str, float], result: LoadResult) -> float:
+    """The gateway's CPU milliseconds per load request (the batch's few requests and events
+    included): what the rate limits add shows here, free of the batch's CPU contention."""
+    requests = len(result.samples)
+    return 1000.0 * shares.get("gateway", 0.0) * result.duration_s / requests if requests else 0.0
+
+
+async def idle_baseline(
+    platform: Platform,
+    api: httpx.AsyncClient,
+    photos: PhotoSet,
+    options: JobOptions,
+    args: argparse.Namespace,
+    keys: TeamKeys,
+    label: str,
+) -> dict[str, Any]:
+    """The same load on a finished job while nothing is processed: what the gateway answers
+    when it has the machine to itself (tells capacity from CPU contention)."""
+    done = await run_batch(api, [photos.photo(SEED_SINGLE)], options)
+    say(f"  [load] {label}{args.users} users x {args.rate:g} req/s, no job running")
+    cpu_before, cpu_started = platform.cpu_seconds(), time.monotonic()
+    baseline = await run_load(
+        platform.base_url,
+        keys.user_headers,
+        done.job_id,
+        asyncio.Event(),
+        users=args.users,
+        rate=args.rate,
+        seed=args.seed + 1,
+        duration=args.baseline_seconds,
+    )
+    stats = print_load(baseline, label)
+    wall = time.monotonic() - cpu_started
+    stats["cpu_share"] = cpu_shares(cpu_before, platform.cpu_seconds(), wall)
+    print_cpu(stats["cpu_share"], label)
+    return stats
+
+
 def print_cpu(shares: dict[str, float], label: str) -> None:
-    if shares:
+    shown = {name: share for name, share in shares.items() if name != MACHINE and share >= 0.005}
+    if shown:
+        machine = f"machine {shares[MACHINE]:.0%} busy; " if MACHINE in shares else ""
         say(
-            f"  [load] {label}CPU (share of one core): "
-            + ", ".join(f"{name} {share:.0%}" for name, share in shares.items() if share >= 0.005)
+            f"  [load] {label}CPU (share of one core, {os.cpu_count()} cores): {machine}"
+            + ", ".join(f"{name} {share:.0%}" for name, share in shown.items())
         )
 
 
 def cpu_shares(before: dict[str, float], after: dict[str, float], wall: float) -> dict[str, float]:
-    """Each process's CPU seconds over ``wall`` seconds (1.0 = one core), largest first."""
+    """Each process's CPU seconds over ``wall`` seconds (1.0 = one core), largest first; with
+    the machine's busy time, ``OTHERS``: the part no process of the platform used."""
     shares = {
         name: (after[name] - before[name]) / wall for name in after if name in before and wall > 0
     }
+    if MACHINE in shares:
+        used = sum(share for name, share in shares.items() if name != MACHINE)
+        shares[OTHERS] = max(shares[MACHINE] - used, 0.0)
     return dict(sorted(shares.items(), key=lambda item: -item[1]))
 
 
@@ -351,8 +502,11 @@ def targets(
     io_rows: list[dict[str, Any]],
     load_stats: dict[str, Any] | None,
     fault: FaultResult | None,
+    *,
+    compare: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
-    """[{name, value, target, ok}] — ok None when the run that measures it was skipped."""
+    """[{name, value, target, ok}] — ok None when the run that measures it was skipped, or
+    for ``compare``, the other --rate-limits mode's load run (no target: for comparison)."""
     out: list[dict[str, Any]] = []
     for runners, t1 in sorted(t1s.items()):
         batches = [r for r in throughput_rows if r["runners"] == runners and r["size"] > 1]
@@ -381,16 +535,25 @@ def targets(
             }
         )
     if load_stats is not None:
-        for endpoint in ("status", "sse"):
+        for endpoint in ENDPOINTS:
             s = load_stats[endpoint]
             p99 = s["p99_ms"]
-            value = f"p99 {_ms(p99)}, p50 {_ms(s['p50_ms'])}, {s['errors']} errors"
             out.append(
                 {
                     "name": f"{endpoint} latency under load",
-                    "value": value,
+                    "value": load_value(load_stats, endpoint),
                     "target": f"p99 <= {P99_TARGET_MS:.0f} ms, no errors",
                     "ok": p99 is not None and p99 <= P99_TARGET_MS and s["errors"] == 0,
+                }
+            )
+    if compare is not None:
+        for endpoint in ENDPOINTS:
+            out.append(
+                {
+                    "name": f"{endpoint} latency under load, rate limits {compare['rate_limits']}",
+                    "value": load_value(compare, endpoint),
+                    "target": "none: for comparison",
+                    "ok": None,
                 }
             )
     if fault is not None:
@@ -427,6 +590,16 @@ def targets(
     return out
 
 
+def load_value(stats: dict[str, Any], endpoint: str) -> str:
+    s = stats[endpoint]
+    value = f"p99 {_ms(s['p99_ms'])}, p50 {_ms(s['p50_ms'])}, {s['errors']} errors"
+    if "rate_limited" in s:
+        value += f" ({s['rate_limited']} x 429, {s['server_errors']} x 5xx)"
+    if "rate_limits" in stats:
+        value += f"; rate limits {stats['rate_limits']}"
+    return value
+
+
 def format_summary(rows: list[dict[str, Any]]) -> str:
     width = max([len(r["name"]) for r in rows] + [10])
     lines = ["", "summary (make bench-platform)", "-" * (width + 60)]
@@ -439,21 +612,74 @@ def format_summary(rows: list[dict[str, Any]]) -> str:
 # --- main ----------------------------------------------------------------------------------------
 
 
+def no_phases() -> dict[str, Any]:
+    return {"throughput": [], "t1": {}, "io": [], "load": None, "load_runs": {}}
+
+
 async def _phases_1_to_3(
-    platform: Platform, photos: PhotoSet, options: JobOptions, args: argparse.Namespace
+    platform: Platform,
+    photos: PhotoSet,
+    options: JobOptions,
+    args: argparse.Namespace,
+    load: LoadContext | None,
 ) -> dict[str, Any]:
-    out: dict[str, Any] = {"throughput": [], "t1": {}, "io": [], "load": None}
+    out = no_phases()
     if not args.skip_throughput:
         say("\n== throughput (CPU backends) ==")
         out["throughput"], out["t1"] = await throughput(platform, photos, options, args)
     # Load before I/O: it runs on the runners the throughput phase left (no restart).
-    if not args.skip_load:
+    if load is not None:
         say("\n== status and SSE latency under load ==")
-        out["load"] = await load_run(platform, photos, options, args)
+        out["load_runs"] = await load_phase(platform, photos, options, args, load)
+        out["load"] = out["load_runs"][args.rate_limits[0]]
     if not args.skip_io:
         say(f"\n== I/O-bound backend (remote GPU, {args.io_latency:.2f} s per call) ==")
         out["io"] = await io_bound(platform, photos, options, args)
     return out
+
+
+def run_main_platform(
+    args: argparse.Namespace, photos: PhotoSet, options: JobOptions, work_dir: Path
+) -> dict[str, Any]:
+    """Phases 1-3 on one platform, with the limits' Redis when a --rate-limits mode turns them
+    on, and the auth service and the users' keys when the load phase runs."""
+    first_mode = args.rate_limits[0]
+    with ExitStack() as stack:
+        url, what = stack.enter_context(
+            throwaway_database(args.database, work_dir, args.postgres_admin_url)
+        )
+        say(f"database: {what}")
+        redis_url: str | None = args.redis_url
+        watched: dict[str, int] = {}
+        if "on" in args.rate_limits and redis_url is None:
+            # our own, not the machine's: its CPU is counted, and no other run shares it
+            redis = stack.enter_context(redisd.RedisServer(work_dir / "redis"))
+            redis_url = redis.url
+            assert redis.process is not None
+            watched["redis"] = redis.process.pid
+        if "on" in args.rate_limits:
+            say(f"rate limits: Redis {redis_url}")
+        platform = Platform(
+            work_dir / "main",
+            url,
+            startup_timeout=args.startup_timeout,
+            io_latency=args.io_latency,
+            auth=not args.skip_load,
+            gateway_settings=limit_settings(first_mode, redis_url),
+            watched=watched,
+        )
+        stack.callback(platform.stop)  # before Redis and the database go (last in, first out)
+        platform.start(min(args.runners), remote_gpu=not args.skip_io)
+        load: LoadContext | None = None
+        if not args.skip_load:
+            assert platform.auth_addr is not None
+            keys = team_keys(platform.auth_addr, args.users)
+            say(
+                f"  team {keys.team_id[:8]} (auth service): an API key for each of the "
+                f"{args.users} users, one for the batch owner"
+            )
+            load = LoadContext(keys, redis_url)
+        return asyncio.run(_phases_1_to_3(platform, photos, options, args, load))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -475,27 +701,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         photos.photo(SEED_SINGLE + k)
 
     report: dict[str, Any] = {"config": {k: _jsonable(v) for k, v in vars(args).items()}}
-    phases: dict[str, Any] = {"throughput": [], "t1": {}, "io": [], "load": None}
+    phases = no_phases()
     fault: FaultResult | None = None
     failed = False
     try:
         if not (args.skip_throughput and args.skip_io and args.skip_load):
-            with throwaway_database(args.database, work_dir, args.postgres_admin_url) as (
-                url,
-                what,
-            ):
-                say(f"database: {what}")
-                platform = Platform(
-                    work_dir / "main",
-                    url,
-                    startup_timeout=args.startup_timeout,
-                    io_latency=args.io_latency,
-                )
-                try:
-                    platform.start(min(args.runners), remote_gpu=not args.skip_io)
-                    phases = asyncio.run(_phases_1_to_3(platform, photos, options, args))
-                finally:
-                    platform.stop()
+            phases = run_main_platform(args, photos, options, work_dir)
         if not args.skip_fault:
             with throwaway_database("postgres", work_dir, args.postgres_admin_url) as (url, what):
                 say(f"\n== fault run ({what}) ==")
@@ -539,7 +750,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         say(f"\nerror: {type(exc).__name__}: {exc}")
         raise
     finally:
-        rows = targets(phases["throughput"], phases["t1"], phases["io"], phases["load"], fault)
+        compare = [run for run in phases["load_runs"].values() if run is not phases["load"]]
+        rows = targets(
+            phases["throughput"],
+            phases["t1"],
+            phases["io"],
+            phases["load"],
+            fault,
+            compare=compare[0] if compare else None,
+        )
         if rows:
             say(format_summary(rows))
         report |= {
@@ -547,6 +766,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "t1_s": {str(k): v for k, v in phases["t1"].items()},
             "io": phases["io"],
             "load": phases["load"],
+            "load_runs": phases["load_runs"],
             "fault": fault.to_json() if fault else None,
             "targets": rows,
             "wall_s": time.monotonic() - started,

@@ -6,6 +6,9 @@ Built on ``globalpic_dev.supervisor`` (``Supervisor``, ``SERVICES``, ``platform_
 ``make dev``: every process is "ready" only when it can work — a gRPC service when its health
 check says SERVING (its model loaded), a runner when it logged that it pulls, the gateway when
 ``/readyz`` answers — so a timed run never pays a cold start; ports stay fixed across restarts.
+With ``auth=True`` the auth service runs too (``bench.platform.accounts``: team API keys for
+the load phase), and the gateway is pointed at it; ``reconfigure_gateway`` restarts the gateway
+with some of its own settings changed (rate limits on / off).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from bench.platform.accounts import AUTH, AUTH_SCRIPT, auth_database, auth_env
 from globalpic_dev.natsd import NatsServer, free_port
 from globalpic_dev.supervisor import (
     SERVICES,
@@ -51,6 +55,9 @@ STOP_SECONDS = 15.0
 RUNNER_READY_TEXT = "pulling from"
 # The generation service of the I/O configuration (bench/platform/remote_gpu.py).
 REMOTE_GPU = "generation-remote"
+# cpu_seconds' entry for the whole machine's busy CPU: what the platform's processes do not
+# account for is someone else's (PostgreSQL, Redis, the kernel, other work on a shared machine)
+MACHINE = "machine"
 
 
 class PlatformError(RuntimeError):
@@ -125,6 +132,11 @@ class Platform:
     gateway_env: dict[str, str] = field(default_factory=dict)
     startup_timeout: float = 180.0
     io_latency: float = 2.0  # seconds the remote-GPU generation service sleeps per call
+    auth: bool = False  # run the auth service too (team API keys), the gateway pointed at it
+    # the gateway's own settings (GLOBALPIC_GATEWAY__*, its process only): reconfigure_gateway
+    gateway_settings: dict[str, str] = field(default_factory=dict)
+    # processes started by others (the limits' Redis): name -> pid, counted by cpu_seconds
+    watched: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         (self.work_dir / "logs").mkdir(parents=True, exist_ok=True)
@@ -155,6 +167,7 @@ class Platform:
         self.service_ports: dict[str, int] = {}
         self.runner_names: list[str] = []
         self.generation = "generation"  # which generation service the runners call
+        self.auth_addr: str | None = None  # host:port, once the auth service is started
 
     # --- helpers --------------------------------------------------------------------------
 
@@ -170,9 +183,10 @@ class Platform:
 
     def cpu_seconds(self) -> dict[str, float]:
         """CPU seconds (user + system, all threads) each running process used so far: every
-        child by name, ``nats``, and ``bench`` (this process: the load generator). Empty where
-        there is no /proc (not Linux)."""
+        child by name, ``nats``, ``bench`` (this process: the load generator), the ``watched``
+        ones, and ``MACHINE`` (every core's busy time). Empty where there is no /proc."""
         pids = {name: process.pid for name, process in self.supervisor.children}
+        pids.update(self.watched)
         if self.nats.process is not None:
             pids["nats"] = self.nats.process.pid
         pids["bench"] = os.getpid()
@@ -181,6 +195,9 @@ class Platform:
             seconds = _proc_cpu_seconds(pid)
             if seconds is not None:
                 out[name] = seconds
+        busy = _machine_busy_seconds()
+        if busy is not None:
+            out[MACHINE] = busy
         return out
 
     def process(self, name: str) -> subprocess.Popen[bytes] | None:
@@ -237,8 +254,8 @@ class Platform:
     # --- starting ---------------------------------------------------------------------------
 
     def start(self, runners: int, *, remote_gpu: bool = True) -> None:
-        """NATS, every gRPC service (and the remote-GPU generation variant), the gateway and
-        ``runners`` runners; returns when each is ready."""
+        """NATS, every gRPC service (and the remote-GPU generation variant), the auth service
+        when asked, the gateway and ``runners`` runners; returns when each is ready."""
         migrate(self.database_url)  # once here, so the gateway and the runners do not race
         self.nats.start()
         self.say(f"  started nats-server    {self.nats.url}")
@@ -253,10 +270,39 @@ class Platform:
             generation = next(s for s in SERVICES if s.prefix == "GENERATION")
             command = [sys.executable, "-m", "bench.platform.remote_gpu"]
             names.append(self._start_service(generation, command, REMOTE_GPU))
-        gateway = [self._script("globalpic-gateway")]
-        self._launch(Proc("gateway", gateway, self.gateway_peers(), self._gateway_ready))
+        if self.auth:
+            # before the gateway: it authenticates team keys there from its first request
+            names.append(self._start_auth())
+        self._launch(self._gateway_proc())
         self._wait_ready([*names, "gateway"])
         self.set_runners(runners)
+
+    def _gateway_proc(self) -> Proc:
+        env = self.gateway_peers() | self.gateway_settings
+        return Proc("gateway", [self._script("globalpic-gateway")], env, self._gateway_ready)
+
+    def reconfigure_gateway(self, settings: dict[str, str]) -> None:
+        """These gateway settings from now on: a started gateway whose settings change is
+        restarted with them (SIGTERM, then ready again on the same port)."""
+        wanted = self.gateway_settings | settings
+        if wanted == self.gateway_settings:
+            return
+        self.gateway_settings = wanted
+        if "gateway" in self.procs:
+            self._stop("gateway")
+            self._launch(self._gateway_proc())
+            self._wait_ready(["gateway"])
+
+    def _start_auth(self) -> str:
+        port = free_port()
+        self.auth_addr = f"127.0.0.1:{port}"
+        env = auth_env(port, auth_database(self.database_url, self.work_dir))
+
+        def ready() -> bool:
+            return grpc_serving(port)  # SERVING once its migrations ran
+
+        self._launch(Proc(AUTH, [self._script(AUTH_SCRIPT)], env, ready))
+        return AUTH
 
     def _script(self, name: str) -> str:
         script = console_script(name)
@@ -287,12 +333,15 @@ class Platform:
         return http_ok(f"{self.base_url}/readyz")
 
     def gateway_peers(self) -> dict[str, str]:
-        """The gateway's peers (storage) at their ports, as ``make dev`` sets them."""
+        """The gateway's peers (storage; auth when it runs) at their ports, as ``make dev``
+        sets them."""
         env: dict[str, str] = {}
         for service in SERVICES:
             name = service.script.removeprefix("globalpic-").removesuffix("-server")
             if name in self.service_ports:
                 env.update(gateway_peer_env(service, self.service_ports[name]))
+        if self.auth_addr is not None:
+            env["GLOBALPIC_GATEWAY__AUTH_ADDR"] = self.auth_addr
         return env
 
     def runner_env(self) -> dict[str, str]:
@@ -414,6 +463,17 @@ def _proc_cpu_seconds(pid: int) -> float | None:
         return None
     fields = stat.rsplit(")", 1)[1].split()  # after "pid (comm)": state is field 3
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _machine_busy_seconds() -> float | None:
+    """CPU seconds every core spent on anything but idling (``/proc/stat``: user, nice,
+    system, irq, softirq, steal; not idle or iowait)."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    except OSError:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager

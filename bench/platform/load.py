@@ -14,7 +14,11 @@ Users alternate between the two endpoints, half of them starting with each:
 Latencies are measured from the *scheduled* time, so a lagging client loop counts against
 the numbers rather than hiding a slow server (no coordinated omission); ``lag`` (actual send
 - scheduled send) is reported so a lagging load generator shows. A request that errs or takes
-longer than ``timeout`` is counted as an error, not as a latency.
+longer than ``timeout`` is counted as an error, not as a latency; among the errors, answers
+``429`` (the gateway's rate limits) and ``5xx`` are counted apart.
+
+Users share one set of request headers, or each has its own (``headers`` a list: one API key
+per user, so that each has its own rate-limit budgets, as separate customers do).
 
 Each user is an ``HttpUser``: a minimal keep-alive HTTP/1.1 client on asyncio streams, light
 enough not to take the CPU it is measuring (see its docstring).
@@ -24,7 +28,8 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator
+from collections import Counter
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,6 +37,15 @@ from urllib.parse import urlsplit
 import numpy as np
 
 ENDPOINTS = ("status", "sse")
+SLOW_S = 0.1  # the latency target (100 ms); slow_seconds counts the requests over it
+
+
+class HttpStatusError(RuntimeError):
+    """An answer other than 200; ``status`` says which (429s and 5xx are counted apart)."""
+
+    def __init__(self, what: str, status: int) -> None:
+        super().__init__(f"{what} {status}")
+        self.status = status
 
 
 @dataclass
@@ -40,6 +54,16 @@ class Sample:
     latency_s: float | None  # None: error
     lag_s: float
     error: str | None = None
+    status: int | None = None  # the HTTP status of an error answer; None: no answer
+    scheduled_s: float = 0.0  # its scheduled send, seconds after the load started
+
+
+def _counts(errors: list[Sample]) -> dict[str, int]:
+    statuses = [s.status for s in errors if s.status is not None]
+    return {
+        "rate_limited": sum(1 for status in statuses if status == 429),
+        "server_errors": sum(1 for status in statuses if status >= 500),
+    }
 
 
 @dataclass
@@ -54,20 +78,34 @@ class LoadResult:
         for endpoint in ENDPOINTS:
             mine = [s for s in self.samples if s.endpoint == endpoint]
             ok = [s.latency_s for s in mine if s.latency_s is not None]
-            errors = [s.error for s in mine if s.latency_s is None]
+            errors = [s for s in mine if s.latency_s is None]
             out[endpoint] = {
                 "requests": len(mine),
                 "errors": len(errors),
-                "error_examples": sorted({e for e in errors if e})[:3],
+                **_counts(errors),
+                "error_examples": sorted({s.error for s in errors if s.error})[:3],
                 "p50_ms": percentile_ms(ok, 50),
                 "p90_ms": percentile_ms(ok, 90),
+                "p95_ms": percentile_ms(ok, 95),
                 "p99_ms": percentile_ms(ok, 99),
                 "max_ms": percentile_ms(ok, 100),
                 "achieved_rps": len(mine) / self.duration_s if self.duration_s else 0.0,
             }
         lags = [s.lag_s for s in self.samples]
         out["client_lag"] = {"p50_ms": percentile_ms(lags, 50), "p99_ms": percentile_ms(lags, 99)}
+        out["slow"] = self.slow_seconds()
         return out
+
+    def slow_seconds(self, top: int = 5) -> dict[str, Any]:
+        """Requests slower than ``SLOW_S`` and the seconds of the load (by scheduled send)
+        holding most of them: a few crowded seconds are stalls, an even spread is contention."""
+        slow = [s for s in self.samples if s.latency_s is not None and s.latency_s > SLOW_S]
+        seconds = Counter(int(s.scheduled_s) for s in slow)
+        return {
+            "over_ms": SLOW_S * 1000,
+            "requests": len(slow),
+            "worst_seconds": [[second, count] for second, count in seconds.most_common(top)],
+        }
 
 
 def percentile_ms(values: list[float], q: float) -> float | None:
@@ -184,7 +222,7 @@ class HttpUser:
                 await self._send(writer, path, "text/event-stream")
                 status, fields = await self._read_head(reader)
                 if status != 200:
-                    raise RuntimeError(f"SSE {status}")
+                    raise HttpStatusError("SSE", status)
                 if fields.get("transfer-encoding", "").lower() != "chunked":
                     raise RuntimeError(f"SSE {fields.get('content-type')}: not a stream")
                 buffer = ""
@@ -215,7 +253,7 @@ class HttpUser:
 async def _status(user: HttpUser, job_id: str) -> None:
     status, _body = await user.get(f"/v1/jobs/{job_id}")
     if status != 200:
-        raise RuntimeError(f"status {status}")
+        raise HttpStatusError("status", status)
 
 
 async def _sse_first_event(user: HttpUser, job_id: str) -> None:
@@ -224,7 +262,7 @@ async def _sse_first_event(user: HttpUser, job_id: str) -> None:
 
 async def run_load(
     base_url: str,
-    headers: dict[str, str],
+    headers: Mapping[str, str] | Sequence[Mapping[str, str]],
     job_id: str,
     stop: asyncio.Event,
     *,
@@ -235,10 +273,13 @@ async def run_load(
     duration: float | None = None,
 ) -> LoadResult:
     """Load until ``stop`` is set, or for ``duration`` seconds (requests already sent are
-    awaited)."""
+    awaited). ``headers``: every user's, or a list of one per user."""
     rng = random.Random(seed)
     period = 1.0 / rate
-    clients = [HttpUser(base_url, headers) for _ in range(users)]
+    per_user = [headers] * users if isinstance(headers, Mapping) else list(headers)
+    if len(per_user) != users:
+        raise ValueError(f"{len(per_user)} users' headers for {users} users")
+    clients = [HttpUser(base_url, dict(h)) for h in per_user]
     samples: list[Sample] = []
     in_flight: set[asyncio.Task[None]] = set()
     loop = asyncio.get_running_loop()
@@ -248,6 +289,7 @@ async def run_load(
 
     async def one(client: HttpUser, endpoint: str, scheduled: float) -> None:
         lag = loop.time() - scheduled
+        at = scheduled - started
         try:
             call = (
                 _status(client, job_id)
@@ -255,9 +297,11 @@ async def run_load(
                 else _sse_first_event(client, job_id)
             )
             await asyncio.wait_for(call, timeout)
-            samples.append(Sample(endpoint, loop.time() - scheduled, lag))
+            samples.append(Sample(endpoint, loop.time() - scheduled, lag, None, None, at))
         except Exception as exc:
-            samples.append(Sample(endpoint, None, lag, f"{type(exc).__name__}: {exc}"[:120]))
+            status = exc.status if isinstance(exc, HttpStatusError) else None
+            error = f"{type(exc).__name__}: {exc}"[:120]
+            samples.append(Sample(endpoint, None, lag, error, status, at))
 
     async def user(number: int) -> None:
         client = clients[number]
