@@ -61,9 +61,9 @@ def _http_counts() -> Counter[tuple[str, str, str]]:
     return counts
 
 
-async def _seed_finished_job(base_url: str, token: str) -> str:
+async def _seed_finished_job(base_url: str, token: str, seed: int) -> str:
     async with AsyncGlobalPic(base_url, token=token, timeout=120) as api:
-        job = await api.submit(("种子.jpg", photo_bytes(640, seed=7)), ops="extract")
+        job = await api.submit((f"种子{seed}.jpg", photo_bytes(640, seed=seed)), ops="extract")
         finished = await api.wait(job.id, timeout=300)
         return finished.id
 
@@ -82,16 +82,39 @@ async def _fuzz(args: argparse.Namespace, database_url: str, nats_url: str, work
             owner, pair = await signed_in(gw.base_url, stack, EMAIL, PASSWORD)
             await owner.aclose()
             await gw.start_runner(embedded_processor())
-            job_id = await _seed_finished_job(gw.base_url, str(pair["access_token"]))
-            print(f"seeded finished job {job_id}", flush=True)
+            token = str(pair["access_token"])
+            logout_token = await _second_session(gw.base_url)
+            # one job for every operation, one for DELETE (which would leave the others 404s)
+            job_id = await _seed_finished_job(gw.base_url, token, seed=7)
+            doomed_id = await _seed_finished_job(gw.base_url, token, seed=8)
+            print(f"seeded finished jobs {job_id} and {doomed_id} (DELETE's)", flush=True)
             before = _http_counts()
             await gw.stop_runners()  # jobs the fuzzer submits stay queued: no pipeline CPU
-            code, seconds = await _schemathesis(args, gw.base_url, job_id)
+            tokens = {"GLOBALPIC_FUZZ_TOKEN": token, "GLOBALPIC_FUZZ_LOGOUT_TOKEN": logout_token}
+            code, seconds = await _schemathesis(args, gw.base_url, job_id, doomed_id, tokens)
             sent = _http_counts() - before
     return _report(args, sent, code, seconds)
 
 
-async def _schemathesis(args: argparse.Namespace, base_url: str, job_id: str) -> tuple[int, float]:
+async def _second_session(base_url: str) -> str:
+    """Another session of the owner's: the one ``POST /v1/auth/logout`` is fuzzed with."""
+    import httpx
+
+    async with httpx.AsyncClient(base_url=base_url, timeout=60) as anonymous:
+        answer = await anonymous.post(
+            "/v1/auth/token", data={"username": EMAIL, "password": PASSWORD}
+        )
+        answer.raise_for_status()
+        return str(answer.json()["access_token"])
+
+
+async def _schemathesis(
+    args: argparse.Namespace,
+    base_url: str,
+    job_id: str,
+    doomed_id: str,
+    tokens: dict[str, str],
+) -> tuple[int, float]:
     command = [
         str(Path(sys.executable).parent / "schemathesis"),
         "--config-file",
@@ -120,6 +143,8 @@ async def _schemathesis(args: argparse.Namespace, base_url: str, job_id: str) ->
     env = {
         **os.environ,
         "GLOBALPIC_FUZZ_JOB_ID": job_id,
+        "GLOBALPIC_FUZZ_DOOMED_JOB_ID": doomed_id,
+        **tokens,
         "GLOBALPIC_FUZZ_BASE_URL": base_url,
         "GLOBALPIC_FUZZ_EMAIL": EMAIL,
         "GLOBALPIC_FUZZ_PASSWORD": PASSWORD,

@@ -285,6 +285,8 @@ def test_openapi_states_the_contract(database_url: str, tmp_path: Path, nats_url
                     assert "400" in operation["responses"], (method, path)
                 if path.startswith(("/v1/auth/", "/v1/billing/", "/v1/teams", "/v1/api-keys")):
                     assert "404" in operation["responses"], (method, path)  # no accounts
+                if path.startswith("/v1/jobs"):  # the rate limiter counts them all
+                    assert "429" in operation["responses"], (method, path)
         reset = spec["paths"]["/v1/auth/password-reset"]["post"]["responses"]["202"]
         assert "content" not in reset  # an empty body is what it answers
 

@@ -247,6 +247,7 @@ def _document_events(app: FastAPI) -> None:
             for name, definition in schema.pop("$defs", {}).items():
                 schemas.setdefault(name, definition)
             schemas[model.__name__] = schema
+        _document_rate_limits(spec)
         document_problems(spec)
         events = spec["paths"]["/v1/jobs/{job_id}/events"]["get"]
         events["x-sse-events"] = {
@@ -257,6 +258,18 @@ def _document_events(app: FastAPI) -> None:
         return spec
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _document_rate_limits(spec: dict[str, Any]) -> None:
+    """Every operation the rate limiter counts may answer ``429 rate_limited``."""
+    from globalpic_gateway.core.ratelimit import classify
+
+    for path, operations in spec.get("paths", {}).items():
+        for method, operation in operations.items():
+            if classify(method.upper(), path):
+                operation["responses"].setdefault(
+                    "429", {"description": "Too Many Requests (`rate_limited`, `Retry-After`)"}
+                )
 
 
 def serve() -> None:

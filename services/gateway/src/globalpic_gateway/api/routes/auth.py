@@ -5,7 +5,7 @@ decides; its errors arrive as 401 / 403 / 409 / 422 / 429 problem+json with thei
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Cookie, Form, Request, Response, Security
 from fastapi.responses import JSONResponse
@@ -98,9 +98,9 @@ async def token(
     password: Annotated[str, Form(min_length=1, max_length=1024)],
     request: Request,
     state: StateDep,
-    grant_type: Annotated[str | None, Form(pattern="^password$")] = None,
+    grant_type: Annotated[Literal["password"], Form()] = "password",
 ) -> JSONResponse:
-    del grant_type  # the OAuth2 password flow's own: "password" or absent (the pattern)
+    del grant_type  # the OAuth2 password flow's own: "password" or absent
     client_ip = request.client.host if request.client else ""
     pair = await asyncio.to_thread(state.auth.login, username, password, client_ip)
     return with_refresh_cookie(state, pair)
@@ -154,7 +154,7 @@ async def logout(
     "/v1/auth/password",
     response_model=TokenOut,
     summary="Change your password; your other sessions end, this one gets new tokens",
-    responses=problem_responses(401, 403, 422, 503),
+    responses=problem_responses(401, 403, 422, 429, 503),
 )
 async def change_password(body: PasswordChangeIn, user: UserDep, state: StateDep) -> JSONResponse:
     assert user.user_id is not None
