@@ -32,31 +32,15 @@ from tests.support.gateway_harness import (
     Harness,
     assert_problem,
     embedded_processor,
-    harness_settings,
     job_finished,
     photo_bytes,
-    running_gateway,
-    storage_at,
+    run_scenario,
 )
 
 SIGNING_KEY = "test-signing-key"  # storage_at's
 NO_CACHE = job_state.CachePolicy(enabled=False, ttl_seconds=0)
 
 Scenario = Callable[[Harness], Awaitable[None]]
-
-
-def _run(
-    tmp_path: Path, nats_url: str, scenario: Scenario, *, runner: bool = False, **overrides: Any
-) -> None:
-    settings, keys = harness_settings(f"sqlite:///{tmp_path / 'gw.db'}", nats_url, **overrides)
-
-    async def main() -> None:
-        async with running_gateway(settings, keys, storage_at(tmp_path / "storage")) as gw:
-            if runner:
-                await gw.start_runner(embedded_processor())
-            await asyncio.wait_for(scenario(gw), 300)
-
-    asyncio.run(main())
 
 
 async def _submit(api: httpx.AsyncClient, images: int = 1) -> str:
@@ -121,6 +105,7 @@ def test_a_finished_jobs_signed_url_downloads_without_credentials(
     tmp_path: Path, nats_url: str, tiny_models_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     async def scenario(gw: Harness) -> None:
+        await gw.start_runner(embedded_processor())
         async with gw.client() as api, gw.client(None) as anonymous:
             job = await job_finished(api, await _submit(api))
             assert job["status"] == "completed", job
@@ -158,7 +143,7 @@ def test_a_finished_jobs_signed_url_downloads_without_credentials(
             assert [item["id"] for item in listed] == [job["id"]]
             assert "images" not in listed[0]
 
-    _run(tmp_path, nats_url, scenario, runner=True)
+    run_scenario(f"sqlite:///{tmp_path / 'gw.db'}", tmp_path, nats_url, scenario)
 
 
 def test_only_an_image_with_a_result_has_signed_outputs(tmp_path: Path, nats_url: str) -> None:
@@ -175,7 +160,7 @@ def test_only_an_image_with_a_result_has_signed_outputs(tmp_path: Path, nats_url
             assert output["signed_url"] and output["signed_url_expires_at"]
             assert (await anonymous.get(output["signed_url"])).content == png
 
-    _run(tmp_path, nats_url, scenario)
+    run_scenario(f"sqlite:///{tmp_path / 'gw.db'}", tmp_path, nats_url, scenario)
 
 
 def test_a_ttl_of_0_turns_signing_off(
@@ -191,7 +176,9 @@ def test_a_ttl_of_0_turns_signing_off(
             assert calls == []
             assert (await api.get(output["url"])).content == png  # the plain URL still works
 
-    _run(tmp_path, nats_url, scenario, signed_url_ttl_seconds=0)
+    run_scenario(
+        f"sqlite:///{tmp_path / 'gw.db'}", tmp_path, nats_url, scenario, signed_url_ttl_seconds=0
+    )
 
 
 def test_storage_that_cannot_sign_leaves_the_fields_null_not_the_view_failing(
@@ -227,7 +214,7 @@ def test_storage_that_cannot_sign_leaves_the_fields_null_not_the_view_failing(
             output = (await _view(api, job_id))["images"][0]["outputs"][0]
             assert output["signed_url"] and output["signed_url_expires_at"]
 
-    _run(tmp_path, nats_url, scenario)
+    run_scenario(f"sqlite:///{tmp_path / 'gw.db'}", tmp_path, nats_url, scenario)
 
 
 # --- the parts, without servers ---------------------------------------------------------------
