@@ -70,6 +70,7 @@ from bench.platform.launcher import (
 )
 from bench.platform.load import ENDPOINTS, LoadResult, run_load
 from bench.synthetic import REPO_ROOT
+from globalpic_client import AsyncGlobalPic
 from globalpic_dev import redisd
 from globalpic_dev.supervisor import queue_env
 
@@ -351,8 +352,8 @@ async def load_phase(
 async def served_policy(base_url: str, headers: dict[str, str], mode: str) -> str | None:
     """The ``RateLimit-Policy`` a user's read is answered with (None: no limits), checked
     against ``mode``: the figures must be of the mode they are printed as."""
-    async with api_client(base_url, headers) as api:
-        response = await api.get("/v1/jobs")
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=60) as http:
+        response = await http.get("/v1/jobs")  # its headers are the point: no client model
     response.raise_for_status()
     policy: str | None = response.headers.get("RateLimit-Policy")
     if (policy is not None) != (mode == "on"):
@@ -394,7 +395,7 @@ async def load_run(
 
         async def follow() -> None:
             try:
-                async for event, _data in sse_events(api, job["id"]):
+                async for event, _data in sse_events(api, job.id):
                     first_event.set()
                     if event == "completed":
                         break
@@ -405,14 +406,14 @@ async def load_run(
         follower = asyncio.create_task(follow())
         await first_event.wait()
         say(
-            f"  [load] {label}{args.users} users x {args.rate:g} req/s on job {job['id'][:8]} "
+            f"  [load] {label}{args.users} users x {args.rate:g} req/s on job {job.id[:8]} "
             f"({args.load_size} images, {runners} runner(s)) ..."
         )
         cpu_before, cpu_started = platform.cpu_seconds(), time.monotonic()
         result = await run_load(
             platform.base_url,
             keys.user_headers,
-            job["id"],
+            job.id,
             stop,
             users=args.users,
             rate=args.rate,
@@ -438,7 +439,7 @@ def gateway_cpu_per_request(shares: dict[str, float], result: LoadResult) -> flo
 
 async def idle_baseline(
     platform: Platform,
-    api: httpx.AsyncClient,
+    api: AsyncGlobalPic,
     photos: PhotoSet,
     options: JobOptions,
     args: argparse.Namespace,

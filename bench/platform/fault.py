@@ -43,14 +43,19 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import nats
 import numpy as np
 from nats.js.errors import NotFoundError
 from PIL import Image
 from sqlmodel import Session, col, select
 
-from bench.platform.client import JobOptions, api_client, submit_retrying, wait_finished
+from bench.platform.client import (
+    JobOptions,
+    api_client,
+    finished,
+    submit_retrying,
+    wait_finished,
+)
 from bench.platform.images import PhotoSet
 from bench.platform.launcher import TENANT, LogTail, Platform
 from globalpic_jobs.db import make_engine
@@ -240,18 +245,12 @@ async def run_fault(
             nonlocal next_seed
             job = await submit_retrying(api, photos.batch(next_seed, batch), options)
             next_seed += batch
-            job_ids.append(job["id"])
-            log(f"  [fault] submitted job {job['id'][:8]} ({batch} images)")
+            job_ids.append(job.id)
+            log(f"  [fault] submitted job {job.id[:8]} ({batch} images)")
 
         async def all_finished() -> bool:
             for job_id in job_ids:
-                try:
-                    response = await api.get(f"/v1/jobs/{job_id}")
-                except httpx.HTTPError:
-                    return False
-                if response.status_code != 200:
-                    return False
-                if response.json()["status"] not in ("completed", "failed"):
+                if not await finished(api, job_id):
                     return False
             return True
 
