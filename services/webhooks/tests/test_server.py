@@ -7,7 +7,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from pydantic import ValidationError
@@ -20,6 +19,7 @@ from globalpic_webhooks import db
 from globalpic_webhooks.server import HEALTH_NAME, Webhooks, registrar
 from globalpic_webhooks.settings import WebhooksSettings
 from globalpic_webhooks.worker import Worker
+from tests.support.webhooks_stack import receiving
 
 WAIT_S = 30.0
 
@@ -38,33 +38,19 @@ class Receiver:
             assert self.arrived.wait_for(lambda: len(self.received) >= count, WAIT_S)
             return list(self.received)
 
+    def answer(self, headers: dict[str, str], body: bytes) -> int:
+        with self.arrived:
+            self.received.append((headers, body))
+            self.arrived.notify_all()
+            return self.statuses.pop(0) if self.statuses else 200
+
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     state = Receiver()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            with state.arrived:
-                status = state.statuses.pop(0) if state.statuses else 200
-                state.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                state.arrived.notify_all()
-            self.send_response(status)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_port}/hook"
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with receiving(state.answer, "/hook") as url:
+        state.url = url
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @dataclass

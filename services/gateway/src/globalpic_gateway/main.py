@@ -29,7 +29,12 @@ from globalpic_gateway.core.config import GatewaySettings, get_settings
 from globalpic_gateway.core.http_limits import MetricsGuard, server_config
 from globalpic_gateway.core.metrics import HTTP_REQUESTS, HTTP_SECONDS
 from globalpic_gateway.core.problems import document_problems, install_problem_handlers
-from globalpic_gateway.core.ratelimit import RateLimiter, RateLimitMiddleware, rate_limits_enabled
+from globalpic_gateway.core.ratelimit import (
+    RateLimiter,
+    RateLimitMiddleware,
+    classify,
+    rate_limits_enabled,
+)
 from globalpic_gateway.core.request_id import (
     REQUEST_ID_HEADER,
     RequestIdMiddleware,
@@ -262,8 +267,6 @@ def _document_events(app: FastAPI) -> None:
 
 def _document_rate_limits(spec: dict[str, Any]) -> None:
     """Every operation the rate limiter counts may answer ``429 rate_limited``."""
-    from globalpic_gateway.core.ratelimit import classify
-
     for path, operations in spec.get("paths", {}).items():
         for method, operation in operations.items():
             if classify(method.upper(), path):
